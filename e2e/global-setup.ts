@@ -1,0 +1,25 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { TestProject } from "vitest/node";
+import { freePort, startProduct } from "../scripts/product.mjs";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    baseUrl: string;
+    livekitUrl: string;
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const persistTo = mkdtempSync(path.join(os.tmpdir(), "woxly-e2e-"));
+  const port: number = await freePort();
+  // `npm test` has just built the web app; a bare `vitest --config e2e/...` builds it here.
+  const product = await startProduct({ port, persistTo, requireLivekit: true, quiet: true, build: process.env.WOXLY_SKIP_BUILD !== "1" });
+  project.provide("baseUrl", product.url);
+  project.provide("livekitUrl", product.livekitUrl);
+  return async () => {
+    await product.stop();
+    rmSync(persistTo, { recursive: true, force: true });
+  };
+}

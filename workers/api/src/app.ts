@@ -1,0 +1,46 @@
+/**
+ * The Hono app for /api: hygiene middleware, then feature sub-apps chained so their route
+ * types flow to the typed client (`hc<AppType>`). One `onError` shapes every error.
+ */
+import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { ApiError, errorBody } from "../../shared/errors";
+import type { AppEnv } from "./env";
+import { log } from "./lib/log";
+import { db } from "./middleware/db";
+import { apiSecureHeaders, jsonBodyLimit, jsonOnly, noStore, originCheck, requestId } from "./middleware/hygiene";
+import { session } from "./middleware/session";
+import { auth } from "./routes/auth";
+import { me } from "./routes/me";
+
+export const VERSION = "0.1.0";
+
+const api = new Hono<AppEnv>()
+  .get("/health", (c) => c.json({ ok: true as const, version: VERSION }))
+  .route("/auth", auth)
+  .route("/me", me);
+
+export const app = new Hono<AppEnv>()
+  .use(requestId, apiSecureHeaders, noStore, originCheck, jsonOnly, jsonBodyLimit, db, session)
+  .route("/api", api);
+
+export type AppType = typeof app;
+
+app.notFound((c) => c.json(errorBody("not_found", "No such route."), 404));
+
+app.onError((err, c) => {
+  if (err instanceof ApiError) {
+    for (const [k, v] of Object.entries(err.headers ?? {})) c.header(k, v);
+    return c.json(errorBody(err.code, err.message, err.issues), err.status);
+  }
+  if (err instanceof HTTPException) {
+    // Hono's own 4xx (for instance malformed JSON from the validator).
+    const status = err.status as ContentfulStatusCode;
+    const malformed = /json/i.test(err.message);
+    const code = malformed ? "invalid_json" : status === 413 ? "payload_too_large" : "bad_request";
+    return c.json(errorBody(code, malformed ? "The body is not valid JSON." : err.message || "Bad request."), status);
+  }
+  log({ event: "request.failed", requestId: c.var.requestId, path: c.req.path, error: String(err) });
+  return c.json(errorBody("internal", "Something went wrong on our side. It has been logged."), 500);
+});

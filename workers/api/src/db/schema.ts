@@ -1,0 +1,312 @@
+/**
+ * The directory model in D1 (see DESIGN.md "Where data lives"). Messages, reactions and
+ * read markers live in each channel's ChannelRoom, not here. Times are ms since the epoch.
+ * Permission sets are 64-bit, stored as decimal strings because D1 hands integers to
+ * JavaScript as doubles (53 bits).
+ */
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+export const users = sqliteTable(
+  "users",
+  {
+    id: text("id").primaryKey(),
+    username: text("username").notNull(),
+    usernameKey: text("username_key").notNull(),
+    displayName: text("display_name").notNull(),
+    passwordHash: text("password_hash").notNull(),
+    avatarKey: text("avatar_key"),
+    locale: text("locale", { enum: ["en", "ru", "ky"] }),
+    createdAt: integer("created_at").notNull(),
+    passwordChangedAt: integer("password_changed_at").notNull(),
+  },
+  (t) => [uniqueIndex("users_username_key").on(t.usernameKey)],
+);
+
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    /** SHA-256 of the cookie token, hex; the token itself is never stored. */
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    createdAt: integer("created_at").notNull(),
+    lastSeenAt: integer("last_seen_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    userAgent: text("user_agent"),
+  },
+  (t) => [index("sessions_user").on(t.userId)],
+);
+
+/** Fixed-window counters for login throttling, keyed by e.g. `ip:1.2.3.4`. */
+export const throttles = sqliteTable("throttles", {
+  key: text("key").primaryKey(),
+  windowStart: integer("window_start").notNull(),
+  count: integer("count").notNull(),
+});
+
+export const communities = sqliteTable("communities", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  iconKey: text("icon_key"),
+  ownerId: text("owner_id")
+    .notNull()
+    .references(() => users.id),
+  createdAt: integer("created_at").notNull(),
+});
+
+export const members = sqliteTable(
+  "members",
+  {
+    communityId: text("community_id")
+      .notNull()
+      .references(() => communities.id, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    nickname: text("nickname"),
+    joinedAt: integer("joined_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.communityId, t.userId] }), index("members_user").on(t.userId)],
+);
+
+export const roles = sqliteTable(
+  "roles",
+  {
+    id: text("id").primaryKey(),
+    communityId: text("community_id")
+      .notNull()
+      .references(() => communities.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    /** 0xRRGGBB, or null for no colour. */
+    color: integer("color"),
+    /** Higher is more senior; @everyone is always 0. */
+    position: integer("position").notNull(),
+    permissions: text("permissions").notNull().default("0"),
+    hoist: integer("hoist", { mode: "boolean" }).notNull().default(false),
+    mentionable: integer("mentionable", { mode: "boolean" }).notNull().default(false),
+    isEveryone: integer("is_everyone", { mode: "boolean" }).notNull().default(false),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("roles_community").on(t.communityId)],
+);
+
+export const memberRoles = sqliteTable(
+  "member_roles",
+  {
+    communityId: text("community_id").notNull(),
+    userId: text("user_id").notNull(),
+    roleId: text("role_id")
+      .notNull()
+      .references(() => roles.id, { onDelete: "cascade" }),
+  },
+  (t) => [
+    primaryKey({ columns: [t.communityId, t.userId, t.roleId] }),
+    index("member_roles_role").on(t.roleId),
+  ],
+);
+
+/** Text, voice and category channels of a community; DMs and tickets have no community. */
+export const channels = sqliteTable(
+  "channels",
+  {
+    id: text("id").primaryKey(),
+    communityId: text("community_id").references(() => communities.id, { onDelete: "cascade" }),
+    parentId: text("parent_id"),
+    kind: text("kind", { enum: ["text", "voice", "category", "dm", "group_dm", "ticket"] }).notNull(),
+    name: text("name").notNull(),
+    topic: text("topic"),
+    position: integer("position").notNull().default(0),
+    /** Voice channels: maximum participants, 0 = no limit. */
+    userLimit: integer("user_limit").notNull().default(0),
+    e2ee: integer("e2ee", { mode: "boolean" }).notNull().default(false),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("channels_community").on(t.communityId)],
+);
+
+/** Participants of DMs and group DMs. */
+export const channelRecipients = sqliteTable(
+  "channel_recipients",
+  {
+    channelId: text("channel_id")
+      .notNull()
+      .references(() => channels.id, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    addedAt: integer("added_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.channelId, t.userId] }), index("channel_recipients_user").on(t.userId)],
+);
+
+export const channelOverwrites = sqliteTable(
+  "channel_overwrites",
+  {
+    channelId: text("channel_id")
+      .notNull()
+      .references(() => channels.id, { onDelete: "cascade" }),
+    targetKind: text("target_kind", { enum: ["role", "member"] }).notNull(),
+    targetId: text("target_id").notNull(),
+    allow: text("allow").notNull().default("0"),
+    deny: text("deny").notNull().default("0"),
+  },
+  (t) => [primaryKey({ columns: [t.channelId, t.targetKind, t.targetId] })],
+);
+
+export const invites = sqliteTable(
+  "invites",
+  {
+    code: text("code").primaryKey(),
+    communityId: text("community_id")
+      .notNull()
+      .references(() => communities.id, { onDelete: "cascade" }),
+    channelId: text("channel_id"),
+    creatorId: text("creator_id")
+      .notNull()
+      .references(() => users.id),
+    createdAt: integer("created_at").notNull(),
+    /** null = never expires. */
+    expiresAt: integer("expires_at"),
+    /** null = unlimited. */
+    maxUses: integer("max_uses"),
+    uses: integer("uses").notNull().default(0),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [index("invites_community").on(t.communityId)],
+);
+
+export const bans = sqliteTable(
+  "bans",
+  {
+    communityId: text("community_id")
+      .notNull()
+      .references(() => communities.id, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    reason: text("reason"),
+    bannedBy: text("banned_by").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.communityId, t.userId] })],
+);
+
+export const userBlocks = sqliteTable(
+  "user_blocks",
+  {
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    blockedId: text("blocked_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.blockedId] })],
+);
+
+export const auditLog = sqliteTable(
+  "audit_log",
+  {
+    id: text("id").primaryKey(),
+    communityId: text("community_id")
+      .notNull()
+      .references(() => communities.id, { onDelete: "cascade" }),
+    actorId: text("actor_id").notNull(),
+    action: text("action").notNull(),
+    targetKind: text("target_kind"),
+    targetId: text("target_id"),
+    /** JSON: what changed, before and after. */
+    changes: text("changes"),
+    reason: text("reason"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("audit_log_community").on(t.communityId, t.createdAt)],
+);
+
+/** Metadata of files in R2; the bytes live under `key`. */
+export const attachments = sqliteTable(
+  "attachments",
+  {
+    id: text("id").primaryKey(),
+    channelId: text("channel_id").notNull(),
+    uploaderId: text("uploader_id").notNull(),
+    key: text("key").notNull(),
+    filename: text("filename").notNull(),
+    contentType: text("content_type").notNull(),
+    /** bytes */
+    size: integer("size").notNull(),
+    width: integer("width"),
+    height: integer("height"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("attachments_channel").on(t.channelId)],
+);
+
+/** A support desk embedded on a website through widget.js. */
+export const desks = sqliteTable("desks", {
+  id: text("id").primaryKey(),
+  communityId: text("community_id")
+    .notNull()
+    .references(() => communities.id, { onDelete: "cascade" }),
+  name: text("name").notNull(),
+  /** Public key the widget is embedded with. */
+  widgetKey: text("widget_key").notNull().unique(),
+  /** JSON list of origins allowed to embed the widget. */
+  allowedOrigins: text("allowed_origins").notNull().default("[]"),
+  createdAt: integer("created_at").notNull(),
+});
+
+export const deskManagers = sqliteTable(
+  "desk_managers",
+  {
+    deskId: text("desk_id")
+      .notNull()
+      .references(() => desks.id, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+  },
+  (t) => [primaryKey({ columns: [t.deskId, t.userId] })],
+);
+
+export const visitors = sqliteTable(
+  "visitors",
+  {
+    id: text("id").primaryKey(),
+    deskId: text("desk_id")
+      .notNull()
+      .references(() => desks.id, { onDelete: "cascade" }),
+    name: text("name"),
+    email: text("email"),
+    /** SHA-256 of the visitor's bearer token, hex. */
+    tokenHash: text("token_hash").notNull(),
+    createdAt: integer("created_at").notNull(),
+    lastSeenAt: integer("last_seen_at").notNull(),
+  },
+  (t) => [index("visitors_desk").on(t.deskId)],
+);
+
+export const tickets = sqliteTable(
+  "tickets",
+  {
+    id: text("id").primaryKey(),
+    deskId: text("desk_id")
+      .notNull()
+      .references(() => desks.id, { onDelete: "cascade" }),
+    visitorId: text("visitor_id")
+      .notNull()
+      .references(() => visitors.id, { onDelete: "cascade" }),
+    /** The ChannelRoom that holds the conversation. */
+    channelId: text("channel_id").notNull(),
+    status: text("status", { enum: ["queued", "open", "closed"] }).notNull(),
+    assigneeId: text("assignee_id"),
+    rating: integer("rating"),
+    createdAt: integer("created_at").notNull(),
+    acceptedAt: integer("accepted_at"),
+    closedAt: integer("closed_at"),
+  },
+  (t) => [index("tickets_desk_status").on(t.deskId, t.status)],
+);
+

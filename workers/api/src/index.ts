@@ -1,0 +1,26 @@
+/**
+ * The one Worker that serves Woxly: `/api/*` goes to the Hono app, everything else to the
+ * SvelteKit app built by adapter-cloudflare (static files are served by the assets layer
+ * before this code runs). Durable Object classes are exported from here.
+ */
+import { app } from "./app";
+import { kit } from "./kit";
+
+const PAGE_HEADERS: Record<string, string> = {
+  "X-Content-Type-Options": "nosniff",
+  "Referrer-Policy": "strict-origin-when-cross-origin",
+  "X-Frame-Options": "DENY",
+};
+
+export default {
+  async fetch(request, env, ctx): Promise<Response> {
+    const url = new URL(request.url);
+    if (url.pathname === "/api" || url.pathname.startsWith("/api/")) {
+      return app.fetch(request, env, ctx);
+    }
+    const res = await kit.fetch(request, env, ctx);
+    const out = new Response(res.body, res);
+    for (const [k, v] of Object.entries(PAGE_HEADERS)) if (!out.headers.has(k)) out.headers.set(k, v);
+    return out;
+  },
+} satisfies ExportedHandler<Env>;

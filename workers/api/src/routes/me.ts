@@ -1,0 +1,64 @@
+/** The logged-in user's own account: profile, password, sessions. */
+import { and, desc, eq, gt } from "drizzle-orm";
+import { Hono } from "hono";
+import { ApiError } from "../../../shared/errors";
+import { ChangePasswordBody, UpdateProfileBody, type SessionInfo } from "../../../shared/protocol";
+import { sessions, users } from "../db/schema";
+import type { AppEnv } from "../env";
+import { log } from "../lib/log";
+import { hashPassword, verifyPassword } from "../lib/passwords";
+import { createSession, endUserSessions, setSessionCookie } from "../lib/sessions";
+import { toMe } from "../lib/users";
+import { authed } from "../middleware/session";
+import { validate } from "../middleware/validate";
+import { passwordProblem } from "./auth";
+
+export const me = new Hono<AppEnv>()
+  .get("/", (c) => c.json({ user: toMe(authed(c).user) }))
+  .patch("/", validate("json", UpdateProfileBody), async (c) => {
+    const { user } = authed(c);
+    const body = c.req.valid("json");
+    const patch: Partial<typeof users.$inferInsert> = {};
+    if (body.displayName !== undefined) patch.displayName = body.displayName;
+    if (body.locale !== undefined) patch.locale = body.locale;
+    if (Object.keys(patch).length) await c.var.db.update(users).set(patch).where(eq(users.id, user.id));
+    return c.json({ user: toMe({ ...user, ...patch }) });
+  })
+  .post("/password", validate("json", ChangePasswordBody), async (c) => {
+    const { user } = authed(c);
+    const { currentPassword, newPassword } = c.req.valid("json");
+    if (!(await verifyPassword(currentPassword, user.passwordHash, c.env.PASSWORD_PEPPER))) {
+      throw new ApiError("invalid_credentials", "The current password is wrong.", {
+        issues: [{ path: ["currentPassword"], message: "wrong password" }],
+      });
+    }
+    const problem = await passwordProblem(user.username, newPassword);
+    if (problem) throw new ApiError("common_password", problem, { issues: [{ path: ["newPassword"], message: problem }] });
+    const now = Date.now();
+    await c.var.db
+      .update(users)
+      .set({ passwordHash: await hashPassword(newPassword, c.env.PASSWORD_PEPPER), passwordChangedAt: now })
+      .where(eq(users.id, user.id));
+    // A password change ends every session; this browser gets a fresh one.
+    await endUserSessions(c.var.db, user.id);
+    const s = await createSession(c.var.db, user.id, c.req.header("user-agent") ?? null, now);
+    setSessionCookie(c, s.token);
+    log({ event: "password.changed", requestId: c.var.requestId, userId: user.id });
+    return c.json({ user: toMe(user) });
+  })
+  .get("/sessions", async (c) => {
+    const { user, session } = authed(c);
+    const rows = await c.var.db
+      .select()
+      .from(sessions)
+      .where(and(eq(sessions.userId, user.id), gt(sessions.expiresAt, Date.now())))
+      .orderBy(desc(sessions.lastSeenAt));
+    const list: SessionInfo[] = rows.map((s) => ({
+      id: s.id.slice(0, 12),
+      current: s.id === session.id,
+      createdAt: s.createdAt,
+      lastSeenAt: s.lastSeenAt,
+      userAgent: s.userAgent,
+    }));
+    return c.json({ sessions: list });
+  });

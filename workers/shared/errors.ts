@@ -1,0 +1,51 @@
+/** Error codes the API answers with, and the status each one carries. */
+export const ERROR_STATUS = {
+  bad_request: 400,
+  invalid_json: 400,
+  validation_failed: 400,
+  common_password: 400,
+  unauthorized: 401,
+  invalid_credentials: 401,
+  forbidden_origin: 403,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  username_taken: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  internal: 500,
+  unavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export interface ErrorIssue {
+  path: (string | number)[];
+  message: string;
+}
+
+/** An error meant for the client: its code and message are safe to show. */
+export class ApiError extends Error {
+  readonly code: ErrorCode;
+  readonly status: (typeof ERROR_STATUS)[ErrorCode];
+  readonly issues?: ErrorIssue[];
+  readonly headers?: Record<string, string>;
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { issues?: ErrorIssue[]; headers?: Record<string, string> } = {},
+  ) {
+    super(message);
+    this.name = "ApiError";
+    this.code = code;
+    this.status = ERROR_STATUS[code];
+    this.issues = opts.issues;
+    this.headers = opts.headers;
+  }
+}
+
+/** The JSON body of an error response. */
+export function errorBody(code: string, message: string, issues?: ErrorIssue[]) {
+  return { error: issues ? { code, message, issues } : { code, message } };
+}

@@ -1,0 +1,89 @@
+/**
+ * The shared protocol: zod schemas and inferred types for every HTTP body and WebSocket
+ * frame. Imported by the api worker, the Durable Objects and the web app alike; no type is
+ * copied anywhere else. No cloudflare:* or DOM imports here.
+ */
+import { z } from "zod";
+
+/** Usernames: 2–32 chars of letters, digits, `_ . -`; unique case-insensitively. */
+export const USERNAME_RE = /^[\p{L}\p{N}_.-]{2,32}$/u;
+export const Username = z
+  .string()
+  .trim()
+  .regex(USERNAME_RE, { message: "2–32 letters, digits, _ . or -" });
+
+/** Display names: 1–32 chars after trimming, no control characters. */
+export const DisplayName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(32)
+  .refine((s) => !/[\p{Cc}]/u.test(s), { message: "no control characters" });
+
+/** Passwords: 8–128 chars, no composition rules (common ones are refused by the server). */
+export const Password = z.string().min(8).max(128);
+
+export const RegisterBody = z.strictObject({
+  username: Username,
+  displayName: DisplayName.optional(),
+  password: Password,
+});
+export type RegisterBody = z.infer<typeof RegisterBody>;
+
+export const LoginBody = z.strictObject({
+  username: z.string().trim().min(1).max(64),
+  password: z.string().min(1).max(128),
+});
+export type LoginBody = z.infer<typeof LoginBody>;
+
+export const ChangePasswordBody = z.strictObject({
+  currentPassword: z.string().min(1).max(128),
+  newPassword: Password,
+});
+export type ChangePasswordBody = z.infer<typeof ChangePasswordBody>;
+
+export const UpdateProfileBody = z.strictObject({
+  displayName: DisplayName.optional(),
+  locale: z.enum(["en", "ru", "ky"]).optional(),
+});
+export type UpdateProfileBody = z.infer<typeof UpdateProfileBody>;
+
+/** A user as the API shows them to themselves. Times are ms since the epoch. */
+export const Me = z.object({
+  id: z.string(),
+  username: z.string(),
+  displayName: z.string(),
+  locale: z.enum(["en", "ru", "ky"]).nullable(),
+  createdAt: z.number(),
+});
+export type Me = z.infer<typeof Me>;
+
+export const MeResponse = z.object({ user: Me });
+export type MeResponse = z.infer<typeof MeResponse>;
+
+export const SessionInfo = z.object({
+  id: z.string(),
+  current: z.boolean(),
+  createdAt: z.number(),
+  lastSeenAt: z.number(),
+  userAgent: z.string().nullable(),
+});
+export type SessionInfo = z.infer<typeof SessionInfo>;
+
+/** Every error the API returns has this shape, with a 4xx status for client mistakes. */
+export const ErrorBody = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    issues: z
+      .array(z.object({ path: z.array(z.union([z.string(), z.number()])), message: z.string() }))
+      .optional(),
+  }),
+});
+export type ErrorBody = z.infer<typeof ErrorBody>;
+
+export const HealthResponse = z.object({ ok: z.literal(true), version: z.string() });
+export type HealthResponse = z.infer<typeof HealthResponse>;
+
+export const LOCALES = ["en", "ru", "ky"] as const;
+export type Locale = (typeof LOCALES)[number];
