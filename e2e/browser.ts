@@ -1,7 +1,4 @@
 /** Debian's Chromium through playwright-core, with the flags these machines need. */
-import { mkdtempSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -20,11 +17,9 @@ export const CHROMIUM_ARGS = [
   "--allow-loopback-in-peer-connection",
 ];
 
+/** Playwright gives every non-persistent launch a fresh, empty profile of its own. */
 export async function launch(): Promise<Browser> {
-  // A fresh profile a launch; playwright passes --user-data-dir for persistent contexts only,
-  // so give Chromium its own empty one through the args.
-  const dir = mkdtempSync(path.join(os.tmpdir(), "woxly-chromium-"));
-  return chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, `--user-data-dir=${dir}`] });
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 }
 
 export async function newPage(browser: Browser, opts: { locale?: string } = {}): Promise<{ context: BrowserContext; page: Page }> {

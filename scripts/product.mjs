@@ -3,7 +3,7 @@
 // in dev mode on loopback. Used by `npm start` and by the end-to-end test harness.
 // Plain ESM JavaScript that also runs on Node 20, so it can bootstrap Node 24 first.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -193,12 +193,15 @@ export async function startProduct({
       const tcp = lkPort === 7880 ? 7881 : await freePort();
       const udp = lkPort === 7880 ? 7882 : await freePort();
       const config = `port: ${lkPort}\nrtc:\n  tcp_port: ${tcp}\n  udp_port: ${udp}\n`;
+      // Its debug log is long; it goes to a file beside the local state.
+      const logFd = openSync(path.join(persistTo, "livekit.log"), "a");
       lk = startChild("livekit-server", bin, ["--dev", "--bind", "127.0.0.1", "--node-ip", "127.0.0.1", "--config-body", config], {
-        stdio: ["ignore", quiet ? "ignore" : "ignore", "inherit"],
+        stdio: ["ignore", logFd, logFd],
       });
+      closeSync(logFd);
       livekitUrl = `ws://127.0.0.1:${lkPort}`;
       await waitFor(`http://127.0.0.1:${lkPort}/`, 20_000, () => lk.exitCode !== null);
-      say(`livekit-server (dev) on ${livekitUrl}`);
+      say(`livekit-server (dev) on ${livekitUrl}, log in ${path.join(persistTo, "livekit.log")}`);
     }
   }
   writeTokenDevVars(livekitUrl ?? "");
