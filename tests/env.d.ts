@@ -3,7 +3,8 @@ import type { D1Migration } from "cloudflare:test";
 declare global {
   namespace Cloudflare {
     interface Env {
-      TEST_MIGRATIONS: D1Migration[];
+      /** Set by vitest.config.ts only. */
+      TEST_MIGRATIONS?: D1Migration[];
     }
   }
 }

@@ -5,6 +5,10 @@
  */
 import { app } from "./app";
 import { kit } from "./kit";
+import { routeRealtime } from "./realtime";
+
+export { ChannelRoom } from "../../../durable-objects/channel-room";
+export { CommunityHub } from "../../../durable-objects/community-hub";
 
 const PAGE_HEADERS: Record<string, string> = {
   "X-Content-Type-Options": "nosniff",
@@ -18,6 +22,7 @@ export default {
     if (url.pathname === "/api" || url.pathname.startsWith("/api/")) {
       return app.fetch(request, env, ctx);
     }
+    if (url.pathname.startsWith("/parties/")) return routeRealtime(request, env);
     const res = await kit.fetch(request, env, ctx);
     const out = new Response(res.body, res);
     for (const [k, v] of Object.entries(PAGE_HEADERS)) if (!out.headers.has(k)) out.headers.set(k, v);

@@ -48,9 +48,19 @@ function hasBody(req: Request): boolean {
   return req.body !== null;
 }
 
-/** State-changing requests with a body must be JSON. */
+/**
+ * Routes under this prefix take raw file bodies (icons, attachments) and check their own
+ * content type and size; every other route takes JSON only.
+ */
+export const UPLOAD_PREFIX = "/api/uploads/";
+
+function isUpload(c: { req: { path: string } }): boolean {
+  return c.req.path.startsWith(UPLOAD_PREFIX);
+}
+
+/** State-changing requests with a body must be JSON (uploads aside). */
 export const jsonOnly = createMiddleware<AppEnv>(async (c, next) => {
-  if (!["GET", "HEAD", "OPTIONS"].includes(c.req.method) && hasBody(c.req.raw)) {
+  if (!isUpload(c) && !["GET", "HEAD", "OPTIONS"].includes(c.req.method) && hasBody(c.req.raw)) {
     const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
     if (type !== "application/json") {
       throw new ApiError("unsupported_media_type", "Request bodies must be JSON (Content-Type: application/json).");
@@ -59,9 +69,11 @@ export const jsonOnly = createMiddleware<AppEnv>(async (c, next) => {
   await next();
 });
 
-export const jsonBodyLimit = bodyLimit({
+const jsonLimit = bodyLimit({
   maxSize: MAX_JSON_BYTES,
   onError: () => {
     throw new ApiError("payload_too_large", `Request bodies may be at most ${MAX_JSON_BYTES} bytes.`);
   },
 });
+
+export const jsonBodyLimit = createMiddleware<AppEnv>(async (c, next) => (isUpload(c) ? next() : jsonLimit(c, next)));

@@ -1,0 +1,58 @@
+/**
+ * WebSocket routes into the Durable Objects (/parties/<party>/<room>). The worker checks
+ * Origin, the session and access before the upgrade, and hands the DO the identity in a
+ * header it sets itself (any client-sent copy is overwritten).
+ */
+import { parse } from "hono/utils/cookie";
+import { routePartykitRequest } from "partyserver";
+import { ApiError, errorBody } from "../../shared/errors";
+import { formatPermissions } from "../../shared/permissions";
+import { IDENTITY_HEADER, type ConnectionIdentity } from "../../shared/realtime";
+import { channelAccess, communityAccess } from "./lib/access";
+import { loadSession } from "./lib/sessions";
+import { makeDb } from "./middleware/db";
+import { isOriginAllowed } from "./middleware/origin";
+
+function fail(e: unknown): Response {
+  if (e instanceof ApiError) return Response.json(errorBody(e.code, e.message), { status: e.status });
+  throw e;
+}
+
+async function identify(req: Request, env: Env, party: string, room: string): Promise<ConnectionIdentity> {
+  if (!isOriginAllowed(req, env.ALLOWED_ORIGINS)) {
+    throw new ApiError("forbidden_origin", "WebSocket upgrades must come from the Woxly app's own origin.");
+  }
+  const cookies = parse(req.headers.get("cookie") ?? "");
+  const token = cookies["woxly_session"] ?? cookies["__Host-woxly_session"];
+  const db = makeDb(env.DB);
+  const s = token ? await loadSession(db, token) : undefined;
+  if (!s) throw new ApiError("unauthorized", "Log in to continue.");
+  const base = { userId: s.user.id, username: s.user.username, displayName: s.user.displayName, sessionId: s.session.id };
+  if (party === "channel-room") {
+    const a = await channelAccess(db, s.user.id, room);
+    return { ...base, communityId: a.channel.communityId, perms: formatPermissions(a.perms) };
+  }
+  if (party === "community-hub") {
+    const a = await communityAccess(db, s.user.id, room);
+    return { ...base, communityId: a.community.id, perms: formatPermissions(a.perms) };
+  }
+  throw new ApiError("not_found", "No such realtime endpoint.");
+}
+
+export async function routeRealtime(request: Request, env: Env): Promise<Response> {
+  const res = await routePartykitRequest(request, env, {
+    onBeforeConnect: async (req, lobby) => {
+      try {
+        const id = await identify(req, env, lobby.className === "ChannelRoom" ? "channel-room" : lobby.className === "CommunityHub" ? "community-hub" : "", lobby.name);
+        const out = new Request(req);
+        out.headers.set(IDENTITY_HEADER, JSON.stringify(id));
+        return out;
+      } catch (e) {
+        return fail(e);
+      }
+    },
+    // Only WebSockets go to the rooms; their HTTP surface is the /api routes.
+    onBeforeRequest: () => Response.json(errorBody("not_found", "No such route."), { status: 404 }),
+  });
+  return res ?? Response.json(errorBody("not_found", "No such route."), { status: 404 });
+}
