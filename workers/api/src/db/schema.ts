@@ -53,6 +53,8 @@ export const communities = sqliteTable("communities", {
     .notNull()
     .references(() => users.id),
   createdAt: integer("created_at").notNull(),
+  /** Text channel that gets system messages (member joined); null = none. */
+  systemChannelId: text("system_channel_id"),
 });
 
 export const members = sqliteTable(
@@ -121,8 +123,10 @@ export const channels = sqliteTable(
     userLimit: integer("user_limit").notNull().default(0),
     e2ee: integer("e2ee", { mode: "boolean" }).notNull().default(false),
     createdAt: integer("created_at").notNull(),
+    /** DMs and group DMs: the sorted recipient ids joined by ":", so one set of people has one conversation. */
+    dmKey: text("dm_key"),
   },
-  (t) => [index("channels_community").on(t.communityId)],
+  (t) => [index("channels_community").on(t.communityId), uniqueIndex("channels_dm_key").on(t.dmKey)],
 );
 
 /** Participants of DMs and group DMs. */
