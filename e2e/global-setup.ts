@@ -17,7 +17,7 @@ export default async function setup(project: TestProject) {
   // `npm test` has just built the web app; a bare `vitest --config e2e/...` builds it here.
   const product = await startProduct({ port, persistTo, requireLivekit: true, quiet: true, build: process.env.WOXLY_SKIP_BUILD !== "1" });
   project.provide("baseUrl", product.url);
-  project.provide("livekitUrl", product.livekitUrl);
+  project.provide("livekitUrl", product.livekitUrl ?? "");
   return async () => {
     await product.stop();
     rmSync(persistTo, { recursive: true, force: true });
