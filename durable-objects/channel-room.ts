@@ -1,6 +1,673 @@
-/** ChannelRoom: one per text channel, DM and ticket. (Being built: see issue "Real-time text chat".) */
-import { Server } from "partyserver";
+/**
+ * ChannelRoom: one per text channel, DM and ticket. Holds the channel's messages, reactions,
+ * pins, read markers and search index in its own SQLite (see channel-store.ts) and relays
+ * every change to the channel's hibernating WebSockets as events with a gapless `seq`.
+ *
+ * The delivery contract (docs/chat-protocol.md): an event is written to SQLite before it is
+ * acknowledged or broadcast — the writes happen synchronously before `send`, and the
+ * runtime's output gate holds every outgoing frame until the writes before it are durable.
+ * A resent nonce answers with the original message. A reconnecting client says its last seq
+ * and gets exactly the events after it, or `resync` when it missed more than 1,000.
+ *
+ * Identity comes from the worker (x-woxly-identity, set after it checked the session and
+ * channel access) and lives in each connection's state, so it survives hibernation. Frames
+ * are parsed with the shared schema; ids and names inside frames are never trusted.
+ */
+import { getServerByName, Server, type Connection, type ConnectionContext, type WSMessage } from "partyserver";
+import { and, eq, inArray } from "drizzle-orm";
+import { z } from "zod";
+import { ApiError } from "../workers/shared/errors";
+import { newId } from "../workers/shared/ids";
+import { P, formatPermissions, has, parsePermissions } from "../workers/shared/permissions";
+import { IDENTITY_HEADER, type ConnectionIdentity } from "../workers/shared/realtime";
+import {
+  type Attachment,
+  type ChannelActivity,
+  ClientFrame,
+  type ChatErrorCode,
+  CLIENT_FRAME_TYPES,
+  MAX_FRAME_BYTES,
+  MAX_REACTIONS_PER_MESSAGE,
+  MAX_RESUME_EVENTS,
+  type Mentions,
+  type Message,
+  type ReadState,
+  type SearchResults,
+  type ServerFrame,
+  type SystemKind,
+  TYPING_THROTTLE_MS,
+  attachmentUrl,
+  parseMentions,
+} from "../workers/shared/chat";
+import { attachments as attachmentsTable, channels, roles } from "../workers/api/src/db/schema";
+import { channelAccess } from "../workers/api/src/lib/access";
+import { log } from "../workers/api/src/lib/log";
+import { makeDb } from "../workers/api/src/middleware/db";
+import { ChannelStore, tombstone, type NewMessage } from "./channel-store";
+import type { CommunityHub } from "./community-hub";
+
+/** Close codes this room uses. */
+export const CLOSE = {
+  /** The connection came without a usable identity (never through the worker). */
+  NO_IDENTITY: 4400,
+  /** The session ended (logout, password change). */
+  SESSION_ENDED: 4401,
+  /** The member lost access to the channel (kick, ban, role or overwrite change). */
+  ACCESS_LOST: 4403,
+  /** The channel is gone. */
+  GONE: 4404,
+} as const;
+
+const Identity = z.object({
+  userId: z.string().min(1),
+  username: z.string(),
+  displayName: z.string(),
+  communityId: z.string().nullable(),
+  perms: z.string(),
+  sessionId: z.string().min(1),
+}) satisfies z.ZodType<ConnectionIdentity>;
+
+const ConnState = z.object({ identity: Identity });
+type ConnState = z.infer<typeof ConnState>;
+
+/** A frame the room refuses, with what to tell the client. */
+class FrameError extends Error {
+  constructor(
+    readonly code: ChatErrorCode,
+    message: string,
+    readonly extra: { retryAfterMs?: number; issues?: { path: (string | number)[]; message: string }[] } = {},
+  ) {
+    super(message);
+  }
+}
+
+const userTag = (userId: string) => `u:${userId}`;
+const sessionTag = (sessionId: string) => `s:${sessionId}`;
+const utf8 = new TextEncoder();
+
+function assertNever(x: never): never {
+  throw new Error(`unhandled frame ${JSON.stringify(x)}`);
+}
+
+function identityFrom(request: Request): ConnectionIdentity | null {
+  const raw = request.headers.get(IDENTITY_HEADER);
+  if (!raw) return null;
+  try {
+    const r = Identity.safeParse(JSON.parse(raw));
+    return r.success ? r.data : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The client's correlation id from a frame that may not have parsed: its ref, or for sends its nonce. */
+function refOf(value: unknown): string | null {
+  if (!value || typeof value !== "object") return null;
+  for (const k of ["ref", "nonce"]) {
+    const v: unknown = Reflect.get(value, k);
+    if (typeof v === "string" && v.length >= 1 && v.length <= 64) return v;
+  }
+  return null;
+}
 
 export class ChannelRoom extends Server<Env> {
   static override options = { hibernate: true };
+
+  #store: ChannelStore | undefined;
+  /** Per-connection chains, so one socket's frames are handled in the order sent even across awaits. */
+  #chains = new Map<string, Promise<void>>();
+  /** Last relayed typing per user, ms. Ephemeral by design: losing it costs one extra typing frame. */
+  #typingAt = new Map<string, number>();
+
+  /** The room's storage, created on first use in any entry point (fetch, socket, RPC). */
+  get #room(): ChannelStore {
+    if (!this.#store) {
+      const s = new ChannelStore(this.ctx.storage.sql, this.name);
+      s.migrate();
+      this.#store = s;
+    }
+    return this.#store;
+  }
+
+  override onStart(): void {
+    void this.#room;
+  }
+
+  // --- connections ---------------------------------------------------------------------
+
+  override getConnectionTags(_conn: Connection, ctx: ConnectionContext): string[] {
+    const id = identityFrom(ctx.request);
+    return id ? [userTag(id.userId), sessionTag(id.sessionId)] : [];
+  }
+
+  override onConnect(conn: Connection, ctx: ConnectionContext): void {
+    const identity = identityFrom(ctx.request);
+    if (!identity) {
+      conn.close(CLOSE.NO_IDENTITY, "no identity");
+      return;
+    }
+    conn.setState({ identity } satisfies ConnState);
+    if (this.#room.communityId() === null) this.#room.setCommunityId(identity.communityId);
+    this.#send(conn, {
+      type: "ready",
+      headSeq: this.#room.head(),
+      oldestSeq: this.#room.oldestSeq(),
+      lastReadSeq: this.#room.lastRead(identity.userId),
+      me: { userId: identity.userId, perms: identity.perms },
+    });
+  }
+
+  override onClose(conn: Connection): void {
+    this.#chains.delete(conn.id);
+  }
+
+  override onError(conn: Connection, error: unknown): void {
+    log({ event: "channel_room.socket_error", channelId: this.name, connectionId: conn.id, error: String(error) });
+  }
+
+  override onMessage(conn: Connection, raw: WSMessage): Promise<void> {
+    const prev = this.#chains.get(conn.id) ?? Promise.resolve();
+    const next = prev.then(() => this.#handle(conn, raw));
+    this.#chains.set(conn.id, next);
+    return next.finally(() => {
+      if (this.#chains.get(conn.id) === next) this.#chains.delete(conn.id);
+    });
+  }
+
+  #identity(conn: Connection): ConnectionIdentity | null {
+    const r = ConnState.safeParse(conn.state);
+    return r.success ? r.data.identity : null;
+  }
+
+  #send(conn: WebSocket, frame: ServerFrame): void {
+    this.#sendRaw(conn, JSON.stringify(frame));
+  }
+
+  #sendRaw(ws: WebSocket, data: string): void {
+    try {
+      ws.send(data);
+    } catch {
+      // A socket that is closing; its client resumes from its last seq.
+    }
+  }
+
+  /** Sends to every socket in the room (or those with `tag`). */
+  #broadcast(data: string, tag?: string): void {
+    for (const ws of this.ctx.getWebSockets(tag)) this.#sendRaw(ws, data);
+  }
+
+  async #handle(conn: Connection, raw: WSMessage): Promise<void> {
+    const me = this.#identity(conn);
+    if (!me) {
+      conn.close(CLOSE.NO_IDENTITY, "no identity");
+      return;
+    }
+    let ref: string | null = null;
+    try {
+      if (typeof raw !== "string") throw new FrameError("unsupported_frame", "Frames are JSON text.");
+      if (raw.length > MAX_FRAME_BYTES || (raw.length * 3 > MAX_FRAME_BYTES && utf8.encode(raw).byteLength > MAX_FRAME_BYTES)) {
+        throw new FrameError("frame_too_large", `Frames may be at most ${MAX_FRAME_BYTES} bytes.`);
+      }
+      let value: unknown;
+      try {
+        value = JSON.parse(raw);
+      } catch {
+        throw new FrameError("invalid_json", "The frame is not valid JSON.");
+      }
+      ref = refOf(value);
+      const type: unknown = value && typeof value === "object" ? Reflect.get(value, "type") : undefined;
+      if (typeof type !== "string" || !(CLIENT_FRAME_TYPES as string[]).includes(type)) {
+        throw new FrameError("unknown_type", `Unknown frame type. Known: ${CLIENT_FRAME_TYPES.join(", ")}.`);
+      }
+      const parsed = ClientFrame.safeParse(value);
+      if (!parsed.success) {
+        throw new FrameError("validation_failed", "Some fields are not valid.", {
+          issues: parsed.error.issues.slice(0, 10).map((i) => ({
+            path: i.path.filter((p): p is string | number => typeof p !== "symbol"),
+            message: i.message,
+          })),
+        });
+      }
+      await this.#dispatch(conn, me, parsed.data);
+    } catch (e) {
+      if (e instanceof FrameError) {
+        this.#send(conn, { type: "error", code: e.code, message: e.message, ref, ...e.extra });
+      } else {
+        log({ event: "channel_room.frame_failed", channelId: this.name, userId: me.userId, error: String(e) });
+        this.#send(conn, { type: "error", code: "internal", message: "Something went wrong on our side. It has been logged.", ref });
+      }
+    }
+  }
+
+  async #dispatch(conn: Connection, me: ConnectionIdentity, f: ClientFrame): Promise<void> {
+    const perms = parsePermissions(me.perms);
+    switch (f.type) {
+      case "hello":
+        return this.#resume(conn, perms, f.lastSeq);
+      case "message.send":
+        return this.#sendMessage(conn, me, perms, f);
+      case "message.edit":
+        return this.#edit(me, perms, f.id, f.content);
+      case "message.delete":
+        return this.#delete(me, perms, f.id);
+      case "reaction.add":
+        return this.#react(me, perms, f.messageId, f.emoji, true);
+      case "reaction.remove":
+        return this.#react(me, perms, f.messageId, f.emoji, false);
+      case "pin.add":
+        return this.#pin(me, perms, f.messageId, true);
+      case "pin.remove":
+        return this.#pin(me, perms, f.messageId, false);
+      case "typing.start":
+        return this.#typing(me, perms);
+      case "read.mark":
+        return this.#markRead(conn, me, f.seq);
+      default:
+        return assertNever(f);
+    }
+  }
+
+  // --- frames ---------------------------------------------------------------------------
+
+  #resume(conn: Connection, perms: bigint, lastSeq: number | undefined): void {
+    const head = this.#room.head();
+    if (lastSeq === undefined || lastSeq === head) {
+      this.#send(conn, { type: "resumed", fromSeq: head + 1, toSeq: head });
+      return;
+    }
+    if (lastSeq > head) {
+      this.#send(conn, { type: "resync", reason: "reset", headSeq: head });
+      return;
+    }
+    if (!has(perms, P.READ_HISTORY)) throw new FrameError("forbidden", "You may not read this channel's history.");
+    const frames = head - lastSeq > MAX_RESUME_EVENTS ? null : this.#room.eventsAfter(lastSeq);
+    if (!frames) {
+      this.#send(conn, { type: "resync", reason: "gap_too_large", headSeq: head });
+      return;
+    }
+    for (const f of frames) this.#sendRaw(conn, f);
+    this.#send(conn, { type: "resumed", fromSeq: lastSeq + 1, toSeq: head });
+  }
+
+  #ackFromNonce(conn: Connection, me: ConnectionIdentity, nonce: string): boolean {
+    const hit = this.#room.nonce(me.userId, nonce);
+    if (!hit) return false;
+    const message =
+      this.#room.message(hit.messageId) ??
+      tombstone({
+        id: hit.messageId,
+        channelId: this.name,
+        seq: hit.seq,
+        author: { id: me.userId, username: me.username, displayName: me.displayName },
+        createdAt: hit.createdAt,
+        system: null,
+      });
+    this.#send(conn, { type: "message.ack", nonce, message });
+    return true;
+  }
+
+  async #sendMessage(conn: Connection, me: ConnectionIdentity, perms: bigint, f: Extract<ClientFrame, { type: "message.send" }>): Promise<void> {
+    if (!has(perms, P.SEND_MESSAGES)) throw new FrameError("forbidden", "You may not send messages in this channel.");
+    if (this.#ackFromNonce(conn, me, f.nonce)) return;
+    const now = Date.now();
+    const wait = this.#room.rateWait(me.userId, now);
+    if (wait > 0) throw new FrameError("rate_limited", "You are sending messages too fast.", { retryAfterMs: wait });
+    if (f.replyTo && !this.#room.messageMeta(f.replyTo)) throw new FrameError("not_found", "The message you reply to does not exist.");
+
+    // The awaits (D1) come before the write; everything after them is re-checked synchronously.
+    const files = f.attachmentIds?.length ? await this.#loadAttachments(me, perms, [...new Set(f.attachmentIds)]) : [];
+    const { mentions, pings } = await this.#mentions(f.content, perms, me.communityId);
+
+    if (this.#ackFromNonce(conn, me, f.nonce)) return;
+    const waitNow = this.#room.rateWait(me.userId, Date.now());
+    if (waitNow > 0) throw new FrameError("rate_limited", "You are sending messages too fast.", { retryAfterMs: waitNow });
+    if (f.replyTo && !this.#room.messageMeta(f.replyTo)) throw new FrameError("not_found", "The message you reply to does not exist.");
+    if (files.some((a) => this.#room.attachmentUsed(a.id))) throw new FrameError("invalid_attachment", "An attachment is already part of another message.");
+
+    const createdAt = Date.now();
+    const written = this.#room.insertMessage({
+      id: newId(createdAt),
+      author: { id: me.userId, username: me.username, displayName: me.displayName },
+      content: f.content,
+      replyTo: f.replyTo ?? null,
+      attachments: files,
+      mentions,
+      system: null,
+      createdAt,
+      pings,
+      nonce: { userId: me.userId, nonce: f.nonce },
+    });
+    this.#room.recordSend(me.userId, createdAt);
+    this.#send(conn, { type: "message.ack", nonce: f.nonce, message: written.message });
+    this.#broadcast(written.json);
+    log({ event: "message.created", channelId: this.name, seq: written.seq });
+    this.#notifyHub(me.communityId, {
+      channelId: this.name,
+      seq: written.seq,
+      authorId: me.userId,
+      mentionedUserIds: pings.users,
+      mentionedRoleIds: pings.roles,
+      everyone: mentions.everyone,
+      here: mentions.here,
+    });
+  }
+
+  /** The uploads a message may carry: this channel's, by this member, not used by another message. */
+  async #loadAttachments(me: ConnectionIdentity, perms: bigint, ids: string[]): Promise<Attachment[]> {
+    if (!has(perms, P.ATTACH_FILES)) throw new FrameError("forbidden", "You may not attach files in this channel.");
+    if (ids.some((id) => this.#room.attachmentUsed(id))) throw new FrameError("invalid_attachment", "An attachment is already part of another message.");
+    const rows = await makeDb(this.env.DB)
+      .select()
+      .from(attachmentsTable)
+      .where(and(inArray(attachmentsTable.id, ids), eq(attachmentsTable.channelId, this.name), eq(attachmentsTable.uploaderId, me.userId)));
+    if (rows.length !== ids.length) throw new FrameError("invalid_attachment", "An attachment does not exist or was not uploaded by you to this channel.");
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((id) => {
+      const r = byId.get(id)!;
+      return {
+        id: r.id,
+        filename: r.filename,
+        contentType: r.contentType,
+        size: r.size,
+        width: r.width,
+        height: r.height,
+        url: attachmentUrl(this.name, r.id, r.filename),
+      };
+    });
+  }
+
+  /**
+   * Mentions as stored (roles that exist in the community; @everyone/@here only with
+   * MENTION_EVERYONE) and the ones that ping (roles: mentionable, or MENTION_EVERYONE).
+   */
+  async #mentions(content: string, perms: bigint, communityId: string | null): Promise<{ mentions: Mentions; pings: NewMessage["pings"] }> {
+    const found = parseMentions(content);
+    const mayEveryone = has(perms, P.MENTION_EVERYONE);
+    let roleIds: string[] = [];
+    let pingRoles: string[] = [];
+    if (found.roles.length && communityId) {
+      const rows = await makeDb(this.env.DB)
+        .select({ id: roles.id, mentionable: roles.mentionable, isEveryone: roles.isEveryone })
+        .from(roles)
+        .where(and(eq(roles.communityId, communityId), inArray(roles.id, found.roles.slice(0, 50))));
+      roleIds = rows.filter((r) => !r.isEveryone).map((r) => r.id);
+      pingRoles = rows.filter((r) => !r.isEveryone && (r.mentionable || has(perms, P.MENTION_EVERYONE))).map((r) => r.id);
+    }
+    const everyone = found.everyone && mayEveryone;
+    const here = found.here && mayEveryone;
+    return {
+      mentions: { users: found.users, roles: roleIds, everyone, here },
+      pings: { users: found.users, roles: pingRoles, everyone: everyone || here },
+    };
+  }
+
+  async #edit(me: ConnectionIdentity, perms: bigint, id: string, content: string): Promise<void> {
+    const m = this.#room.messageMeta(id);
+    if (!m) throw new FrameError("not_found", "No such message.");
+    if (m.authorId !== me.userId || m.system) throw new FrameError("forbidden", "You can only edit your own messages.");
+    if (!content && m.attachments === 0) throw new FrameError("validation_failed", "A message needs content or an attachment.");
+    if (content === m.content) return;
+    const { mentions, pings } = await this.#mentions(content, perms, me.communityId);
+    const ev = this.#room.editMessage(id, content, mentions, pings, Date.now());
+    if (!ev) throw new FrameError("not_found", "No such message.");
+    this.#broadcast(ev.json);
+  }
+
+  #delete(me: ConnectionIdentity, perms: bigint, id: string): void {
+    const m = this.#room.messageMeta(id);
+    if (!m) throw new FrameError("not_found", "No such message.");
+    const own = m.authorId === me.userId && !m.system;
+    if (!own && !has(perms, P.MANAGE_MESSAGES)) throw new FrameError("forbidden", "You can only delete your own messages.");
+    this.#deleteAndBroadcast(id);
+  }
+
+  #deleteAndBroadcast(id: string): boolean {
+    const ev = this.#room.deleteMessage(id, Date.now());
+    if (!ev) return false;
+    this.#broadcast(ev.json);
+    if (ev.attachmentIds.length) this.ctx.waitUntil(this.#dropFiles(ev.attachmentIds));
+    return true;
+  }
+
+  /** Removes a deleted message's files from R2 and their rows from D1. */
+  async #dropFiles(ids: string[]): Promise<void> {
+    try {
+      await this.env.FILES.delete(ids.map((id) => `attachments/${this.name}/${id}`));
+      await makeDb(this.env.DB).delete(attachmentsTable).where(and(inArray(attachmentsTable.id, ids), eq(attachmentsTable.channelId, this.name)));
+    } catch (e) {
+      log({ event: "channel_room.drop_files_failed", channelId: this.name, error: String(e) });
+    }
+  }
+
+  #react(me: ConnectionIdentity, perms: bigint, messageId: string, emoji: string, add: boolean): void {
+    if (!this.#room.messageMeta(messageId)) throw new FrameError("not_found", "No such message.");
+    const mine = this.#room.hasReaction(messageId, emoji, me.userId);
+    const now = Date.now();
+    if (add) {
+      if (!has(perms, P.ADD_REACTIONS)) throw new FrameError("forbidden", "You may not add reactions in this channel.");
+      if (mine) return;
+      const present = this.#room.distinctEmoji(messageId);
+      if (!present.includes(emoji) && present.length >= MAX_REACTIONS_PER_MESSAGE) {
+        throw new FrameError("too_many_reactions", `A message can have at most ${MAX_REACTIONS_PER_MESSAGE} different reactions.`);
+      }
+      this.#broadcast(this.#room.addReaction(messageId, emoji, me.userId, now).json);
+    } else {
+      if (!mine) return;
+      this.#broadcast(this.#room.removeReaction(messageId, emoji, me.userId, now).json);
+    }
+  }
+
+  #pin(me: ConnectionIdentity, perms: bigint, messageId: string, pin: boolean): void {
+    // In DMs every participant may pin; in communities it takes MANAGE_MESSAGES.
+    if (me.communityId !== null && !has(perms, P.MANAGE_MESSAGES)) throw new FrameError("forbidden", "You may not pin messages in this channel.");
+    const m = this.#room.messageMeta(messageId);
+    if (!m) throw new FrameError("not_found", "No such message.");
+    if (m.pinned === pin) return;
+    this.#broadcast(this.#room.setPinned(messageId, pin, Date.now()).json);
+  }
+
+  #typing(me: ConnectionIdentity, perms: bigint): void {
+    if (!has(perms, P.SEND_MESSAGES)) throw new FrameError("forbidden", "You may not send messages in this channel.");
+    const now = Date.now();
+    if (now - (this.#typingAt.get(me.userId) ?? 0) < TYPING_THROTTLE_MS) return;
+    this.#typingAt.set(me.userId, now);
+    if (this.#typingAt.size > 1000) for (const [u, t] of this.#typingAt) if (now - t > TYPING_THROTTLE_MS) this.#typingAt.delete(u);
+    const frame = JSON.stringify({ type: "typing", userId: me.userId, displayName: me.displayName } satisfies ServerFrame);
+    const own = new Set(this.ctx.getWebSockets(userTag(me.userId)));
+    for (const ws of this.ctx.getWebSockets()) if (!own.has(ws)) this.#sendRaw(ws, frame);
+  }
+
+  #markRead(conn: Connection, me: ConnectionIdentity, seq: number): void {
+    const before = this.#room.lastRead(me.userId);
+    const after = this.#room.markRead(me.userId, seq, Date.now());
+    const frame = JSON.stringify({ type: "read.updated", seq: after } satisfies ServerFrame);
+    if (after === before) {
+      this.#sendRaw(conn, frame);
+      return;
+    }
+    this.#broadcast(frame, userTag(me.userId));
+    if (me.communityId) this.#toHub(me.communityId, "mark_read", async (hub) => hub.markRead({ userId: me.userId, channelId: this.name, seq: after }));
+  }
+
+  /** Tells the community's CommunityHub (unread badges, pings) without delaying the caller. */
+  #notifyHub(communityId: string | null, activity: ChannelActivity): void {
+    if (!communityId) return; // DMs have no CommunityHub; their unread state is read over HTTP.
+    this.#toHub(communityId, "channel_activity", async (hub) => hub.channelActivity(activity));
+  }
+
+  #toHub(communityId: string, what: string, call: (hub: DurableObjectStub<CommunityHub>) => Promise<unknown>): void {
+    this.ctx.waitUntil(
+      (async () => {
+        try {
+          await call(await getServerByName(this.env.CommunityHub, communityId));
+        } catch (e) {
+          log({ event: "channel_room.hub_call_failed", what, channelId: this.name, communityId, error: String(e) });
+        }
+      })(),
+    );
+  }
+
+  async #communityId(): Promise<string | null> {
+    const known = this.#room.communityId();
+    if (known !== null) return known || null;
+    const row = (await makeDb(this.env.DB).select({ c: channels.communityId }).from(channels).where(eq(channels.id, this.name)).limit(1))[0];
+    if (row) this.#room.setCommunityId(row.c);
+    return row?.c ?? null;
+  }
+
+  // --- RPC (called by the worker and other Durable Objects) ------------------------------
+
+  /** A page of messages, ascending by seq. Callers check READ_HISTORY first. */
+  async history(q: { before?: number; after?: number; around?: number; limit: number }) {
+    return this.#room.history(q);
+  }
+
+  /** One message, or null. Callers check READ_HISTORY first. */
+  async message(id: string): Promise<Message | null> {
+    return this.#room.message(id);
+  }
+
+  /** Pinned messages, most recently pinned first (at most 50). */
+  async pins(): Promise<Message[]> {
+    return this.#room.pins();
+  }
+
+  /** Full-text search with filters, newest first, each hit with its neighbours. */
+  async search(q: { q?: string; author?: string; before?: number; after?: number; has?: "attachment"; limit: number }): Promise<SearchResults> {
+    return this.#room.search(q);
+  }
+
+  /** A member's unread state; `roleIds` (from channelAccess) count role mentions. */
+  async readState(userId: string, roleIds: string[]): Promise<ReadState> {
+    return this.#room.readState(userId, roleIds);
+  }
+
+  /**
+   * Re-checks every connection's access in D1 (after kicks, bans, role or overwrite changes):
+   * closes those that lost VIEW_CHANNEL (4403) and updates the stored perms of the rest.
+   */
+  async revalidate(): Promise<{ checked: number; closed: number; updated: number }> {
+    const byUser = new Map<string, Connection[]>();
+    for (const conn of this.getConnections()) {
+      const id = this.#identity(conn);
+      if (!id) continue;
+      byUser.set(id.userId, [...(byUser.get(id.userId) ?? []), conn]);
+    }
+    const db = makeDb(this.env.DB);
+    let closed = 0;
+    let updated = 0;
+    for (const [userId, conns] of byUser) {
+      let perms: string | null;
+      try {
+        perms = formatPermissions((await channelAccess(db, userId, this.name)).perms);
+      } catch (e) {
+        if (!(e instanceof ApiError && e.code === "not_found")) {
+          log({ event: "channel_room.revalidate_failed", channelId: this.name, userId, error: String(e) });
+          continue;
+        }
+        perms = null;
+      }
+      for (const conn of conns) {
+        const id = this.#identity(conn);
+        if (!id) continue;
+        if (perms === null) {
+          conn.close(CLOSE.ACCESS_LOST, "access lost");
+          closed++;
+        } else if (perms !== id.perms) {
+          conn.setState({ identity: { ...id, perms } } satisfies ConnState);
+          this.#send(conn, { type: "permissions.updated", perms });
+          updated++;
+        }
+      }
+    }
+    return { checked: byUser.size, closed, updated };
+  }
+
+  /** Closes every socket of a user (4403). Returns how many. */
+  async disconnectUser(userId: string): Promise<number> {
+    return this.#closeTagged(userTag(userId), CLOSE.ACCESS_LOST, "access lost");
+  }
+
+  /** Closes every socket of one session (4401), e.g. on logout. Returns how many. */
+  async disconnectSession(sessionId: string): Promise<number> {
+    return this.#closeTagged(sessionTag(sessionId), CLOSE.SESSION_ENDED, "session ended");
+  }
+
+  #closeTagged(tag: string, code: number, reason: string): number {
+    let n = 0;
+    for (const ws of this.ctx.getWebSockets(tag)) {
+      try {
+        ws.close(code, reason);
+        n++;
+      } catch {
+        // already closing
+      }
+    }
+    return n;
+  }
+
+  /** Writes a system message (author null) and broadcasts it. `userId` is whom it is about. */
+  async postSystem(input: { kind: SystemKind; userId: string }): Promise<Message> {
+    const communityId = await this.#communityId();
+    const createdAt = Date.now();
+    const written = this.#room.insertMessage({
+      id: newId(createdAt),
+      author: null,
+      content: "",
+      replyTo: null,
+      attachments: [],
+      mentions: { users: [], roles: [], everyone: false, here: false },
+      system: { kind: input.kind, userId: input.userId },
+      createdAt,
+      pings: { users: [], roles: [], everyone: false },
+      nonce: null,
+    });
+    this.#broadcast(written.json);
+    this.#notifyHub(communityId, {
+      channelId: this.name,
+      seq: written.seq,
+      authorId: input.userId,
+      mentionedUserIds: [],
+      mentionedRoleIds: [],
+      everyone: false,
+      here: false,
+    });
+    return written.message;
+  }
+
+  /**
+   * Deletes a user's messages created at or after `sinceMs` (ms since the epoch), e.g. when
+   * they are banned; each is a message.deleted event. At most 5,000 a call; `more` says
+   * whether to call again.
+   */
+  async deleteMessagesBy(input: { userId: string; sinceMs: number }): Promise<{ deleted: number; more: boolean }> {
+    const LIMIT = 5000;
+    const ids = this.#room.messageIdsBy(input.userId, input.sinceMs, LIMIT + 1);
+    let deleted = 0;
+    for (const id of ids.slice(0, LIMIT)) if (this.#deleteAndBroadcast(id)) deleted++;
+    return { deleted, more: ids.length > LIMIT };
+  }
+
+  /** The channel is gone (its community was deleted): closes sockets and drops every byte it held. */
+  async purge(): Promise<void> {
+    for (const ws of this.ctx.getWebSockets()) {
+      try {
+        ws.close(CLOSE.GONE, "channel deleted");
+      } catch {
+        // already closing
+      }
+    }
+    this.#room.dropAll();
+    this.#store = undefined;
+    await this.ctx.storage.deleteAll();
+    const prefix = `attachments/${this.name}/`;
+    let cursor: string | undefined;
+    do {
+      const page = await this.env.FILES.list({ prefix, cursor });
+      if (page.objects.length) await this.env.FILES.delete(page.objects.map((o) => o.key));
+      cursor = page.truncated ? page.cursor : undefined;
+    } while (cursor);
+    await makeDb(this.env.DB).delete(attachmentsTable).where(eq(attachmentsTable.channelId, this.name));
+    log({ event: "channel_room.purged", channelId: this.name });
+  }
 }

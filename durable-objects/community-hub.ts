@@ -1,6 +1,567 @@
-/** CommunityHub: one per community. (Being built: see issue "Communities".) */
-import { Server } from "partyserver";
+/**
+ * CommunityHub: one per community. A member's client holds one socket to it while the
+ * community is open and gets a `state.synced` snapshot, then deltas: presence, member joins
+ * and leaves, channel and role changes, unread/mention pings from the community's channels.
+ *
+ * Everything that matters lives in this object's SQLite (chosen status, last published
+ * presence, the channel views each connected member was sent, unread state, voice states) or
+ * in the connection's state (identity, input activity), so hibernation or eviction loses
+ * nothing; `onStart` reconciles the tables with the sockets that are still open.
+ *
+ * Identity comes only from the `x-woxly-identity` header the worker sets after checking the
+ * session and membership (workers/api/src/realtime.ts). Frames never carry identity.
+ */
+import { type Connection, type ConnectionContext, Server, type WSMessage } from "partyserver";
+import { z } from "zod";
+import type { ChannelActivity } from "../workers/shared/chat";
+import {
+  type Channel,
+  type HubClientFrame,
+  HubClientFrame as HubClientFrameSchema,
+  type HubErrorCode,
+  type HubEvent,
+  type HubServerFrame,
+  MAX_HUB_FRAME_BYTES,
+  type Presence,
+  type PresenceChoice,
+  type PresenceStatus,
+  type Unread,
+  assertNever,
+} from "../workers/shared/communities";
+import type { VoiceState } from "../workers/shared/media";
+import { IDENTITY_HEADER } from "../workers/shared/realtime";
+import { type PermissionModel, loadPermissionModel, membersWhoCanSee, visibleChannels } from "../workers/api/src/lib/access";
+import { log } from "../workers/api/src/lib/log";
+import { toChannel, toCommunity, toRole, sortRoles } from "../workers/api/src/lib/views";
+import { eq } from "drizzle-orm";
+import { roles } from "../workers/api/src/db/schema";
+import { makeDb } from "../workers/api/src/middleware/db";
+import { applyVoiceOp, listVoiceStates, type VoiceHubOp, type VoiceOpResult } from "../workers/api/src/lib/voice-state";
+
+/** How long the all-members permission model used for pings is reused, ms. */
+const MODEL_TTL_MS = 30_000;
+
+/** Close codes: access was taken away (kick, ban, leave, logout) / the community is gone. */
+export const CLOSE_ACCESS_REVOKED = 4003;
+export const CLOSE_COMMUNITY_DELETED = 4004;
+const CLOSE_BAD_IDENTITY = 1008;
+
+const Identity = z.object({
+  userId: z.string().min(1),
+  username: z.string(),
+  displayName: z.string(),
+  communityId: z.string().nullable(),
+  sessionId: z.string().min(1),
+});
+
+/** What a socket remembers across hibernation (kept well under the 2 KB attachment limit). */
+interface HubConnState {
+  userId: string;
+  username: string;
+  sessionId: string;
+  /** False after the client reported `idle` (no input for IDLE_AFTER_MS). */
+  active: boolean;
+  /** False until `state.synced` went out: nothing else is sent before the snapshot. */
+  ready: boolean;
+}
+
+type HubConnection = Connection<HubConnState>;
+
+const SCHEMA = [
+  // The status each user chose (online, dnd, invisible); it outlives their sockets.
+  `CREATE TABLE IF NOT EXISTS presence_choice (user_id TEXT PRIMARY KEY, choice TEXT NOT NULL, updated_at INTEGER NOT NULL)`,
+  // What others were last told about each user who is not offline.
+  `CREATE TABLE IF NOT EXISTS presence (user_id TEXT PRIMARY KEY, status TEXT NOT NULL, since INTEGER NOT NULL)`,
+  // The channel views each connected user was last sent, to send exact deltas.
+  `CREATE TABLE IF NOT EXISTS channel_views (user_id TEXT NOT NULL, channel_id TEXT NOT NULL, view TEXT NOT NULL,
+     PRIMARY KEY (user_id, channel_id))`,
+  `CREATE TABLE IF NOT EXISTS channel_seq (channel_id TEXT PRIMARY KEY, last_seq INTEGER NOT NULL, last_at INTEGER NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS reads (user_id TEXT NOT NULL, channel_id TEXT NOT NULL, read_seq INTEGER NOT NULL DEFAULT 0,
+     mentions INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (user_id, channel_id))`,
+  // Voice states live in the tables of workers/api/src/lib/voice-state.ts.
+];
+
+const CLIENT_FRAME_TYPES = new Set<string>(HubClientFrameSchema.options.map((o) => o.shape.type.value));
 
 export class CommunityHub extends Server<Env> {
   static override options = { hibernate: true };
+
+  /** All-members permission model for pings; a cache only, dropped on every change. */
+  #model: { at: number; model: PermissionModel } | undefined;
+
+  #db() {
+    return makeDb(this.env.DB);
+  }
+
+  #migrate(): void {
+    for (const s of SCHEMA) this.ctx.storage.sql.exec(s);
+  }
+
+  override onStart(): void {
+    this.#migrate();
+    this.#reconcile();
+  }
+
+  /** After a wake-up or a restart: forget whoever has no open socket any more. */
+  #reconcile(): void {
+    const connected = this.#connectedUsers();
+    for (const row of this.sql<{ user_id: string }>`SELECT user_id FROM presence`) {
+      if (!connected.has(row.user_id)) this.#refreshPresence(row.user_id);
+    }
+    for (const row of this.sql<{ user_id: string }>`SELECT DISTINCT user_id FROM channel_views`) {
+      if (!connected.has(row.user_id)) this.sql`DELETE FROM channel_views WHERE user_id = ${row.user_id}`;
+    }
+    for (const userId of connected) this.#refreshPresence(userId);
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Sockets
+  // -------------------------------------------------------------------------------------
+
+  #identity(req: Request) {
+    const raw = req.headers.get(IDENTITY_HEADER);
+    if (!raw) return undefined;
+    try {
+      const id = Identity.safeParse(JSON.parse(raw));
+      return id.success && id.data.communityId === this.name ? id.data : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  override getConnectionTags(_connection: Connection, ctx: ConnectionContext): string[] {
+    const id = this.#identity(ctx.request);
+    return id ? [`u:${id.userId}`, `s:${id.sessionId}`] : [];
+  }
+
+  override async onConnect(connection: Connection, ctx: ConnectionContext): Promise<void> {
+    const conn = connection as HubConnection;
+    const id = this.#identity(ctx.request);
+    if (!id) {
+      conn.close(CLOSE_BAD_IDENTITY, "no identity");
+      return;
+    }
+    conn.setState({ userId: id.userId, username: id.username, sessionId: id.sessionId, active: true, ready: false });
+    const [model, roleRows] = await Promise.all([
+      loadPermissionModel(this.#db(), this.name, [id.userId]),
+      this.#db().select().from(roles).where(eq(roles.communityId, this.name)),
+    ]);
+    if (!model || !model.memberRoles.has(id.userId)) {
+      conn.close(CLOSE_ACCESS_REVOKED, "not a member");
+      return;
+    }
+    // From here on no await: the snapshot and the stored views describe the same moment.
+    const views = this.#viewsFor(model, id.userId);
+    this.#storeViews(id.userId, views);
+    this.#refreshPresence(id.userId);
+    const choice = this.#choice(id.userId);
+    this.#send(conn, {
+      type: "state.synced",
+      me: { userId: id.userId, choice, status: this.#published(id.userId) },
+      community: toCommunity(model.community),
+      channels: views,
+      roles: sortRoles(roleRows).map(toRole),
+      presences: this.#presences(),
+      voiceStates: this.#voiceStates(),
+      unreads: this.#unreadsFor(id.userId, views),
+    });
+    conn.setState((prev) => ({ ...(prev ?? { userId: id.userId, username: id.username, sessionId: id.sessionId, active: true }), ready: true }));
+    log({ event: "hub.connected", communityId: this.name, userId: id.userId });
+  }
+
+  override onMessage(connection: Connection, message: WSMessage): void {
+    const conn = connection as HubConnection;
+    const state = conn.state;
+    if (!state) return;
+    if (typeof message !== "string") return this.#error(conn, "invalid_json", "Frames are JSON text.", null);
+    if (new TextEncoder().encode(message).length > MAX_HUB_FRAME_BYTES) {
+      return this.#error(conn, "frame_too_large", `Frames may be at most ${MAX_HUB_FRAME_BYTES} bytes.`, null);
+    }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(message);
+    } catch {
+      return this.#error(conn, "invalid_json", "The frame is not valid JSON.", null);
+    }
+    const ref = isRecord(raw) && typeof raw.ref === "string" ? raw.ref.slice(0, 64) : null;
+    const parsed = HubClientFrameSchema.safeParse(raw);
+    if (!parsed.success) {
+      const type = isRecord(raw) ? raw.type : undefined;
+      if (typeof type !== "string" || !CLIENT_FRAME_TYPES.has(type)) {
+        return this.#error(conn, "unknown_type", `Unknown frame type: ${String(type).slice(0, 64)}.`, ref);
+      }
+      return this.#error(conn, "validation_failed", parsed.error.issues.map((i) => i.message).join("; "), ref);
+    }
+    this.#handle(conn, state, parsed.data);
+  }
+
+  #handle(conn: HubConnection, state: HubConnState, frame: HubClientFrame): void {
+    switch (frame.type) {
+      case "presence.set":
+        return this.#setPresence(conn, state, frame.status);
+      case "channel.read": {
+        const seen = this.sql`SELECT 1 FROM channel_views WHERE user_id = ${state.userId} AND channel_id = ${frame.channelId}`;
+        if (!seen.length) return this.#error(conn, "not_found", "No such channel.", frame.ref ?? null);
+        return this.#markRead(state.userId, frame.channelId, frame.seq);
+      }
+      case "voice.set":
+        this.voice({ op: "client", userId: state.userId, selfMute: frame.selfMute, selfDeaf: frame.selfDeaf });
+        return;
+      default:
+        return assertNever(frame);
+    }
+  }
+
+  override onClose(connection: Connection): void {
+    const conn = connection as HubConnection;
+    const userId = conn.state?.userId;
+    if (userId) this.#userSocketGone(userId, conn.id);
+  }
+
+  override onError(connection: Connection, error: unknown): void {
+    log({ event: "hub.socket_error", communityId: this.name, connectionId: connection.id, error: String(error) });
+  }
+
+  /** The user lost a socket: when it was the last, they go offline and their views are dropped. */
+  #userSocketGone(userId: string, connectionId: string): void {
+    if (!this.#socketsOf(userId, connectionId).length) this.sql`DELETE FROM channel_views WHERE user_id = ${userId}`;
+    this.#refreshPresence(userId, connectionId);
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Presence
+  // -------------------------------------------------------------------------------------
+
+  #socketsOf(userId: string, except?: string): HubConnection[] {
+    return [...this.getConnections<HubConnState>(`u:${userId}`)].filter((c) => c.id !== except && c.readyState === WebSocket.OPEN);
+  }
+
+  #connectedUsers(): Set<string> {
+    const out = new Set<string>();
+    for (const c of this.getConnections<HubConnState>()) {
+      if (c.readyState === WebSocket.OPEN && c.state?.userId) out.add(c.state.userId);
+    }
+    return out;
+  }
+
+  #choice(userId: string): Exclude<PresenceChoice, "idle"> {
+    const row = this.sql<{ choice: string }>`SELECT choice FROM presence_choice WHERE user_id = ${userId}`[0];
+    return row?.choice === "dnd" || row?.choice === "invisible" ? row.choice : "online";
+  }
+
+  /** What others see: offline without sockets or when invisible; dnd as chosen; else idle unless a socket is active. */
+  #effective(userId: string, except?: string): PresenceStatus {
+    const sockets = this.#socketsOf(userId, except);
+    if (!sockets.length) return "offline";
+    const choice = this.#choice(userId);
+    if (choice === "invisible") return "offline";
+    if (choice === "dnd") return "dnd";
+    return sockets.some((s) => s.state?.active) ? "online" : "idle";
+  }
+
+  #published(userId: string): PresenceStatus {
+    const row = this.sql<{ status: string }>`SELECT status FROM presence WHERE user_id = ${userId}`[0];
+    return row ? (row.status as PresenceStatus) : "offline";
+  }
+
+  /** Recomputes a user's presence and tells everyone when it changed. */
+  #refreshPresence(userId: string, except?: string): void {
+    const next = this.#effective(userId, except);
+    if (next === this.#published(userId)) return;
+    if (next === "offline") this.sql`DELETE FROM presence WHERE user_id = ${userId}`;
+    else {
+      this.sql`INSERT INTO presence (user_id, status, since) VALUES (${userId}, ${next}, ${Date.now()})
+               ON CONFLICT (user_id) DO UPDATE SET status = excluded.status, since = excluded.since`;
+    }
+    this.#broadcastFrame({ type: "presence.updated", userId, status: next });
+  }
+
+  #setPresence(conn: HubConnection, state: HubConnState, status: PresenceChoice): void {
+    const active = status !== "idle";
+    if (state.active !== active) conn.setState({ ...state, active });
+    if (status !== "idle" && status !== this.#choice(state.userId)) {
+      this.sql`INSERT INTO presence_choice (user_id, choice, updated_at) VALUES (${state.userId}, ${status}, ${Date.now()})
+               ON CONFLICT (user_id) DO UPDATE SET choice = excluded.choice, updated_at = excluded.updated_at`;
+      for (const s of this.#socketsOf(state.userId)) this.#send(s, { type: "presence.chosen", choice: status });
+    }
+    this.#refreshPresence(state.userId);
+  }
+
+  #presences(): Presence[] {
+    return this.sql<{ user_id: string; status: string }>`SELECT user_id, status FROM presence ORDER BY user_id`.map((r) => ({
+      userId: r.user_id,
+      status: r.status as PresenceStatus,
+    }));
+  }
+
+  #voiceStates(): VoiceState[] {
+    return listVoiceStates(this.ctx.storage.sql);
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Channels: each connected member is sent exactly the channels they can see
+  // -------------------------------------------------------------------------------------
+
+  #viewsFor(model: PermissionModel, userId: string): Channel[] {
+    return visibleChannels(model, userId).map(({ channel, perms }) => toChannel(channel, model.overwrites.get(channel.id) ?? [], perms));
+  }
+
+  #storeViews(userId: string, views: Channel[]): void {
+    this.sql`DELETE FROM channel_views WHERE user_id = ${userId}`;
+    for (const v of views) this.sql`INSERT INTO channel_views (user_id, channel_id, view) VALUES (${userId}, ${v.id}, ${JSON.stringify(v)})`;
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Unread and mention pings
+  // -------------------------------------------------------------------------------------
+
+  #unread(userId: string, channelId: string): Unread {
+    const seq = this.sql<{ last_seq: number }>`SELECT last_seq FROM channel_seq WHERE channel_id = ${channelId}`[0];
+    const r = this.sql<{ read_seq: number; mentions: number }>`
+      SELECT read_seq, mentions FROM reads WHERE user_id = ${userId} AND channel_id = ${channelId}`[0];
+    return { channelId, lastSeq: seq?.last_seq ?? 0, readSeq: r?.read_seq ?? 0, mentions: r?.mentions ?? 0 };
+  }
+
+  #unreadsFor(userId: string, views: Channel[]): Unread[] {
+    const text = new Set(views.filter((v) => v.kind === "text").map((v) => v.id));
+    const out: Unread[] = [];
+    for (const row of this.sql<{ channel_id: string }>`SELECT channel_id FROM channel_seq`) {
+      if (text.has(row.channel_id)) out.push(this.#unread(userId, row.channel_id));
+    }
+    return out;
+  }
+
+  #markRead(userId: string, channelId: string, seq: number): void {
+    const last = this.sql<{ last_seq: number }>`SELECT last_seq FROM channel_seq WHERE channel_id = ${channelId}`[0]?.last_seq ?? 0;
+    const clear = seq >= last ? 1 : 0;
+    this.sql`INSERT INTO reads (user_id, channel_id, read_seq, mentions) VALUES (${userId}, ${channelId}, ${seq}, 0)
+             ON CONFLICT (user_id, channel_id) DO UPDATE SET read_seq = max(read_seq, excluded.read_seq),
+             mentions = CASE WHEN ${clear} = 1 THEN 0 ELSE mentions END`;
+    const unread = this.#unread(userId, channelId);
+    for (const s of this.#socketsOf(userId)) this.#send(s, { type: "unread.updated", unread });
+  }
+
+  async #pingModel(): Promise<PermissionModel | undefined> {
+    const now = Date.now();
+    if (this.#model && now - this.#model.at < MODEL_TTL_MS) return this.#model.model;
+    const model = await loadPermissionModel(this.#db(), this.name);
+    if (model) this.#model = { at: now, model };
+    return model;
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Frames
+  // -------------------------------------------------------------------------------------
+
+  #send(conn: Connection, frame: HubServerFrame): void {
+    if (frame.type !== "state.synced" && frame.type !== "error" && !isReady(conn)) return;
+    try {
+      conn.send(JSON.stringify(frame));
+    } catch {
+      // The socket is going away; its close handler cleans up.
+    }
+  }
+
+  #broadcastFrame(frame: HubServerFrame): void {
+    const text = JSON.stringify(frame);
+    for (const c of this.getConnections()) {
+      if (c.readyState !== WebSocket.OPEN || !isReady(c)) continue;
+      try {
+        c.send(text);
+      } catch {
+        // As in #send.
+      }
+    }
+  }
+
+  #error(conn: HubConnection, code: HubErrorCode, message: string, ref: string | null): void {
+    this.#send(conn, { type: "error", code, message, ref });
+  }
+
+  #closeSockets(sockets: Connection[], code: number, reason: string): void {
+    for (const s of sockets) {
+      try {
+        s.close(code, reason);
+      } catch {
+        // Already closing.
+      }
+    }
+  }
+
+  // -------------------------------------------------------------------------------------
+  // RPC (called by the api worker with getServerByName, and by ChannelRooms)
+  // -------------------------------------------------------------------------------------
+
+  /**
+   * A message was written in one of this community's text channels: members who can see
+   * the channel get an `unread.updated`, and those it mentions (directly, by role,
+   * @everyone, or @here while connected) get their mention count raised. The ChannelRoom
+   * has already checked MENTION_EVERYONE and role mentionability.
+   */
+  async channelActivity(a: ChannelActivity): Promise<void> {
+    const model = await this.#pingModel();
+    if (!model || !model.channels.some((c) => c.id === a.channelId && c.kind === "text")) return;
+    this.sql`INSERT INTO channel_seq (channel_id, last_seq, last_at) VALUES (${a.channelId}, ${a.seq}, ${Date.now()})
+             ON CONFLICT (channel_id) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq), last_at = excluded.last_at`;
+    const canSee = new Set(membersWhoCanSee(model, a.channelId));
+    const connected = this.#connectedUsers();
+    const pinged = new Set<string>();
+    if (a.everyone) for (const u of canSee) pinged.add(u);
+    if (a.here) for (const u of connected) if (canSee.has(u)) pinged.add(u);
+    for (const u of a.mentionedUserIds) if (canSee.has(u)) pinged.add(u);
+    if (a.mentionedRoleIds.length) {
+      const wanted = new Set(a.mentionedRoleIds);
+      for (const [u, roleIds] of model.memberRoles) if (canSee.has(u) && roleIds.some((r) => wanted.has(r))) pinged.add(u);
+    }
+    if (a.authorId) {
+      pinged.delete(a.authorId);
+      this.sql`INSERT INTO reads (user_id, channel_id, read_seq, mentions) VALUES (${a.authorId}, ${a.channelId}, ${a.seq}, 0)
+               ON CONFLICT (user_id, channel_id) DO UPDATE SET read_seq = max(read_seq, excluded.read_seq), mentions = 0`;
+    }
+    for (const u of pinged) {
+      // A mention the member has already read past (a late or repeated call) does not count.
+      this.sql`INSERT INTO reads (user_id, channel_id, read_seq, mentions) VALUES (${u}, ${a.channelId}, 0, 1)
+               ON CONFLICT (user_id, channel_id) DO UPDATE SET mentions = mentions + (read_seq < ${a.seq})`;
+    }
+    for (const u of connected) {
+      if (!canSee.has(u)) continue;
+      const unread = this.#unread(u, a.channelId);
+      for (const s of this.#socketsOf(u)) this.#send(s, { type: "unread.updated", unread });
+    }
+  }
+
+  /** A member read a channel up to `seq` (for a ChannelRoom forwarding its read markers). */
+  markRead(args: { userId: string; channelId: string; seq: number }): void {
+    this.#markRead(args.userId, args.channelId, args.seq);
+  }
+
+  /** Voice states (workers/api/src/lib/voice-state.ts): applies the op, sends every socket what changed. */
+  voice(op: VoiceHubOp): VoiceOpResult {
+    const r = applyVoiceOp(this.ctx.storage.sql, op);
+    for (const f of r.frames) for (const c of this.getConnections()) if (c.readyState === WebSocket.OPEN) c.send(JSON.stringify(f));
+    return r;
+  }
+
+  /** Sends an event to every socket of the community. */
+  publish(event: HubEvent): void {
+    this.#model = undefined;
+    switch (event.type) {
+      case "member.left":
+        this.sql`DELETE FROM reads WHERE user_id = ${event.userId}`;
+        break;
+      case "member.joined":
+      case "member.updated":
+      case "role.created":
+      case "role.updated":
+      case "role.deleted":
+      case "community.updated":
+      case "community.deleted":
+        break;
+      default:
+        assertNever(event);
+    }
+    this.#broadcastFrame(event);
+  }
+
+  /**
+   * Channels, overwrites, roles or memberships changed: sends each connected member (or only
+   * `userIds`) `channel.created/updated/deleted` for what changed in what they can see.
+   * Connected users who are no longer members are disconnected.
+   */
+  async syncChannels(userIds?: string[]): Promise<void> {
+    this.#model = undefined;
+    const connected = this.#connectedUsers();
+    const targets = userIds ? userIds.filter((u) => connected.has(u)) : [...connected];
+    if (!targets.length) return;
+    const model = await loadPermissionModel(this.#db(), this.name, targets);
+    if (!model) return;
+    for (const userId of targets) {
+      if (!model.memberRoles.has(userId)) {
+        this.disconnectUser(userId);
+        continue;
+      }
+      const views = this.#viewsFor(model, userId);
+      const before = new Map(
+        this.sql<{ channel_id: string; view: string }>`SELECT channel_id, view FROM channel_views WHERE user_id = ${userId}`.map((r) => [
+          r.channel_id,
+          r.view,
+        ]),
+      );
+      const frames: HubServerFrame[] = [];
+      for (const v of views) {
+        const json = JSON.stringify(v);
+        const old = before.get(v.id);
+        before.delete(v.id);
+        if (old === json) continue;
+        frames.push({ type: old === undefined ? "channel.created" : "channel.updated", channel: v });
+        this.sql`INSERT INTO channel_views (user_id, channel_id, view) VALUES (${userId}, ${v.id}, ${json})
+                 ON CONFLICT (user_id, channel_id) DO UPDATE SET view = excluded.view`;
+      }
+      for (const gone of before.keys()) {
+        frames.push({ type: "channel.deleted", channelId: gone });
+        this.sql`DELETE FROM channel_views WHERE user_id = ${userId} AND channel_id = ${gone}`;
+      }
+      if (!frames.length) continue;
+      for (const s of this.#socketsOf(userId)) for (const f of frames) this.#send(s, f);
+    }
+    // Unread state of channels that no longer exist.
+    const live = new Set(model.channels.map((c) => c.id));
+    for (const row of this.sql<{ channel_id: string }>`SELECT channel_id FROM channel_seq`) {
+      if (!live.has(row.channel_id)) {
+        this.sql`DELETE FROM channel_seq WHERE channel_id = ${row.channel_id}`;
+        this.sql`DELETE FROM reads WHERE channel_id = ${row.channel_id}`;
+      }
+    }
+  }
+
+  /** Closes every socket of a user (kick, ban, leave) at once; they appear offline. */
+  disconnectUser(userId: string): number {
+    const sockets = this.#socketsOf(userId);
+    this.#closeSockets(sockets, CLOSE_ACCESS_REVOKED, "access revoked");
+    this.sql`DELETE FROM channel_views WHERE user_id = ${userId}`;
+    this.#refreshPresence(userId);
+    return sockets.length;
+  }
+
+  /** Closes the sockets of one session (logout). */
+  disconnectSession(sessionId: string): number {
+    const sockets = [...this.getConnections<HubConnState>(`s:${sessionId}`)].filter((c) => c.readyState === WebSocket.OPEN);
+    const users = new Set(sockets.map((s) => s.state?.userId).filter((u): u is string => !!u));
+    this.#closeSockets(sockets, CLOSE_ACCESS_REVOKED, "logged out");
+    for (const u of users) {
+      const left = this.#socketsOf(u).filter((s) => !sockets.includes(s));
+      if (!left.length) this.sql`DELETE FROM channel_views WHERE user_id = ${u}`;
+    }
+    for (const u of users) this.#refreshPresence(u);
+    return sockets.length;
+  }
+
+  /** Members who appear online (idle and dnd included). */
+  onlineCount(): number {
+    return this.sql<{ n: number }>`SELECT count(*) AS n FROM presence`[0]?.n ?? 0;
+  }
+
+  /** Presence of every member who is not offline, by user id. */
+  presences(): Record<string, PresenceStatus> {
+    return Object.fromEntries(this.#presences().map((p) => [p.userId, p.status]));
+  }
+
+  /** The community was deleted: tell every socket, close them all and wipe this object's storage. */
+  async shutdown(): Promise<void> {
+    this.#broadcastFrame({ type: "community.deleted", communityId: this.name });
+    this.#closeSockets([...this.getConnections()], CLOSE_COMMUNITY_DELETED, "community deleted");
+    this.#model = undefined;
+    await this.ctx.storage.deleteAll();
+    this.#migrate();
+  }
+}
+
+/** Sockets from before the `ready` flag existed count as ready. */
+function isReady(c: Connection): boolean {
+  const state = c.state as Partial<HubConnState> | null;
+  return state?.ready !== false;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
 }

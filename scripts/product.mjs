@@ -192,7 +192,9 @@ export async function startProduct({
       if (!(await portIsFree(lkPort)) || !(await portIsFree(7881))) lkPort = await freePort();
       const tcp = lkPort === 7880 ? 7881 : await freePort();
       const udp = lkPort === 7880 ? 7882 : await freePort();
-      const config = `port: ${lkPort}\nrtc:\n  tcp_port: ${tcp}\n  udp_port: ${udp}\n`;
+      // Webhooks (signed with the dev key) keep the communities' voice states: /api/livekit/webhook.
+      const webhook = `webhook:\n  api_key: devkey\n  urls:\n    - http://127.0.0.1:${port}/api/livekit/webhook\n`;
+      const config = `port: ${lkPort}\nrtc:\n  tcp_port: ${tcp}\n  udp_port: ${udp}\n${webhook}`;
       // Its debug log is long; it goes to a file beside the local state.
       const logFd = openSync(path.join(persistTo, "livekit.log"), "a");
       lk = startChild("livekit-server", bin, ["--dev", "--bind", "127.0.0.1", "--node-ip", "127.0.0.1", "--config-body", config], {

@@ -69,7 +69,8 @@ export const DM_PERMISSIONS: bigint =
 /** Permissions that only mean something inside a channel (cleared when VIEW_CHANNEL is denied). */
 const TEXT_DEPENDENT = P.SEND_MESSAGES | P.READ_HISTORY | P.ATTACH_FILES | P.ADD_REACTIONS | P.MENTION_EVERYONE | P.MANAGE_MESSAGES;
 const VOICE_DEPENDENT = P.SPEAK | P.VIDEO | P.STREAM | P.USE_VOICE_ACTIVITY | P.MUTE_MEMBERS | P.DEAFEN_MEMBERS | P.MOVE_MEMBERS;
-const CHANNEL_SCOPED = TEXT_DEPENDENT | VOICE_DEPENDENT | P.VIEW_CHANNEL | P.CONNECT | P.CREATE_INVITE | P.MANAGE_CHANNELS | P.MANAGE_ROLES;
+/** Permissions that mean something in a channel: the only bits a channel overwrite may carry. */
+export const CHANNEL_SCOPED = TEXT_DEPENDENT | VOICE_DEPENDENT | P.VIEW_CHANNEL | P.CONNECT | P.CREATE_INVITE | P.MANAGE_CHANNELS | P.MANAGE_ROLES;
 
 export interface RoleInput {
   id: string;

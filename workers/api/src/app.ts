@@ -12,14 +12,39 @@ import { db } from "./middleware/db";
 import { apiSecureHeaders, jsonBodyLimit, jsonOnly, noStore, originCheck, requestId } from "./middleware/hygiene";
 import { session } from "./middleware/session";
 import { auth } from "./routes/auth";
+import { channelRoutes, communityChannelRoutes } from "./routes/channels";
+import { communityRoutes } from "./routes/communities";
+import { communityIconUploads } from "./routes/community-icons";
+import { blockRoutes, dmRoutes } from "./routes/dms";
+import { communityInviteRoutes, inviteRoutes } from "./routes/invites";
+import { memberRoutes } from "./routes/members";
+import { roleRoutes } from "./routes/roles";
+import { communitySearch } from "./routes/community-search";
 import { me } from "./routes/me";
+import { channelMessages } from "./routes/messages";
+import { uploads } from "./routes/uploads";
+import { voice } from "./routes/voice";
 
 export const VERSION = "0.1.0";
 
 const api = new Hono<AppEnv>()
   .get("/health", (c) => c.json({ ok: true as const, version: VERSION }))
   .route("/auth", auth)
-  .route("/me", me);
+  .route("/me", me)
+  .route("/me/blocks", blockRoutes)
+  .route("/communities", communityRoutes)
+  .route("/communities", communityChannelRoutes)
+  .route("/communities", roleRoutes)
+  .route("/communities", memberRoutes)
+  .route("/communities", communityInviteRoutes)
+  .route("/channels", channelRoutes)
+  .route("/invites", inviteRoutes)
+  .route("/dms", dmRoutes)
+  .route("/uploads", communityIconUploads)
+  .route("/channels", channelMessages)
+  .route("/communities", communitySearch)
+  .route("/uploads", uploads)
+  .route("/", voice);
 
 export const app = new Hono<AppEnv>()
   .use(requestId, apiSecureHeaders, noStore, originCheck, jsonOnly, jsonBodyLimit, db, session)

@@ -4,6 +4,7 @@
  * before this code runs). Durable Object classes are exported from here.
  */
 import { app } from "./app";
+import { serveAttachment } from "./attachments";
 import { kit } from "./kit";
 import { routeRealtime } from "./realtime";
 
@@ -23,6 +24,7 @@ export default {
       return app.fetch(request, env, ctx);
     }
     if (url.pathname.startsWith("/parties/")) return routeRealtime(request, env);
+    if (url.pathname.startsWith("/attachments/")) return serveAttachment(request, env);
     const res = await kit.fetch(request, env, ctx);
     const out = new Response(res.body, res);
     for (const [k, v] of Object.entries(PAGE_HEADERS)) if (!out.headers.has(k)) out.headers.set(k, v);

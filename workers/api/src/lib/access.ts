@@ -3,10 +3,18 @@
  * the shared `computePermissions`. Used by HTTP routes, WebSocket upgrades and media tokens
  * alike. Unknown and invisible resources both answer `not_found` (404).
  */
-import { and, eq } from "drizzle-orm";
+import { and, eq, inArray, or } from "drizzle-orm";
 import { ApiError } from "../../../shared/errors";
-import { DM_PERMISSIONS, P, computePermissions, has, parsePermissions } from "../../../shared/permissions";
-import { bans, channelOverwrites, channelRecipients, channels, communities, memberRoles, members, roles } from "../db/schema";
+import {
+  DM_PERMISSIONS,
+  P,
+  computePermissions,
+  has,
+  parsePermissions,
+  type OverwriteInput,
+  type RoleInput,
+} from "../../../shared/permissions";
+import { bans, channelOverwrites, channelRecipients, channels, communities, memberRoles, members, roles, userBlocks } from "../db/schema";
 import type { Db } from "../middleware/db";
 
 export type ChannelRow = typeof channels.$inferSelect;
@@ -98,13 +106,17 @@ export async function channelAccess(db: Db, userId: string, channelId: string): 
   const channel = (await db.select().from(channels).where(eq(channels.id, channelId)).limit(1))[0];
   if (!channel) throw notFound("channel");
   if (!channel.communityId) {
+    if (channel.kind !== "dm" && channel.kind !== "group_dm") throw notFound("channel");
     const rec = await db
       .select({ userId: channelRecipients.userId })
       .from(channelRecipients)
-      .where(and(eq(channelRecipients.channelId, channelId), eq(channelRecipients.userId, userId)))
-      .limit(1);
-    if (!rec.length) throw notFound("channel");
-    return { userId, channel, community: null, perms: DM_PERMISSIONS };
+      .where(eq(channelRecipients.channelId, channelId));
+    if (!rec.some((r) => r.userId === userId)) throw notFound("channel");
+    let perms = DM_PERMISSIONS;
+    // A block either way turns a 1:1 DM read-only.
+    const other = rec.find((r) => r.userId !== userId)?.userId;
+    if (channel.kind === "dm" && other && (await isBlockedEitherWay(db, userId, other))) perms = DM_BLOCKED_PERMISSIONS;
+    return { userId, channel, community: null, perms };
   }
   const ca = await communityAccess(db, userId, channel.communityId).catch(() => {
     throw notFound("channel");
@@ -124,3 +136,247 @@ export async function isBanned(db: Db, communityId: string, userId: string): Pro
   return r.length > 0;
 }
 
+
+/** What is left of a 1:1 DM when either side blocked the other: reading only. */
+export const DM_BLOCKED_PERMISSIONS: bigint = P.VIEW_CHANNEL | P.READ_HISTORY;
+
+/** Whether `a` blocked `b` or `b` blocked `a`. */
+export async function isBlockedEitherWay(db: Db, a: string, b: string): Promise<boolean> {
+  const r = await db
+    .select({ u: userBlocks.userId })
+    .from(userBlocks)
+    .where(
+      or(
+        and(eq(userBlocks.userId, a), eq(userBlocks.blockedId, b)),
+        and(eq(userBlocks.userId, b), eq(userBlocks.blockedId, a)),
+      ),
+    )
+    .limit(1);
+  return r.length > 0;
+}
+
+// ---------------------------------------------------------------------------------------
+// Hierarchy: members act only on roles and members strictly below their highest role; the
+// owner is above everyone. Permissions can only be granted by someone who has them.
+// ---------------------------------------------------------------------------------------
+
+/** A member's standing in a community. */
+export interface MemberRank {
+  userId: string;
+  isOwner: boolean;
+  /** Position of their highest role (0 = only @everyone). */
+  topPosition: number;
+  roleIds: string[];
+  nickname: string | null;
+  joinedAt: number;
+}
+
+/** Whether the actor outranks something at `position` (a role, or a member's highest role). */
+export function outranks(actor: Pick<CommunityAccess, "isOwner" | "topPosition">, position: number): boolean {
+  return actor.isOwner || actor.topPosition > position;
+}
+
+const tooLow = () => new ApiError("forbidden", "You can only act on roles and members below your highest role.");
+
+/** Throws `forbidden` unless the actor outranks a role at `position`. */
+export function requireOutranksRole(actor: CommunityAccess, position: number): void {
+  if (!outranks(actor, position)) throw tooLow();
+}
+
+/** A member's rank, or undefined when the user is not a member. */
+export async function memberRank(db: Db, community: CommunityRow, userId: string): Promise<MemberRank | undefined> {
+  const m = (
+    await db
+      .select({ nickname: members.nickname, joinedAt: members.joinedAt })
+      .from(members)
+      .where(and(eq(members.communityId, community.id), eq(members.userId, userId)))
+      .limit(1)
+  )[0];
+  if (!m) return undefined;
+  const mine = await db
+    .select({ id: roles.id, position: roles.position })
+    .from(memberRoles)
+    .innerJoin(roles, eq(roles.id, memberRoles.roleId))
+    .where(and(eq(memberRoles.communityId, community.id), eq(memberRoles.userId, userId), eq(roles.isEveryone, false)));
+  return {
+    userId,
+    isOwner: community.ownerId === userId,
+    topPosition: Math.max(0, ...mine.map((r) => r.position)),
+    roleIds: mine.map((r) => r.id),
+    nickname: m.nickname,
+    joinedAt: m.joinedAt,
+  };
+}
+
+/**
+ * The target member, if the actor may act on them: `not_found` for non-members, `forbidden`
+ * for the owner and for anyone at or above the actor's highest role. Acting on yourself is
+ * allowed here; routes that forbid it (kick, ban) say so themselves.
+ */
+export async function requireCanActOnMember(db: Db, actor: CommunityAccess, targetUserId: string): Promise<MemberRank> {
+  const target = await memberRank(db, actor.community, targetUserId);
+  if (!target) throw notFound("member");
+  if (target.userId === actor.userId) return target;
+  if (target.isOwner || !outranks(actor, target.topPosition)) throw tooLow();
+  return target;
+}
+
+/**
+ * Throws `forbidden` if `bits` holds a permission the actor lacks (`perms` are the actor's
+ * permissions where the grant applies; the owner and ADMINISTRATOR have them all).
+ */
+export function requireGrantable(perms: bigint, bits: bigint): void {
+  if ((bits & ~perms) !== 0n) throw new ApiError("forbidden", "You cannot grant permissions you do not have.");
+}
+
+// ---------------------------------------------------------------------------------------
+// Many members at once (member lists, CommunityHub fan-out): the same computePermissions,
+// with roles, member roles and overwrites loaded in a few queries.
+// ---------------------------------------------------------------------------------------
+
+export interface ModelRole extends RoleInput {
+  position: number;
+  mentionable: boolean;
+}
+
+export interface PermissionModel {
+  community: CommunityRow;
+  everyone: ModelRole;
+  roles: Map<string, ModelRole>;
+  /** Members covered by the model and their roles (not @everyone). */
+  memberRoles: Map<string, string[]>;
+  /** Every channel of the community, in display order (see displayOrder). */
+  channels: ChannelRow[];
+  overwrites: Map<string, OverwriteInput[]>;
+}
+
+/** D1 binds at most 100 parameters; bigger sets load the whole community. */
+const MAX_IN_LIST = 90;
+
+/**
+ * Loads what computePermissions needs for `userIds` (all members when omitted), or undefined
+ * when the community does not exist. Users who are not members are left out.
+ */
+export async function loadPermissionModel(db: Db, communityId: string, userIds?: string[]): Promise<PermissionModel | undefined> {
+  const community = (await db.select().from(communities).where(eq(communities.id, communityId)).limit(1))[0];
+  if (!community) return undefined;
+  const only = userIds && userIds.length <= MAX_IN_LIST ? userIds : undefined;
+  if (only && only.length === 0) return emptyModel(db, community);
+  const [roleRows, memberRows, memberRoleRows, channelRows, overwriteRows] = await Promise.all([
+    db.select().from(roles).where(eq(roles.communityId, communityId)),
+    db
+      .select({ userId: members.userId })
+      .from(members)
+      .where(only ? and(eq(members.communityId, communityId), inArray(members.userId, only)) : eq(members.communityId, communityId)),
+    db
+      .select({ userId: memberRoles.userId, roleId: memberRoles.roleId })
+      .from(memberRoles)
+      .where(
+        only ? and(eq(memberRoles.communityId, communityId), inArray(memberRoles.userId, only)) : eq(memberRoles.communityId, communityId),
+      ),
+    db.select().from(channels).where(eq(channels.communityId, communityId)),
+    db
+      .select({ o: channelOverwrites })
+      .from(channelOverwrites)
+      .innerJoin(channels, eq(channels.id, channelOverwrites.channelId))
+      .where(eq(channels.communityId, communityId)),
+  ]);
+  return buildModel(community, roleRows, memberRows, memberRoleRows, channelRows, overwriteRows.map((r) => r.o), userIds);
+}
+
+async function emptyModel(db: Db, community: CommunityRow): Promise<PermissionModel | undefined> {
+  const [roleRows, channelRows] = await Promise.all([
+    db.select().from(roles).where(eq(roles.communityId, community.id)),
+    db.select().from(channels).where(eq(channels.communityId, community.id)),
+  ]);
+  return buildModel(community, roleRows, [], [], channelRows, [], []);
+}
+
+function buildModel(
+  community: CommunityRow,
+  roleRows: (typeof roles.$inferSelect)[],
+  memberRows: { userId: string }[],
+  memberRoleRows: { userId: string; roleId: string }[],
+  channelRows: ChannelRow[],
+  overwriteRows: (typeof channelOverwrites.$inferSelect)[],
+  userIds: string[] | undefined,
+): PermissionModel | undefined {
+  const roleMap = new Map<string, ModelRole>();
+  let everyone: ModelRole | undefined;
+  for (const r of roleRows) {
+    const m = { id: r.id, permissions: parsePermissions(r.permissions), position: r.position, mentionable: r.mentionable };
+    if (r.isEveryone) everyone = m;
+    else roleMap.set(r.id, m);
+  }
+  if (!everyone) return undefined;
+  const wanted = userIds ? new Set(userIds) : undefined;
+  const memberRoleMap = new Map<string, string[]>();
+  for (const m of memberRows) if (!wanted || wanted.has(m.userId)) memberRoleMap.set(m.userId, []);
+  for (const mr of memberRoleRows) {
+    if (roleMap.has(mr.roleId)) memberRoleMap.get(mr.userId)?.push(mr.roleId);
+  }
+  const overwrites = new Map<string, OverwriteInput[]>();
+  for (const o of overwriteRows) {
+    const list = overwrites.get(o.channelId) ?? [];
+    list.push({ kind: o.targetKind, id: o.targetId, allow: parsePermissions(o.allow), deny: parsePermissions(o.deny) });
+    overwrites.set(o.channelId, list);
+  }
+  return { community, everyone, roles: roleMap, memberRoles: memberRoleMap, channels: displayOrder(channelRows), overwrites };
+}
+
+/** Order among siblings: by position, then id (creation time). */
+export function compareChannels(a: { position: number; id: string }, b: { position: number; id: string }): number {
+  return a.position - b.position || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/** The sidebar's order: top-level channels and categories, each category followed by its channels. */
+export function displayOrder<T extends { id: string; parentId: string | null; position: number }>(list: T[]): T[] {
+  const ids = new Set(list.map((c) => c.id));
+  const children = new Map<string, T[]>();
+  const top: T[] = [];
+  for (const c of list) {
+    if (c.parentId && ids.has(c.parentId)) children.set(c.parentId, [...(children.get(c.parentId) ?? []), c]);
+    else top.push(c);
+  }
+  return top.sort(compareChannels).flatMap((t) => [t, ...(children.get(t.id) ?? []).sort(compareChannels)]);
+}
+
+function modelInput(model: PermissionModel, userId: string) {
+  const roleIds = model.memberRoles.get(userId) ?? [];
+  return {
+    userId,
+    ownerId: model.community.ownerId,
+    everyone: model.everyone,
+    roles: roleIds.map((id) => model.roles.get(id)!).filter(Boolean),
+  };
+}
+
+/** Community-wide permissions of a member in the model (0 for non-members). */
+export function modelCommunityPerms(model: PermissionModel, userId: string): bigint {
+  if (!model.memberRoles.has(userId)) return 0n;
+  return computePermissions(modelInput(model, userId));
+}
+
+/** A member's permissions in one channel of the model (0 for non-members). */
+export function modelChannelPerms(model: PermissionModel, userId: string, channelId: string): bigint {
+  if (!model.memberRoles.has(userId)) return 0n;
+  return computePermissions({ ...modelInput(model, userId), overwrites: model.overwrites.get(channelId) ?? [] });
+}
+
+/**
+ * The channels a member can see, in display order, with their permissions in each. A
+ * category the member cannot see is still listed when a channel in it is visible.
+ */
+export function visibleChannels(model: PermissionModel, userId: string): { channel: ChannelRow; perms: bigint }[] {
+  const perms = new Map(model.channels.map((c) => [c.id, modelChannelPerms(model, userId, c.id)]));
+  const visible = (id: string) => has(perms.get(id) ?? 0n, P.VIEW_CHANNEL);
+  const parentsNeeded = new Set(model.channels.filter((c) => c.parentId && visible(c.id)).map((c) => c.parentId!));
+  return model.channels
+    .filter((c) => visible(c.id) || (c.kind === "category" && parentsNeeded.has(c.id)))
+    .map((c) => ({ channel: c, perms: perms.get(c.id)! }));
+}
+
+/** Members of the model who can see `channelId`. */
+export function membersWhoCanSee(model: PermissionModel, channelId: string): string[] {
+  return [...model.memberRoles.keys()].filter((u) => has(modelChannelPerms(model, u, channelId), P.VIEW_CHANNEL));
+}

@@ -37,8 +37,15 @@ export const noStore = createMiddleware<AppEnv>(async (c, next) => {
   if (!c.res.headers.has("Cache-Control")) c.header("Cache-Control", "no-store");
 });
 
+/**
+ * LiveKit's webhook: a server-to-server POST with its own Content-Type and no Origin, whose
+ * raw body is verified against a signed hash (routes/voice.ts). Exempt from the Origin and
+ * JSON-only checks, and only this exact path.
+ */
+export const LIVEKIT_WEBHOOK_PATH = "/api/livekit/webhook";
+
 export const originCheck = createMiddleware<AppEnv>(async (c, next) => {
-  checkOrigin(c.req.raw, c.env.ALLOWED_ORIGINS);
+  if (c.req.path !== LIVEKIT_WEBHOOK_PATH) checkOrigin(c.req.raw, c.env.ALLOWED_ORIGINS);
   await next();
 });
 
@@ -60,7 +67,7 @@ function isUpload(c: { req: { path: string } }): boolean {
 
 /** State-changing requests with a body must be JSON (uploads aside). */
 export const jsonOnly = createMiddleware<AppEnv>(async (c, next) => {
-  if (!isUpload(c) && !["GET", "HEAD", "OPTIONS"].includes(c.req.method) && hasBody(c.req.raw)) {
+  if (!isUpload(c) && c.req.path !== LIVEKIT_WEBHOOK_PATH && !["GET", "HEAD", "OPTIONS"].includes(c.req.method) && hasBody(c.req.raw)) {
     const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
     if (type !== "application/json") {
       throw new ApiError("unsupported_media_type", "Request bodies must be JSON (Content-Type: application/json).");

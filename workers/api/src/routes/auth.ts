@@ -11,6 +11,7 @@ import { log } from "../lib/log";
 import { DUMMY_HASH, hashPassword, isCommonPassword, verifyPassword } from "../lib/passwords";
 import { clearSessionCookie, createSession, endSession, endUserSessions, setSessionCookie } from "../lib/sessions";
 import { clearThrottle, recordFailure, retryAfter, type Limit } from "../lib/throttle";
+import { closeSockets } from "../lib/sockets";
 import { toMe, usernameKey } from "../lib/users";
 import { authed } from "../middleware/session";
 import { validate } from "../middleware/validate";
@@ -107,13 +108,17 @@ export const auth = new Hono<AppEnv>()
     return c.json({ user: toMe(user) });
   })
   .post("/logout", async (c) => {
-    if (c.var.session) await endSession(c.var.db, c.var.session.id);
+    if (c.var.session) {
+      await endSession(c.var.db, c.var.session.id);
+      c.executionCtx.waitUntil(closeSockets(c.env, c.var.db, c.var.session.userId, c.var.session.id));
+    }
     clearSessionCookie(c);
     return c.body(null, 204);
   })
   .post("/logout-all", async (c) => {
     const { user } = authed(c);
     await endUserSessions(c.var.db, user.id);
+    c.executionCtx.waitUntil(closeSockets(c.env, c.var.db, user.id));
     clearSessionCookie(c);
     log({ event: "sessions.ended", requestId: c.var.requestId, userId: user.id });
     return c.body(null, 204);

@@ -8,6 +8,7 @@ import type { AppEnv } from "../env";
 import { log } from "../lib/log";
 import { hashPassword, verifyPassword } from "../lib/passwords";
 import { createSession, endUserSessions, setSessionCookie } from "../lib/sessions";
+import { closeSockets } from "../lib/sockets";
 import { toMe } from "../lib/users";
 import { authed } from "../middleware/session";
 import { validate } from "../middleware/validate";
@@ -41,6 +42,7 @@ export const me = new Hono<AppEnv>()
       .where(eq(users.id, user.id));
     // A password change ends every session; this browser gets a fresh one.
     await endUserSessions(c.var.db, user.id);
+    c.executionCtx.waitUntil(closeSockets(c.env, c.var.db, user.id));
     const s = await createSession(c.var.db, user.id, c.req.header("user-agent") ?? null, now);
     setSessionCookie(c, s.token);
     log({ event: "password.changed", requestId: c.var.requestId, userId: user.id });

@@ -1,0 +1,263 @@
+/**
+ * Fixtures for the chat tests: users with live sessions, communities, roles, members and
+ * channels written straight into D1, and a WebSocket client for ChannelRooms.
+ */
+import { env } from "cloudflare:test";
+import { exports } from "cloudflare:workers";
+import { sha256Hex } from "../workers/api/src/lib/crypto";
+import type { ServerFrame } from "../workers/shared/chat";
+import { newId, randomToken } from "../workers/shared/ids";
+import { DEFAULT_EVERYONE, formatPermissions } from "../workers/shared/permissions";
+import { ORIGIN, client, type Client } from "./helpers";
+
+export interface TestUser {
+  id: string;
+  username: string;
+  displayName: string;
+  token: string;
+  /** An HTTP client carrying this user's session cookie. */
+  http: Client;
+}
+
+let n = 0;
+
+export async function makeUser(name?: string): Promise<TestUser> {
+  n++;
+  const id = newId();
+  const username = name ?? `chat_${Date.now().toString(36)}_${n}`;
+  const now = Date.now();
+  await env.DB.prepare(
+    `INSERT INTO users (id, username, username_key, display_name, password_hash, created_at, password_changed_at) VALUES (?, ?, ?, ?, 'x', ?, ?)`,
+  )
+    .bind(id, username, username.toLowerCase(), `Display ${username}`, now, now)
+    .run();
+  const token = randomToken(256);
+  await env.DB.prepare(`INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?)`)
+    .bind(await sha256Hex(token), id, now, now, now + 86_400_000)
+    .run();
+  const http = client();
+  http.cookies.set("woxly_session", token);
+  return { id, username, displayName: `Display ${username}`, token, http };
+}
+
+export interface TestCommunity {
+  id: string;
+  everyoneRoleId: string;
+  ownerId: string;
+}
+
+export async function makeCommunity(owner: TestUser, everyonePerms: bigint = DEFAULT_EVERYONE): Promise<TestCommunity> {
+  const id = newId();
+  const everyoneRoleId = newId();
+  const now = Date.now();
+  await env.DB.batch([
+    env.DB.prepare(`INSERT INTO communities (id, name, owner_id, created_at) VALUES (?, ?, ?, ?)`).bind(id, `c ${id}`, owner.id, now),
+    env.DB.prepare(`INSERT INTO roles (id, community_id, name, position, permissions, is_everyone, created_at) VALUES (?, ?, '@everyone', 0, ?, 1, ?)`).bind(
+      everyoneRoleId,
+      id,
+      formatPermissions(everyonePerms),
+      now,
+    ),
+    env.DB.prepare(`INSERT INTO members (community_id, user_id, joined_at) VALUES (?, ?, ?)`).bind(id, owner.id, now),
+  ]);
+  return { id, everyoneRoleId, ownerId: owner.id };
+}
+
+export async function addMember(c: TestCommunity, user: TestUser, roleIds: string[] = []): Promise<void> {
+  const now = Date.now();
+  await env.DB.batch([
+    env.DB.prepare(`INSERT INTO members (community_id, user_id, joined_at) VALUES (?, ?, ?)`).bind(c.id, user.id, now),
+    ...roleIds.map((r) => env.DB.prepare(`INSERT INTO member_roles (community_id, user_id, role_id) VALUES (?, ?, ?)`).bind(c.id, user.id, r)),
+  ]);
+}
+
+export async function removeMember(c: TestCommunity, user: TestUser): Promise<void> {
+  await env.DB.batch([
+    env.DB.prepare(`DELETE FROM member_roles WHERE community_id = ? AND user_id = ?`).bind(c.id, user.id),
+    env.DB.prepare(`DELETE FROM members WHERE community_id = ? AND user_id = ?`).bind(c.id, user.id),
+  ]);
+}
+
+export async function makeRole(c: TestCommunity, perms: bigint, opts: { mentionable?: boolean; position?: number } = {}): Promise<string> {
+  const id = newId();
+  await env.DB.prepare(`INSERT INTO roles (id, community_id, name, position, permissions, mentionable, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+    .bind(id, c.id, `role ${id}`, opts.position ?? 1, formatPermissions(perms), opts.mentionable ? 1 : 0, Date.now())
+    .run();
+  return id;
+}
+
+export async function makeChannel(c: TestCommunity | null, kind: "text" | "voice" | "dm" = "text", name = "general"): Promise<string> {
+  const id = newId();
+  await env.DB.prepare(`INSERT INTO channels (id, community_id, kind, name, created_at) VALUES (?, ?, ?, ?, ?)`)
+    .bind(id, c?.id ?? null, kind, name, Date.now())
+    .run();
+  return id;
+}
+
+export async function addRecipient(channelId: string, user: TestUser): Promise<void> {
+  await env.DB.prepare(`INSERT INTO channel_recipients (channel_id, user_id, added_at) VALUES (?, ?, ?)`).bind(channelId, user.id, Date.now()).run();
+}
+
+export async function setOverwrite(channelId: string, kind: "role" | "member", targetId: string, allow: bigint, deny: bigint): Promise<void> {
+  await env.DB.prepare(
+    `INSERT INTO channel_overwrites (channel_id, target_kind, target_id, allow, deny) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (channel_id, target_kind, target_id) DO UPDATE SET allow = excluded.allow, deny = excluded.deny`,
+  )
+    .bind(channelId, kind, targetId, formatPermissions(allow), formatPermissions(deny))
+    .run();
+}
+
+/** A community with an owner, a member and one text channel. */
+export async function world(everyonePerms?: bigint) {
+  const owner = await makeUser();
+  const member = await makeUser();
+  const community = await makeCommunity(owner, everyonePerms);
+  await addMember(community, member);
+  const channelId = await makeChannel(community);
+  return { owner, member, community, channelId };
+}
+
+// ---------------------------------------------------------------------------------------
+// WebSocket client
+// ---------------------------------------------------------------------------------------
+
+type Frame = ServerFrame;
+
+export interface RoomSocket {
+  ws: WebSocket;
+  /** Every frame received so far, in order. */
+  frames: Frame[];
+  closed: { code: number; reason: string } | null;
+  send(frame: unknown): void;
+  sendRaw(data: string | ArrayBuffer): void;
+  /** The next frame (after those already taken by `next`) matching `pred`. */
+  next<T extends Frame["type"]>(type: T, pred?: (f: Extract<Frame, { type: T }>) => boolean, timeoutMs?: number): Promise<Extract<Frame, { type: T }>>;
+  /** The next frame (after those already taken) for which `pred` holds. */
+  nextWhere(pred: (f: Frame) => boolean, timeoutMs?: number): Promise<Frame>;
+  /** Resolves when the socket closes. */
+  waitClosed(timeoutMs?: number): Promise<{ code: number; reason: string }>;
+  close(): void;
+}
+
+export async function connectRoom(channelId: string, user: Pick<TestUser, "token">, opts: { origin?: string } = {}): Promise<RoomSocket> {
+  const res = await exports.default.fetch(
+    new Request(`${ORIGIN}/parties/channel-room/${channelId}`, {
+      headers: { Upgrade: "websocket", origin: opts.origin ?? ORIGIN, cookie: `woxly_session=${user.token}` },
+    }),
+  );
+  const ws = res.webSocket;
+  if (!ws) throw new Error(`upgrade refused: ${res.status} ${await res.text()}`);
+  ws.accept();
+  const frames: Frame[] = [];
+  const taken = new Set<number>();
+  const waiters = new Set<() => void>();
+  let closed: { code: number; reason: string } | null = null;
+  ws.addEventListener("message", (e) => {
+    frames.push(JSON.parse(typeof e.data === "string" ? e.data : new TextDecoder().decode(e.data as ArrayBuffer)) as Frame);
+    for (const w of [...waiters]) w();
+  });
+  ws.addEventListener("close", (e) => {
+    closed = { code: e.code, reason: e.reason };
+    for (const w of [...waiters]) w();
+  });
+  const sock: RoomSocket = {
+    ws,
+    frames,
+    get closed() {
+      return closed;
+    },
+    send(frame) {
+      ws.send(JSON.stringify(frame));
+    },
+    sendRaw(data) {
+      ws.send(data);
+    },
+    next(type, pred, timeoutMs = 5000) {
+      return sock.nextWhere((f) => f.type === type && (!pred || pred(f as never)), timeoutMs) as never;
+    },
+    nextWhere(pred, timeoutMs = 5000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          for (let i = 0; i < frames.length; i++) {
+            const f = frames[i]!;
+            if (taken.has(i) || !pred(f)) continue;
+            taken.add(i);
+            done();
+            resolve(f);
+            return;
+          }
+          if (closed) {
+            done();
+            reject(new Error(`socket closed (${closed.code}) while waiting; got ${JSON.stringify(frames.map((f) => f.type))}`));
+          }
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`timed out waiting; got ${JSON.stringify(frames).slice(0, 2000)}`));
+        }, timeoutMs);
+        const done = () => {
+          clearTimeout(timer);
+          waiters.delete(check);
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+    waitClosed(timeoutMs = 5000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (closed) {
+            done();
+            resolve(closed);
+          }
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error("timed out waiting for close"));
+        }, timeoutMs);
+        const done = () => {
+          clearTimeout(timer);
+          waiters.delete(check);
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+    close() {
+      try {
+        ws.close(1000, "done");
+      } catch {
+        // already closed
+      }
+    },
+  };
+  await sock.next("ready");
+  return sock;
+}
+
+let nonceCounter = 0;
+export function nonce(): string {
+  nonceCounter++;
+  return `n-${Date.now().toString(36)}-${nonceCounter}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** The ack or the error answering the frame with this ref/nonce. */
+export async function answer(s: RoomSocket, ref: string) {
+  const f = await s.nextWhere((f) => (f.type === "message.ack" && f.nonce === ref) || (f.type === "error" && f.ref === ref));
+  return f as Extract<Frame, { type: "message.ack" | "error" }>;
+}
+
+/** Sends a message and waits for its ack (throws on an error frame). */
+export async function say(s: RoomSocket, content: string, extra: Record<string, unknown> = {}) {
+  const n = (extra.nonce as string | undefined) ?? nonce();
+  s.send({ type: "message.send", nonce: n, content, ...extra });
+  const f = await answer(s, n);
+  if (f.type === "error") throw new Error(`send refused: ${f.code} ${f.message}`);
+  return f.message;
+}
+
+export function roomStub(channelId: string) {
+  return env.ChannelRoom.getByName(channelId);
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,164 @@
+/**
+ * Fixtures for the voice tests: users through the real register route, everything else
+ * (communities, roles, members, channels, overwrites, DMs) by direct D1 inserts, so these
+ * tests do not depend on the communities routes. Also a LiveKit-style webhook signer.
+ */
+import { env } from "cloudflare:test";
+import { AccessToken } from "livekit-server-sdk";
+import { newId } from "../workers/shared/ids";
+import { DEFAULT_EVERYONE, formatPermissions } from "../workers/shared/permissions";
+import { type Client, client, register } from "./helpers";
+
+export interface TestUser {
+  id: string;
+  username: string;
+  client: Client;
+}
+
+export async function user(): Promise<TestUser> {
+  const c = client();
+  const r = await register(c);
+  return { id: r.user.id, username: r.username, client: c };
+}
+
+export interface TestCommunity {
+  id: string;
+  everyoneRoleId: string;
+  owner: TestUser;
+}
+
+const now = () => Date.now();
+
+export async function community(owner: TestUser, everyone: bigint = DEFAULT_EVERYONE): Promise<TestCommunity> {
+  const id = newId();
+  const everyoneRoleId = newId();
+  await env.DB.batch([
+    env.DB.prepare(`INSERT INTO communities (id, name, owner_id, created_at) VALUES (?, ?, ?, ?)`).bind(id, "Voice test", owner.id, now()),
+    env.DB.prepare(
+      `INSERT INTO roles (id, community_id, name, position, permissions, is_everyone, created_at) VALUES (?, ?, '@everyone', 0, ?, 1, ?)`,
+    ).bind(everyoneRoleId, id, formatPermissions(everyone), now()),
+    env.DB.prepare(`INSERT INTO members (community_id, user_id, joined_at) VALUES (?, ?, ?)`).bind(id, owner.id, now()),
+  ]);
+  return { id, everyoneRoleId, owner };
+}
+
+export async function member(c: TestCommunity, u: TestUser, opts: { roleIds?: string[]; nickname?: string } = {}): Promise<void> {
+  await env.DB.prepare(`INSERT INTO members (community_id, user_id, nickname, joined_at) VALUES (?, ?, ?, ?)`)
+    .bind(c.id, u.id, opts.nickname ?? null, now())
+    .run();
+  for (const r of opts.roleIds ?? []) {
+    await env.DB.prepare(`INSERT INTO member_roles (community_id, user_id, role_id) VALUES (?, ?, ?)`).bind(c.id, u.id, r).run();
+  }
+}
+
+export async function role(c: TestCommunity, perms: bigint, position = 1): Promise<string> {
+  const id = newId();
+  await env.DB.prepare(`INSERT INTO roles (id, community_id, name, position, permissions, created_at) VALUES (?, ?, ?, ?, ?, ?)`)
+    .bind(id, c.id, `role ${position}`, position, formatPermissions(perms), now())
+    .run();
+  return id;
+}
+
+export async function channel(
+  c: TestCommunity,
+  opts: { kind?: "voice" | "text"; userLimit?: number; e2ee?: boolean } = {},
+): Promise<string> {
+  const id = newId();
+  await env.DB.prepare(
+    `INSERT INTO channels (id, community_id, kind, name, position, user_limit, e2ee, created_at) VALUES (?, ?, ?, ?, 0, ?, ?, ?)`,
+  )
+    .bind(id, c.id, opts.kind ?? "voice", "Lounge", opts.userLimit ?? 0, opts.e2ee ? 1 : 0, now())
+    .run();
+  return id;
+}
+
+export async function overwrite(channelId: string, kind: "role" | "member", targetId: string, allow: bigint, deny: bigint): Promise<void> {
+  await env.DB.prepare(
+    `INSERT INTO channel_overwrites (channel_id, target_kind, target_id, allow, deny) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (channel_id, target_kind, target_id) DO UPDATE SET allow = excluded.allow, deny = excluded.deny`,
+  )
+    .bind(channelId, kind, targetId, formatPermissions(allow), formatPermissions(deny))
+    .run();
+}
+
+export async function dm(users: TestUser[]): Promise<string> {
+  const id = newId();
+  await env.DB.prepare(`INSERT INTO channels (id, community_id, kind, name, created_at) VALUES (?, NULL, ?, '', ?)`)
+    .bind(id, users.length === 2 ? "dm" : "group_dm", now())
+    .run();
+  for (const u of users) {
+    await env.DB.prepare(`INSERT INTO channel_recipients (channel_id, user_id, added_at) VALUES (?, ?, ?)`).bind(id, u.id, now()).run();
+  }
+  return id;
+}
+
+/** The payload of a JWT, unverified (the tests compare claims). */
+export function claims(jwt: string): Record<string, unknown> & { video: Record<string, unknown>; sub: string; exp: number; nbf: number; name?: string } {
+  const [, payload] = jwt.split(".");
+  const b64 = payload!.replace(/-/g, "+").replace(/_/g, "/");
+  return JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0))));
+}
+
+// ---------------------------------------------------------------------------------------
+// Webhooks as LiveKit sends them: protobuf JSON, signed with a JWT whose sha256 claim is the
+// base64 SHA-256 of the body.
+
+let evCounter = 0;
+
+export interface HookParticipant {
+  sid: string;
+  identity: string;
+  /** ms */
+  joinedAt?: number;
+  tracks?: { sid: string; source: "MICROPHONE" | "CAMERA" | "SCREEN_SHARE" | "SCREEN_SHARE_AUDIO"; muted?: boolean }[];
+}
+
+export function hookEvent(
+  event: string,
+  room: string,
+  opts: { id?: string; at?: number; participant?: HookParticipant; track?: { sid: string; source: string; muted?: boolean }; numDropped?: number } = {},
+): Record<string, unknown> {
+  evCounter++;
+  const at = opts.at ?? Date.now();
+  const p = opts.participant;
+  return {
+    event,
+    id: opts.id ?? `EV_test_${Date.now().toString(36)}_${evCounter}`,
+    createdAt: String(Math.floor(at / 1000)),
+    room: { sid: `RM_${room}`, name: room },
+    ...(p
+      ? {
+          participant: {
+            sid: p.sid,
+            identity: p.identity,
+            state: "ACTIVE",
+            joinedAt: String(Math.floor((p.joinedAt ?? at) / 1000)),
+            joinedAtMs: String(p.joinedAt ?? at),
+            tracks: (p.tracks ?? []).map((t) => ({ sid: t.sid, type: t.source.includes("AUDIO") || t.source === "MICROPHONE" ? "AUDIO" : "VIDEO", source: t.source, muted: t.muted ?? false })),
+          },
+        }
+      : {}),
+    ...(opts.track ? { track: { sid: opts.track.sid, source: opts.track.source, muted: opts.track.muted ?? false } } : {}),
+    ...(opts.numDropped ? { numDropped: opts.numDropped } : {}),
+  };
+}
+
+export async function sign(body: string, secret = "secret"): Promise<string> {
+  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(body)));
+  const at = new AccessToken("devkey", secret, { ttl: 300 });
+  at.sha256 = btoa(String.fromCharCode(...hash));
+  return at.toJwt();
+}
+
+/** Posts a webhook the way livekit-server does: no Origin, its own content type, a signed hash. */
+export async function postHook(ev: Record<string, unknown> | string, opts: { auth?: string; tamper?: (body: string) => string } = {}) {
+  const body = typeof ev === "string" ? ev : JSON.stringify(ev);
+  const auth = opts.auth ?? (await sign(body));
+  const sent = opts.tamper ? opts.tamper(body) : body;
+  const c = client({ origin: null });
+  return c.fetch("/api/livekit/webhook", {
+    method: "POST",
+    body: sent,
+    headers: { "content-type": "application/webhook+json", authorization: auth },
+  });
+}

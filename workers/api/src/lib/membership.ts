@@ -1,0 +1,67 @@
+/** Member views and the one way a member leaves (leave, kick, ban), shared by the routes. */
+import { and, eq, inArray } from "drizzle-orm";
+import type { Member, MemberLeftReason } from "../../../shared/communities";
+import { channels, memberRoles, members, users } from "../db/schema";
+import type { Db } from "../middleware/db";
+import type { Statement } from "./batch";
+import { disconnectFromHub, hubOf, publish, revalidateRooms } from "./rooms";
+import { toMember } from "./views";
+import { log } from "./log";
+import { removeFromVoice } from "./voice";
+
+/** One member as the API shows them, with presence from the community's hub. */
+export async function memberView(db: Db, env: Env, communityId: string, userId: string): Promise<Member | undefined> {
+  const row = (
+    await db
+      .select({ user: { id: users.id, username: users.username, displayName: users.displayName }, m: members })
+      .from(members)
+      .innerJoin(users, eq(users.id, members.userId))
+      .where(and(eq(members.communityId, communityId), eq(members.userId, userId)))
+      .limit(1)
+  )[0];
+  if (!row) return undefined;
+  const roleRows = await db
+    .select({ roleId: memberRoles.roleId })
+    .from(memberRoles)
+    .where(and(eq(memberRoles.communityId, communityId), eq(memberRoles.userId, userId)));
+  const presence = await presencesOf(env, communityId);
+  return toMember(row.user, row.m, roleRows.map((r) => r.roleId), presence[userId] ?? "offline");
+}
+
+/** Presence by user id from the hub; everyone is offline when the hub cannot be asked. */
+export async function presencesOf(env: Env, communityId: string) {
+  try {
+    return await (await hubOf(env, communityId)).presences();
+  } catch {
+    return {};
+  }
+}
+
+/** Statements that take a member out of a community (their roles go too). */
+export function removeMemberStatements(db: Db, communityId: string, userId: string): Statement[] {
+  return [
+    db.delete(memberRoles).where(and(eq(memberRoles.communityId, communityId), eq(memberRoles.userId, userId))),
+    db.delete(members).where(and(eq(members.communityId, communityId), eq(members.userId, userId))),
+  ];
+}
+
+/**
+ * After a member left (D1 already changed): close their hub sockets, tell the others, and
+ * make every text channel re-check its connections so theirs close.
+ */
+export async function afterMemberRemoved(db: Db, env: Env, communityId: string, userId: string, reason: MemberLeftReason): Promise<void> {
+  const text = await db
+    .select({ id: channels.id })
+    .from(channels)
+    .where(and(eq(channels.communityId, communityId), inArray(channels.kind, ["text"])));
+  await Promise.all([
+    disconnectFromHub(env, communityId, userId),
+    // Out of every voice call of the community too (LiveKit RoomService), logged if LiveKit fails.
+    removeFromVoice(env, { communityId }, userId).catch((e) => log({ event: "voice.remove_failed", communityId, userId, error: String(e) })),
+    publish(env, communityId, { type: "member.left", userId, reason }),
+    revalidateRooms(
+      env,
+      text.map((t) => t.id),
+    ),
+  ]);
+}

@@ -1,0 +1,50 @@
+/**
+ * Ending a session ends its sockets: logging out closes that session's WebSockets, and "log
+ * out everywhere" or a password change closes every socket of the user (and drops them from
+ * voice). Sockets live in the CommunityHubs of the user's communities and in the ChannelRooms
+ * of the channels they can reach, so those are asked directly.
+ */
+import { and, eq, inArray } from "drizzle-orm";
+import { channelRecipients, channels, members } from "../db/schema";
+import type { Db } from "../middleware/db";
+import { log } from "./log";
+import { hubOf, roomOf } from "./rooms";
+import { removeFromVoice } from "./voice";
+
+/** Channel kinds whose ChannelRoom may hold a socket of a member. */
+const ROOM_KINDS = ["text", "voice", "dm", "group_dm"] as const;
+
+async function reach(db: Db, userId: string) {
+  const communityIds = (await db.select({ id: members.communityId }).from(members).where(eq(members.userId, userId))).map((r) => r.id);
+  const communityChannels = communityIds.length
+    ? await db
+        .select({ id: channels.id })
+        .from(channels)
+        .where(and(inArray(channels.communityId, communityIds), inArray(channels.kind, ["text", "voice"])))
+    : [];
+  const dms = await db
+    .select({ id: channelRecipients.channelId })
+    .from(channelRecipients)
+    .innerJoin(channels, eq(channels.id, channelRecipients.channelId))
+    .where(and(eq(channelRecipients.userId, userId), inArray(channels.kind, [...ROOM_KINDS])));
+  return { communityIds, channelIds: [...communityChannels, ...dms].map((r) => r.id) };
+}
+
+/** Closes the sockets of one session (`sessionId`) or of every session of the user (omit it). */
+export async function closeSockets(env: Env, db: Db, userId: string, sessionId?: string): Promise<void> {
+  const { communityIds, channelIds } = await reach(db, userId);
+  const tasks: Promise<unknown>[] = [
+    ...communityIds.map(async (id) => {
+      const hub = await hubOf(env, id);
+      return sessionId ? hub.disconnectSession(sessionId) : hub.disconnectUser(userId);
+    }),
+    ...channelIds.map(async (id) => {
+      const room = await roomOf(env, id);
+      return sessionId ? room.disconnectSession(sessionId) : room.disconnectUser(userId);
+    }),
+  ];
+  if (!sessionId) tasks.push(...communityIds.map((communityId) => removeFromVoice(env, { communityId }, userId)));
+  const results = await Promise.allSettled(tasks);
+  const failed = results.filter((r) => r.status === "rejected").length;
+  log({ event: "sockets.closed", userId, scope: sessionId ? "session" : "user", targets: tasks.length, failed });
+}

@@ -1,0 +1,69 @@
+/** D1 rows to the shapes the API and the CommunityHub send (see shared/communities.ts). */
+import { type Channel, type Community, type Member, type PresenceStatus, type Role, type UserSummary, iconUrl } from "../../../shared/communities";
+import { formatPermissions, type OverwriteInput } from "../../../shared/permissions";
+import type { channels, communities, roles, users } from "../db/schema";
+
+export function toCommunity(c: typeof communities.$inferSelect): Community {
+  return {
+    id: c.id,
+    name: c.name,
+    iconUrl: iconUrl(c.id, c.iconKey),
+    ownerId: c.ownerId,
+    systemChannelId: c.systemChannelId,
+    createdAt: c.createdAt,
+  };
+}
+
+export function toRole(r: typeof roles.$inferSelect): Role {
+  return {
+    id: r.id,
+    name: r.name,
+    color: r.color,
+    position: r.position,
+    permissions: r.permissions,
+    hoist: r.hoist,
+    mentionable: r.mentionable,
+    isEveryone: r.isEveryone,
+  };
+}
+
+/** Roles in display order: highest first, @everyone last. */
+export function sortRoles<T extends { position: number; id: string }>(list: T[]): T[] {
+  return [...list].sort((a, b) => b.position - a.position || (a.id < b.id ? -1 : 1));
+}
+
+/** A community channel as `viewerPerms` sees it. */
+export function toChannel(c: typeof channels.$inferSelect, overwrites: OverwriteInput[], viewerPerms: bigint): Channel {
+  if (c.kind !== "text" && c.kind !== "voice" && c.kind !== "category") throw new Error(`not a community channel: ${c.kind}`);
+  return {
+    id: c.id,
+    communityId: c.communityId ?? "",
+    kind: c.kind,
+    name: c.name,
+    topic: c.topic,
+    parentId: c.parentId,
+    position: c.position,
+    userLimit: c.userLimit,
+    overwrites: overwrites.map((o) => ({
+      targetKind: o.kind,
+      targetId: o.id,
+      allow: formatPermissions(o.allow),
+      deny: formatPermissions(o.deny),
+    })),
+    permissions: formatPermissions(viewerPerms),
+    createdAt: c.createdAt,
+  };
+}
+
+export function toUserSummary(u: Pick<typeof users.$inferSelect, "id" | "username" | "displayName">): UserSummary {
+  return { id: u.id, username: u.username, displayName: u.displayName };
+}
+
+export function toMember(
+  u: Pick<typeof users.$inferSelect, "id" | "username" | "displayName">,
+  m: { nickname: string | null; joinedAt: number },
+  roleIds: string[],
+  presence: PresenceStatus,
+): Member {
+  return { user: toUserSummary(u), nickname: m.nickname, roleIds, joinedAt: m.joinedAt, presence };
+}

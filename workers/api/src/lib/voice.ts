@@ -1,0 +1,301 @@
+/**
+ * Voice on the api side: talking to the token worker (tokens, RoomService, webhook
+ * verification — it alone holds the LiveKit secret), to the CommunityHub that keeps voice
+ * states, and the functions other features call when access changes:
+ *   removeFromVoice(env, where, userId)        kick, ban, leaving a DM, losing CONNECT
+ *   syncVoicePermissions(env, communityId, …)  any role / overwrite / member-role change
+ * Both act on LiveKit at once (RoomService), so the member is out or muted within a
+ * second, not at their next token.
+ */
+import { and, eq } from "drizzle-orm";
+import { getServerByName } from "partyserver";
+import type { z } from "zod";
+import { ApiError } from "../../../shared/errors";
+import {
+  CloseResponse,
+  ListRoomsResponse,
+  MediaWebhookEvent,
+  RemoveResponse,
+  TokenResponse,
+  UpdateResponse,
+  voiceGrants,
+  type MediaGrants,
+  type MediaParticipant,
+  type RoomRequest,
+  type TokenRequest,
+  type VoiceModeration,
+} from "../../../shared/media";
+import { P, has } from "../../../shared/permissions";
+import { channels } from "../db/schema";
+import { makeDb, type Db } from "../middleware/db";
+import { channelAccess } from "./access";
+import { log } from "./log";
+import { userFromIdentity, voiceIdentity } from "./voice-identity";
+import type { VoiceHubOp, VoiceOpResult } from "./voice-state";
+
+/** A session unseen by webhooks for this long and absent from LiveKit's list has left, ms. */
+export const RECONCILE_GRACE_MS = 60_000;
+
+/** Channel kinds that have a LiveKit room. */
+export const VOICE_KINDS = new Set(["voice", "dm", "group_dm"]);
+
+export const VOICE_NOT_CONFIGURED = "Voice is not configured on this server.";
+
+// ---------------------------------------------------------------------------------------
+// Token worker
+
+async function callToken<S extends z.ZodType>(env: Env, path: string, init: RequestInit, schema: S): Promise<z.infer<S>> {
+  let res: Response;
+  try {
+    res = await env.TOKEN.fetch(`https://token${path}`, { method: "POST", ...init });
+  } catch (e) {
+    log({ event: "voice.token_worker_unreachable", path, error: String(e) });
+    throw new ApiError("unavailable", VOICE_NOT_CONFIGURED);
+  }
+  if (res.status === 503) throw new ApiError("unavailable", VOICE_NOT_CONFIGURED);
+  if (res.status === 401) throw new ApiError("unauthorized", "The webhook signature or body hash does not match.");
+  if (!res.ok) {
+    log({ event: "voice.token_worker_failed", path, status: res.status });
+    throw new ApiError("unavailable", "The voice server did not answer. Try again in a moment.");
+  }
+  return schema.parse(await res.json());
+}
+
+export function issueToken(env: Env, req: TokenRequest) {
+  return callToken(env, "/token", { body: JSON.stringify(req) }, TokenResponse);
+}
+
+function roomCall<S extends z.ZodType>(env: Env, req: RoomRequest, schema: S) {
+  return callToken(env, "/room", { body: JSON.stringify(req) }, schema);
+}
+
+/** Verifies a LiveKit webhook in the token worker; throws `unauthorized` (401) when it does not match. */
+export function verifyWebhook(env: Env, body: string, authorization: string | undefined) {
+  return callToken(env, "/webhook", { body, headers: { authorization: authorization ?? "" } }, MediaWebhookEvent);
+}
+
+/** LiveKit's participants of each room. */
+export async function listRooms(env: Env, rooms: string[]): Promise<Record<string, MediaParticipant[]>> {
+  const out: Record<string, MediaParticipant[]> = {};
+  for (let i = 0; i < rooms.length; i += 50) {
+    Object.assign(out, (await roomCall(env, { op: "list", rooms: rooms.slice(i, i + 50) }, ListRoomsResponse)).rooms);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// CommunityHub
+
+/** Forwards a voice op to the community's hub (see lib/voice-state.ts). */
+export async function hubVoice(env: Env, communityId: string, op: VoiceHubOp): Promise<VoiceOpResult> {
+  const hub = await getServerByName(env.CommunityHub, communityId);
+  return (await hub.voice(op)) as VoiceOpResult;
+}
+
+export async function identityOf(env: Env, room: string, userId: string): Promise<string> {
+  return voiceIdentity(env.PASSWORD_PEPPER, room, userId);
+}
+
+/** LiveKit's participants of one room, with their user ids (participants we did not issue are left out). */
+async function roomMembers(env: Env, room: string, participants: MediaParticipant[]) {
+  const out: (MediaParticipant & { userId: string })[] = [];
+  for (const p of participants) {
+    const userId = await userFromIdentity(env.PASSWORD_PEPPER, room, p.identity);
+    if (userId) out.push({ ...p, userId });
+  }
+  return out;
+}
+
+/**
+ * Makes the hub's voice states of a channel agree with LiveKit's participant list (repairs
+ * lost webhooks). Sessions heard of in the last `graceMs` are kept even if LiveKit does not
+ * list them yet.
+ */
+export async function reconcileChannel(env: Env, communityId: string, channelId: string, graceMs = RECONCILE_GRACE_MS): Promise<void> {
+  const at = Date.now();
+  const listed = (await listRooms(env, [channelId]))[channelId] ?? [];
+  await hubVoice(env, communityId, { op: "reconcile", channelId, at, graceMs, participants: await roomMembers(env, channelId, listed) });
+}
+
+// ---------------------------------------------------------------------------------------
+// Acting on LiveKit when access changes
+
+export type VoiceWhere = { communityId: string } | { channelIds: string[] };
+
+async function voiceChannelIds(db: Db, where: VoiceWhere): Promise<string[]> {
+  if ("channelIds" in where) return where.channelIds;
+  const rows = await db
+    .select({ id: channels.id })
+    .from(channels)
+    .where(and(eq(channels.communityId, where.communityId), eq(channels.kind, "voice")));
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Removes `userId` from the LiveKit rooms of the given channels, or of every voice channel
+ * of a community. Call it after a kick or a ban (or when a member leaves a DM); it returns
+ * once LiveKit has dropped them. Returns the channel ids they were removed from.
+ * Throws `unavailable` (503) only when LiveKit is configured but not answering.
+ */
+export async function removeFromVoice(env: Env, where: VoiceWhere, userId: string): Promise<string[]> {
+  const ids = await voiceChannelIds(makeDb(env.DB), where);
+  const removed: string[] = [];
+  for (let i = 0; i < ids.length; i += 50) {
+    const targets = await Promise.all(ids.slice(i, i + 50).map(async (room) => ({ room, identity: await identityOf(env, room, userId) })));
+    if (!targets.length) continue;
+    try {
+      const r = await roomCall(env, { op: "remove", targets }, RemoveResponse);
+      removed.push(...r.removed.map((t) => t.room));
+    } catch (e) {
+      // No LiveKit configured: nobody can be in a call, so nothing to remove.
+      if (e instanceof ApiError && e.message === VOICE_NOT_CONFIGURED) return removed;
+      throw e;
+    }
+  }
+  if (removed.length) log({ event: "voice.removed", userId, channels: removed.join(",") });
+  return removed;
+}
+
+/**
+ * Ends the LiveKit room of a voice channel that is being deleted (everyone in it is
+ * disconnected) and clears its voice states. Call it for a deleted voice channel.
+ */
+export async function closeVoiceRoom(env: Env, communityId: string, channelId: string): Promise<void> {
+  try {
+    await roomCall(env, { op: "close", room: channelId }, CloseResponse);
+  } catch (e) {
+    if (!(e instanceof ApiError && e.message === VOICE_NOT_CONFIGURED)) throw e;
+  }
+  // Its room_finished webhook will find no channel any more: forget the sessions now.
+  await hubVoice(env, communityId, { op: "reconcile", channelId, at: Date.now(), graceMs: 0, participants: [] });
+}
+
+function sameGrants(a: MediaGrants | null, b: MediaGrants): boolean {
+  if (!a) return false;
+  const norm = (g: MediaGrants) => JSON.stringify({ ...g, canPublishSources: [...g.canPublishSources].sort() });
+  return norm(a) === norm(b);
+}
+
+/**
+ * What one member may do in one channel's room now: null when they may not be there at all
+ * (no longer a member, cannot see it, or lost CONNECT).
+ */
+export async function currentVoiceGrants(db: Db, channelId: string, userId: string, mod: VoiceModeration): Promise<MediaGrants | null> {
+  try {
+    const a = await channelAccess(db, userId, channelId);
+    if (!has(a.perms, P.CONNECT)) return null;
+    return voiceGrants(a.perms, a.community ? mod : { serverMute: false, serverDeaf: false });
+  } catch (e) {
+    if (e instanceof ApiError && e.code === "not_found") return null;
+    throw e;
+  }
+}
+
+/**
+ * Brings everyone in the community's voice channels (or only `userIds`) in line with their
+ * permissions now: removes those who lost CONNECT (or the channel, or membership) and
+ * updates the publish/subscribe grants of the rest — LiveKit then stops a microphone whose
+ * SPEAK was taken away. Call after any change of roles, role permissions, member roles or
+ * channel overwrites. Returns what it did.
+ */
+export async function syncVoicePermissions(
+  env: Env,
+  communityId: string,
+  opts: { userIds?: string[]; channelIds?: string[] } = {},
+): Promise<{ removed: number; updated: number }> {
+  const db = makeDb(env.DB);
+  const ids = opts.channelIds ?? (await voiceChannelIds(db, { communityId }));
+  if (!ids.length) return { removed: 0, updated: 0 };
+  let rooms: Record<string, MediaParticipant[]>;
+  try {
+    rooms = await listRooms(env, ids);
+  } catch (e) {
+    if (e instanceof ApiError && e.message === VOICE_NOT_CONFIGURED) return { removed: 0, updated: 0 };
+    throw e;
+  }
+  const only = opts.userIds ? new Set(opts.userIds) : null;
+  const states = new Map((await hubVoice(env, communityId, { op: "list" })).states.map((s) => [s.userId, s]));
+  const remove: { room: string; identity: string }[] = [];
+  let updated = 0;
+  for (const [room, listed] of Object.entries(rooms)) {
+    for (const p of await roomMembers(env, room, listed)) {
+      if (only && !only.has(p.userId)) continue;
+      const s = states.get(p.userId);
+      const grants = await currentVoiceGrants(db, room, p.userId, { serverMute: s?.serverMute ?? false, serverDeaf: s?.serverDeaf ?? false });
+      if (!grants) remove.push({ room, identity: p.identity });
+      else if (!sameGrants(p.grants, grants)) {
+        await roomCall(env, { op: "update", room, identity: p.identity, grants }, UpdateResponse);
+        updated++;
+      }
+    }
+  }
+  for (let i = 0; i < remove.length; i += 50) await roomCall(env, { op: "remove", targets: remove.slice(i, i + 50) }, RemoveResponse);
+  if (remove.length || updated) log({ event: "voice.synced", communityId, removed: remove.length, updated });
+  return { removed: remove.length, updated };
+}
+
+/** Applies one member's grants in one room now (after a moderator's mute or deafen). `false` if not in the room. */
+export async function applyVoiceGrants(env: Env, db: Db, channelId: string, userId: string, mod: VoiceModeration): Promise<boolean> {
+  const identity = await identityOf(env, channelId, userId);
+  const grants = await currentVoiceGrants(db, channelId, userId, mod);
+  if (!grants) {
+    const r = await roomCall(env, { op: "remove", targets: [{ room: channelId, identity }] }, RemoveResponse);
+    return r.removed.length > 0;
+  }
+  return (await roomCall(env, { op: "update", room: channelId, identity, grants }, UpdateResponse)).found;
+}
+
+// ---------------------------------------------------------------------------------------
+// Webhooks
+
+/**
+ * Applies a verified webhook: room (= channel id) → community → that hub's voice states.
+ * Also enforces the user limit at join time (two tokens issued at once can both pass the
+ * check in the token route; the later joiner is removed here).
+ */
+export async function handleWebhook(
+  env: Env,
+  ev: MediaWebhookEvent,
+  waitUntil: (p: Promise<unknown>) => void,
+): Promise<{ applied: boolean; duplicate: boolean }> {
+  if (!ev.room) return { applied: false, duplicate: false };
+  const db = makeDb(env.DB);
+  const ch = (await db.select().from(channels).where(eq(channels.id, ev.room)).limit(1))[0];
+  if (!ch || !ch.communityId || !VOICE_KINDS.has(ch.kind)) {
+    // DM calls have no hub; unknown rooms are not ours.
+    return { applied: false, duplicate: false };
+  }
+  const communityId = ch.communityId;
+  const userId = ev.participant ? await userFromIdentity(env.PASSWORD_PEPPER, ch.id, ev.participant.identity) : null;
+  const r = await hubVoice(env, communityId, { op: "webhook", channelId: ch.id, userId, event: ev });
+  if (r.needsReconcile) {
+    waitUntil(reconcileChannel(env, communityId, ch.id).catch((e) => log({ event: "voice.reconcile_failed", channelId: ch.id, error: String(e) })));
+  }
+  if (!r.duplicate && ev.event === "participant_joined" && userId && ch.userLimit > 0) {
+    waitUntil(
+      enforceLimitAfterJoin(env, db, communityId, ch.id, ch.userLimit, userId).catch((e) =>
+        log({ event: "voice.limit_check_failed", channelId: ch.id, error: String(e) }),
+      ),
+    );
+  }
+  return { applied: true, duplicate: r.duplicate };
+}
+
+/** May this member go past the channel's user limit? The owner and MOVE_MEMBERS may (as on Discord), and anyone just moved there. */
+export async function exceedsLimitAllowed(env: Env, db: Db, communityId: string, channelId: string, userId: string): Promise<boolean> {
+  const a = await channelAccess(db, userId, channelId).catch(() => null);
+  if (!a) return false;
+  if (a.community?.isOwner || has(a.perms, P.MOVE_MEMBERS)) return true;
+  return (await hubVoice(env, communityId, { op: "get", userId })).movedTo === channelId;
+}
+
+async function enforceLimitAfterJoin(env: Env, db: Db, communityId: string, channelId: string, limit: number, userId: string) {
+  const inChannel = (await hubVoice(env, communityId, { op: "list" })).states.filter((s) => s.channelId === channelId);
+  if (inChannel.length <= limit) return;
+  // The joiner is over the limit only if those who joined before them already fill it.
+  inChannel.sort((a, b) => a.joinedAt - b.joinedAt || (a.userId < b.userId ? -1 : 1));
+  if (inChannel.findIndex((s) => s.userId === userId) < limit) return;
+  if (await exceedsLimitAllowed(env, db, communityId, channelId, userId)) return;
+  await removeFromVoice(env, { channelIds: [channelId] }, userId);
+  log({ event: "voice.limit_enforced", channelId, userId });
+}

@@ -1,0 +1,188 @@
+/**
+ * Members and moderation: list, nicknames, kick, ban (with message clean-up), unban, bans
+ * list, leave. Mounted at /api/communities. Losing access takes effect at once: the hub
+ * closes the member's sockets and every text channel re-checks its connections.
+ */
+import { and, asc, eq, gt, inArray } from "drizzle-orm";
+import { Hono } from "hono";
+import {
+  BanBody,
+  CommunityParam,
+  CommunityUserParam,
+  KickBody,
+  MembersQuery,
+  UpdateMemberBody,
+  type Ban,
+  type BanListResponse,
+  type Member,
+  type MemberPage,
+  type MemberResponse,
+} from "../../../shared/communities";
+import { ApiError } from "../../../shared/errors";
+import { P } from "../../../shared/permissions";
+import { bans, memberRoles, members, users } from "../db/schema";
+import type { AppEnv } from "../env";
+import { communityAccess, isBanned, memberRank, requireCanActOnMember, requirePerms } from "../lib/access";
+import { auditInsert } from "../lib/audit";
+import { runBatch } from "../lib/batch";
+import { afterMemberRemoved, memberView, presencesOf, removeMemberStatements } from "../lib/membership";
+import { deleteMessagesBy, publish } from "../lib/rooms";
+import { toMember, toUserSummary } from "../lib/views";
+import { authed } from "../middleware/session";
+import { validate } from "../middleware/validate";
+import { textChannelIds } from "./channels";
+
+const notSelf = (what: string) =>
+  new ApiError("validation_failed", `You cannot ${what} yourself.`, { issues: [{ path: ["userId"], message: "yourself" }] });
+
+export const memberRoutes = new Hono<AppEnv>()
+  .get("/:id/members", validate("param", CommunityParam), validate("query", MembersQuery), async (c) => {
+    const { user } = authed(c);
+    const { id } = c.req.valid("param");
+    const q = c.req.valid("query");
+    const db = c.var.db;
+    await communityAccess(db, user.id, id);
+    const rows = await db
+      .select({ user: { id: users.id, username: users.username, displayName: users.displayName }, m: members })
+      .from(members)
+      .innerJoin(users, eq(users.id, members.userId))
+      .where(and(eq(members.communityId, id), q.after ? gt(members.userId, q.after) : undefined))
+      .orderBy(asc(members.userId))
+      .limit(q.limit + 1);
+    const page = rows.slice(0, q.limit);
+    const ids = page.map((r) => r.user.id);
+    const roleRows = ids.length
+      ? await db
+          .select({ userId: memberRoles.userId, roleId: memberRoles.roleId })
+          .from(memberRoles)
+          .where(ids.length <= 90 ? and(eq(memberRoles.communityId, id), inArray(memberRoles.userId, ids)) : eq(memberRoles.communityId, id))
+      : [];
+    const byUser = new Map<string, string[]>();
+    for (const r of roleRows) byUser.set(r.userId, [...(byUser.get(r.userId) ?? []), r.roleId]);
+    const presence = await presencesOf(c.env, id);
+    const list: Member[] = page.map((r) => toMember(r.user, r.m, byUser.get(r.user.id) ?? [], presence[r.user.id] ?? "offline"));
+    return c.json({ members: list, nextAfter: rows.length > q.limit ? page[page.length - 1]!.user.id : null } satisfies MemberPage);
+  })
+  .patch("/:id/members/:userId", validate("param", CommunityUserParam), validate("json", UpdateMemberBody), async (c) => {
+    const { user } = authed(c);
+    const { id, userId } = c.req.valid("param");
+    const { nickname } = c.req.valid("json");
+    const db = c.var.db;
+    const a = await communityAccess(db, user.id, id);
+    const self = userId === user.id;
+    requirePerms(a.perms, self ? P.CHANGE_NICKNAME : P.MANAGE_NICKNAMES);
+    const target = await requireCanActOnMember(db, a, userId);
+    if (target.nickname !== nickname) {
+      await db.batch([
+        db
+          .update(members)
+          .set({ nickname })
+          .where(and(eq(members.communityId, id), eq(members.userId, userId))),
+        auditInsert(db, {
+          communityId: id,
+          actorId: user.id,
+          action: "member.nickname",
+          targetKind: "user",
+          targetId: userId,
+          changes: { nickname: { from: target.nickname, to: nickname } },
+        }),
+      ]);
+    }
+    const member = await memberView(db, c.env, id, userId);
+    if (!member) throw new ApiError("not_found", "No such member.");
+    if (target.nickname !== nickname) await publish(c.env, id, { type: "member.updated", member });
+    return c.json({ member } satisfies MemberResponse);
+  })
+  .post("/:id/members/:userId/kick", validate("param", CommunityUserParam), validate("json", KickBody), async (c) => {
+    const { user } = authed(c);
+    const { id, userId } = c.req.valid("param");
+    const { reason } = c.req.valid("json");
+    const db = c.var.db;
+    const a = await communityAccess(db, user.id, id);
+    requirePerms(a.perms, P.KICK_MEMBERS);
+    if (userId === user.id) throw notSelf("kick");
+    await requireCanActOnMember(db, a, userId);
+    await runBatch(db, [
+      ...removeMemberStatements(db, id, userId),
+      auditInsert(db, { communityId: id, actorId: user.id, action: "member.kick", targetKind: "user", targetId: userId, reason: reason || null }),
+    ]);
+    await afterMemberRemoved(db, c.env, id, userId, "kicked");
+    return c.body(null, 204);
+  })
+  .get("/:id/bans", validate("param", CommunityParam), async (c) => {
+    const { user } = authed(c);
+    const { id } = c.req.valid("param");
+    const db = c.var.db;
+    const a = await communityAccess(db, user.id, id);
+    requirePerms(a.perms, P.BAN_MEMBERS);
+    const rows = await db
+      .select({ user: { id: users.id, username: users.username, displayName: users.displayName }, b: bans })
+      .from(bans)
+      .innerJoin(users, eq(users.id, bans.userId))
+      .where(eq(bans.communityId, id))
+      .orderBy(asc(bans.createdAt));
+    const list: Ban[] = rows.map((r) => ({ user: toUserSummary(r.user), reason: r.b.reason, bannedBy: r.b.bannedBy, createdAt: r.b.createdAt }));
+    return c.json({ bans: list } satisfies BanListResponse);
+  })
+  .put("/:id/bans/:userId", validate("param", CommunityUserParam), validate("json", BanBody), async (c) => {
+    const { user } = authed(c);
+    const { id, userId } = c.req.valid("param");
+    const body = c.req.valid("json");
+    const db = c.var.db;
+    const a = await communityAccess(db, user.id, id);
+    requirePerms(a.perms, P.BAN_MEMBERS);
+    if (userId === user.id) throw notSelf("ban");
+    const exists = await db.select({ id: users.id }).from(users).where(eq(users.id, userId)).limit(1);
+    if (!exists.length) throw new ApiError("not_found", "No such user.");
+    if (a.community.ownerId === userId) throw new ApiError("forbidden", "You can only act on roles and members below your highest role.");
+    // Anyone may be banned by id; members only from above.
+    const wasMember = !!(await memberRank(db, a.community, userId));
+    if (wasMember) await requireCanActOnMember(db, a, userId);
+    const now = Date.now();
+    const reason = body.reason || null;
+    await runBatch(db, [
+      ...removeMemberStatements(db, id, userId),
+      db
+        .insert(bans)
+        .values({ communityId: id, userId, reason, bannedBy: user.id, createdAt: now })
+        .onConflictDoUpdate({ target: [bans.communityId, bans.userId], set: { reason, bannedBy: user.id } }),
+      auditInsert(db, {
+        communityId: id,
+        actorId: user.id,
+        action: "member.ban",
+        targetKind: "user",
+        targetId: userId,
+        reason,
+        changes: { deleteMessageSeconds: body.deleteMessageSeconds ?? 0 },
+      }),
+    ]);
+    const seconds = body.deleteMessageSeconds ?? 0;
+    await Promise.all([
+      wasMember ? afterMemberRemoved(db, c.env, id, userId, "banned") : Promise.resolve(),
+      seconds > 0 ? deleteMessagesBy(c.env, await textChannelIds(db, id), userId, now - seconds * 1000) : Promise.resolve(),
+    ]);
+    return c.body(null, 204);
+  })
+  .delete("/:id/bans/:userId", validate("param", CommunityUserParam), async (c) => {
+    const { user } = authed(c);
+    const { id, userId } = c.req.valid("param");
+    const db = c.var.db;
+    const a = await communityAccess(db, user.id, id);
+    requirePerms(a.perms, P.BAN_MEMBERS);
+    if (!(await isBanned(db, id, userId))) throw new ApiError("not_found", "No such ban.");
+    await db.batch([
+      db.delete(bans).where(and(eq(bans.communityId, id), eq(bans.userId, userId))),
+      auditInsert(db, { communityId: id, actorId: user.id, action: "member.unban", targetKind: "user", targetId: userId }),
+    ]);
+    return c.body(null, 204);
+  })
+  .post("/:id/leave", validate("param", CommunityParam), async (c) => {
+    const { user } = authed(c);
+    const { id } = c.req.valid("param");
+    const db = c.var.db;
+    const a = await communityAccess(db, user.id, id);
+    if (a.isOwner) throw new ApiError("owner_cannot_leave", "Transfer ownership or delete the community before leaving it.");
+    await runBatch(db, removeMemberStatements(db, id, user.id));
+    await afterMemberRemoved(db, c.env, id, user.id, "left");
+    return c.body(null, 204);
+  });
