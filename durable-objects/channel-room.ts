@@ -338,6 +338,8 @@ export class ChannelRoom extends Server<Env> {
       nonce: { userId: me.userId, nonce: f.nonce },
     });
     this.#room.recordSend(me.userId, createdAt);
+    // What you wrote yourself is read: the sender's marker moves with their message.
+    this.#room.markRead(me.userId, written.seq, createdAt);
     this.#send(conn, { type: "message.ack", nonce: f.nonce, message: written.message });
     this.#broadcast(written.json);
     log({ event: "message.created", channelId: this.name, seq: written.seq });

@@ -174,7 +174,10 @@ describe("chat HTTP routes", () => {
     await say(o, `hey <@${w.member.id}>`);
     await say(o, "@everyone meeting");
     const rs = await get<ReadState>(w.member, `/api/channels/${w.channelId}/read-state`);
-    expect(rs.body).toEqual({ lastReadSeq: 0, headSeq: 4, firstUnreadSeq: a.seq, unreadCount: 3, mentionCount: 2 });
+    // Sending moved the member's own marker past their message.
+    expect(rs.body).toEqual({ lastReadSeq: 1, headSeq: 4, firstUnreadSeq: a.seq, unreadCount: 3, mentionCount: 2 });
+    const mine = await get<ReadState>(w.owner, `/api/channels/${w.channelId}/read-state`);
+    expect(mine.body).toMatchObject({ lastReadSeq: 4, headSeq: 4, unreadCount: 0 });
     m.send({ type: "read.mark", seq: 3 });
     await m.next("read.updated");
     const after = await get<ReadState>(w.member, `/api/channels/${w.channelId}/read-state`);
