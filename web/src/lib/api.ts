@@ -11,7 +11,7 @@ import type { ErrorCode, ErrorIssue } from "$shared/errors";
 export type ClientErrorCode = "network_error" | "bad_response";
 
 type Fetch = typeof fetch;
-type Method = "GET" | "POST" | "PATCH" | "DELETE";
+type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 /** A failed API call. `status` is 0 when no response arrived at all. */
 export class ApiRequestError extends Error {
@@ -118,6 +118,7 @@ export const api = {
     return parse(await request("GET", path, undefined, fetchImpl), schema);
   },
   post: send("POST"),
+  put: send("PUT"),
   patch: send("PATCH"),
   delete: send("DELETE"),
 };

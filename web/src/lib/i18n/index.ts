@@ -6,6 +6,9 @@
 import { addMessages, init, locale, register, waitLocale } from "svelte-i18n";
 import { LOCALES, type Locale } from "$shared/protocol";
 import en from "./en.json";
+import communitiesEn from "./communities.en.json";
+import chatEn from "./chat.en.json";
+import voiceEn from "./voice.en.json";
 
 export const LOCALE_STORAGE_KEY = "woxly.locale";
 export const DEFAULT_LOCALE: Locale = "en";
@@ -20,6 +23,18 @@ export const LOCALE_NAMES: Record<Locale, string> = {
 addMessages("en", en);
 register("ru", () => import("./ru.json"));
 register("ky", () => import("./ky.json"));
+// The communities UI keeps its strings in files of its own (merged into the same dictionaries).
+addMessages("en", communitiesEn);
+register("ru", () => import("./communities.ru.json"));
+register("ky", () => import("./communities.ky.json"));
+// The chat (lib/chat) likewise.
+addMessages("en", chatEn);
+register("ru", () => import("./chat.ru.json"));
+register("ky", () => import("./chat.ky.json"));
+// The call UI (lib/voice) likewise.
+addMessages("en", voiceEn);
+register("ru", () => import("./voice.ru.json"));
+register("ky", () => import("./voice.ky.json"));
 
 export function isLocale(value: unknown): value is Locale {
   return typeof value === "string" && (LOCALES as readonly string[]).includes(value);

@@ -50,18 +50,19 @@ export function removeMemberStatements(db: Db, communityId: string, userId: stri
  * make every text channel re-check its connections so theirs close.
  */
 export async function afterMemberRemoved(db: Db, env: Env, communityId: string, userId: string, reason: MemberLeftReason): Promise<void> {
-  const text = await db
+  const rooms = await db
     .select({ id: channels.id })
     .from(channels)
-    .where(and(eq(channels.communityId, communityId), inArray(channels.kind, ["text"])));
+    .where(and(eq(channels.communityId, communityId), inArray(channels.kind, ["text", "voice"])));
+  // Tell everyone (the removed member included) why, before their socket closes.
+  await publish(env, communityId, { type: "member.left", userId, reason });
   await Promise.all([
     disconnectFromHub(env, communityId, userId),
     // Out of every voice call of the community too (LiveKit RoomService), logged if LiveKit fails.
     removeFromVoice(env, { communityId }, userId).catch((e) => log({ event: "voice.remove_failed", communityId, userId, error: String(e) })),
-    publish(env, communityId, { type: "member.left", userId, reason }),
     revalidateRooms(
       env,
-      text.map((t) => t.id),
+      rooms.map((t) => t.id),
     ),
   ]);
 }

@@ -1,0 +1,76 @@
+/**
+ * What every part of a channel's chat shares: who is viewing, the members' names and colours,
+ * permissions, and the actions a message row can ask for. Set by ChannelView as a context.
+ */
+import { getContext, setContext } from "svelte";
+import type { Message } from "$shared/chat";
+import type { MentionNames } from "$lib/markdown/render";
+
+export interface ChatMember {
+  id: string;
+  username: string;
+  displayName: string;
+  nickname: string | null;
+  /** 0xRRGGBB of the member's top coloured role, or null. */
+  color: number | null;
+}
+
+export interface ChatMe {
+  id: string;
+  username: string;
+  displayName: string;
+}
+
+export interface ChatPerms {
+  send: boolean;
+  attach: boolean;
+  react: boolean;
+  readHistory: boolean;
+  mentionEveryone: boolean;
+  manageMessages: boolean;
+  /** Pinning: MANAGE_MESSAGES in a community, anyone in a DM. */
+  pin: boolean;
+}
+
+export interface ChatActions {
+  reply(m: Message): void;
+  startEdit(m: Message): void;
+  requestDelete(m: Message, immediately: boolean): void;
+  togglePin(m: Message): void;
+  toggleReaction(m: Message, emoji: string): void;
+  openEmojiPicker(anchor: HTMLElement, onpick: (emoji: string) => void): void;
+  jumpToSeq(seq: number): void;
+}
+
+export interface ChatContext {
+  readonly me: ChatMe;
+  readonly channelId: string;
+  readonly communityId: string | null;
+  readonly perms: ChatPerms;
+  readonly names: MentionNames;
+  readonly locale: string;
+  readonly members: readonly ChatMember[];
+  /** Id of the message being edited inline, if any. */
+  readonly editingId: string | null;
+  member(id: string): ChatMember | undefined;
+  /** How a user is shown: nickname, else the member's or the message's display name. */
+  nameOf(userId: string, fallback?: string): string;
+  colorOf(userId: string): string | null;
+  actions: ChatActions;
+  finishEdit(m: Message, content: string | null): void;
+}
+
+const KEY = Symbol("woxly.chat");
+
+export function setChatContext(ctx: ChatContext): void {
+  setContext(KEY, ctx);
+}
+
+export function chatContext(): ChatContext {
+  return getContext<ChatContext>(KEY);
+}
+
+/** `#rrggbb` for a role colour integer. */
+export function roleColor(color: number | null): string | null {
+  return color === null ? null : `#${color.toString(16).padStart(6, "0")}`;
+}

@@ -1,0 +1,233 @@
+/**
+ * Message markdown → safe HTML. marked parses a chat-sized subset (bold, italics, strike,
+ * code, fenced code with highlighting, quotes, lists, links, spoilers `||x||`, mentions
+ * `<@user>`, `<@&role>`, `@everyone`, `@here`); raw HTML in a message is shown as text.
+ * Every string then goes through DOMPurify with an allowlist of tags, attributes, classes
+ * and URL schemes before it may reach the DOM — the only way user text becomes markup.
+ * Browser only (DOMPurify needs a DOM); the app renders in the browser.
+ */
+import DOMPurify, { type DOMPurify as Purifier } from "dompurify";
+import { Marked, type Tokens, type TokenizerAndRendererExtension } from "marked";
+import { highlightCode } from "./highlight";
+
+/** How mentions are named when rendered; unknown ids get the fallbacks. */
+export interface MentionNames {
+  user(id: string): string | null;
+  role(id: string): string | null;
+  /** The viewer, whose mentions are highlighted. */
+  meId: string;
+  unknownUser: string;
+  unknownRole: string;
+  /** Changes whenever any name changes, so cached renders are not stale. */
+  key: string;
+}
+
+const NO_NAMES: MentionNames = {
+  user: () => null,
+  role: () => null,
+  meId: "",
+  unknownUser: "unknown-user",
+  unknownRole: "unknown-role",
+  key: "",
+};
+
+/** The names used by the render in progress (marked's renderers are synchronous). */
+let names: MentionNames = NO_NAMES;
+
+const HTML_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
+}
+
+const spoiler: TokenizerAndRendererExtension = {
+  name: "spoiler",
+  level: "inline",
+  start: (src) => {
+    const i = src.indexOf("||");
+    return i < 0 ? undefined : i;
+  },
+  tokenizer(src) {
+    const m = /^\|\|(?=[^|])([\s\S]*?[^|\\])\|\|/.exec(src);
+    if (!m) return undefined;
+    return { type: "spoiler", raw: m[0], text: m[1]!, tokens: this.lexer.inlineTokens(m[1]!) };
+  },
+  renderer(token) {
+    return `<span class="spoiler" role="button" tabindex="0">${this.parser.parseInline(token.tokens ?? [])}</span>`;
+  },
+};
+
+const mention: TokenizerAndRendererExtension = {
+  name: "mention",
+  level: "inline",
+  start: (src) => {
+    const m = /<@&?[0-9A-Za-z_-]|@(?:everyone|here)\b/.exec(src);
+    return m ? m.index : undefined;
+  },
+  tokenizer(src, tokens) {
+    const user = /^<@(&?)([0-9A-Za-z_-]{1,64})>/.exec(src);
+    if (user) return { type: "mention", raw: user[0], kind: user[1] ? "role" : "user", id: user[2]! };
+    const all = /^@(everyone|here)\b/.exec(src);
+    if (!all) return undefined;
+    // As the room parses it: not inside a word or an address.
+    const prev = tokens.at(-1)?.raw.at(-1);
+    if (prev && /[\w@]/.test(prev)) return undefined;
+    return { type: "mention", raw: all[0], kind: all[1]!, id: "" };
+  },
+  renderer(token) {
+    const kind = token["kind"] as string;
+    const id = token["id"] as string;
+    if (kind === "user") {
+      const label = names.user(id) ?? names.unknownUser;
+      const me = id === names.meId ? " mention-me" : "";
+      return `<span class="mention${me}" data-mention="user" data-id="${escapeHtml(id)}">@${escapeHtml(label)}</span>`;
+    }
+    if (kind === "role") {
+      const label = names.role(id) ?? names.unknownRole;
+      return `<span class="mention" data-mention="role" data-id="${escapeHtml(id)}">@${escapeHtml(label)}</span>`;
+    }
+    return `<span class="mention" data-mention="${kind === "here" ? "here" : "everyone"}">@${kind === "here" ? "here" : "everyone"}</span>`;
+  },
+};
+
+const disabled = () => undefined;
+
+const md = new Marked({ gfm: true, breaks: true, async: false, silent: false });
+md.use({
+  extensions: [mention, spoiler],
+  tokenizer: {
+    // A chat subset: no headings, tables, rules, reference definitions or raw HTML.
+    heading: disabled,
+    lheading: disabled,
+    table: disabled,
+    hr: disabled,
+    def: disabled,
+    html: disabled,
+    tag: disabled,
+  },
+  renderer: {
+    // Never reached with the tokenizers above; escaped all the same.
+    html: ({ text }: Tokens.HTML | Tokens.Tag) => escapeHtml(text),
+    // Inline images would fetch whatever a message names; they are shown as links.
+    image: ({ href, text }: Tokens.Image) => `<a href="${escapeHtml(href)}">${escapeHtml(text || href)}</a>`,
+    code: ({ text, lang }: Tokens.Code) => {
+      const language = (lang ?? "").trim().split(/\s+/)[0] ?? "";
+      const { html, language: used } = highlightCode(text, language);
+      return `<pre><code class="hljs${used ? ` language-${used}` : ""}">${html}</code></pre>`;
+    },
+  },
+});
+
+const ALLOWED_TAGS = ["p", "br", "strong", "em", "del", "s", "code", "pre", "blockquote", "a", "span", "ul", "ol", "li"];
+const ALLOWED_ATTR = ["href", "title", "class", "start", "data-mention", "data-id", "role", "tabindex"];
+/** http(s) and mailto only: no javascript:, data:, vbscript:, blob:, relative tricks. */
+const SAFE_URL = /^(?:https?:\/\/|mailto:)/i;
+const SAFE_CLASS = /^(?:hljs(?:-[\w-]+)?|[a-z]+_|language-[\w+#.-]{1,32}|spoiler|mention|mention-me)$/;
+export const LINK_REL = "noopener noreferrer nofollow ugc";
+
+let purifier: Purifier | null = null;
+
+function purify(): Purifier {
+  if (purifier) return purifier;
+  const p = DOMPurify(window);
+  p.addHook("uponSanitizeAttribute", (node, data) => {
+    if (data.attrName === "class") {
+      data.attrValue = data.attrValue
+        .split(/\s+/)
+        .filter((c) => SAFE_CLASS.test(c))
+        .join(" ");
+      if (!data.attrValue) data.keepAttr = false;
+    } else if ((data.attrName === "role" || data.attrName === "tabindex") && !(node as Element).classList?.contains("spoiler")) {
+      data.keepAttr = false;
+    } else if (data.attrName === "href" && !SAFE_URL.test(data.attrValue.trim())) {
+      data.keepAttr = false;
+    }
+  });
+  p.addHook("afterSanitizeAttributes", (node) => {
+    if (node.nodeName === "A") {
+      const a = node as HTMLAnchorElement;
+      if (a.hasAttribute("href")) {
+        a.setAttribute("target", "_blank");
+        a.setAttribute("rel", LINK_REL);
+        if (!a.hasAttribute("title")) a.setAttribute("title", a.getAttribute("href")!);
+      }
+    }
+  });
+  purifier = p;
+  return p;
+}
+
+/** Sanitizes HTML made by this module (or anything else) for insertion with {@html}. */
+export function sanitize(html: string): string {
+  return purify().sanitize(html, {
+    ALLOWED_TAGS,
+    ALLOWED_ATTR,
+    ALLOWED_URI_REGEXP: SAFE_URL,
+    ALLOW_DATA_ATTR: false,
+    ALLOW_ARIA_ATTR: false,
+    ALLOW_UNKNOWN_PROTOCOLS: false,
+    RETURN_TRUSTED_TYPE: false,
+  });
+}
+
+/** Emphasis delimiters (`*_~`) honoured per message; later ones are shown as typed. */
+const MAX_DELIMITERS = 400;
+/** Deepest quote nesting rendered. */
+const MAX_QUOTE_DEPTH = 3;
+const QUOTE_TOO_DEEP = new RegExp(`^((?:[ \\t]*>){${MAX_QUOTE_DEPTH}})(?:[ \\t]*>)+`, "gm");
+
+/**
+ * Bounds the parser's work on hostile input (marked's emphasis and quote handling grow
+ * faster than linearly): quotes deeper than MAX_QUOTE_DEPTH are flattened and delimiters
+ * past MAX_DELIMITERS are escaped (outside code), which renders them as plain characters.
+ */
+function tame(content: string): string {
+  let out = content.replace(QUOTE_TOO_DEEP, "$1");
+  let delimiters = 0;
+  out = out.replace(/(```[\s\S]*?```|`[^`\n]*`)|[*_~]/g, (m: string, code: string | undefined) =>
+    code ? m : ++delimiters > MAX_DELIMITERS ? `\\${m}` : m,
+  );
+  return out;
+}
+
+const cache = new Map<string, string>();
+const CACHE_SIZE = 1000;
+
+/** A message's content as sanitized HTML, cached per content and set of names. */
+export function renderMarkdown(content: string, mentionNames: MentionNames = NO_NAMES): string {
+  const key = `${mentionNames.meId}\u0000${mentionNames.key}\u0000${content}`;
+  const hit = cache.get(key);
+  if (hit !== undefined) {
+    cache.delete(key);
+    cache.set(key, hit);
+    return hit;
+  }
+  names = mentionNames;
+  let html: string;
+  try {
+    html = md.parse(tame(content)) as string;
+  } catch {
+    html = `<p>${escapeHtml(content)}</p>`;
+  } finally {
+    names = NO_NAMES;
+  }
+  const safe = sanitize(html);
+  cache.set(key, safe);
+  if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value!);
+  return safe;
+}
+
+/** Reply previews and search context: one line, inline markdown only, same sanitizer. */
+export function renderInline(content: string, mentionNames: MentionNames = NO_NAMES): string {
+  return renderMarkdown(content.replace(/\s*\n\s*/g, " ").replace(/^(\s*)(>|[-*+]\s|\d+[.)]\s|```)/, "$1\\$2"), mentionNames);
+}
+
+const EMOJI_ONLY = /^(?:\p{RGI_Emoji}|\s){1,120}$/v;
+const ONE_EMOJI = /\p{RGI_Emoji}/gv;
+
+/** True when a message is 1–27 emoji and nothing else (shown large). */
+export function isEmojiOnly(content: string): boolean {
+  const trimmed = content.trim();
+  if (!trimmed || !EMOJI_ONLY.test(trimmed)) return false;
+  const n = trimmed.match(ONE_EMOJI)?.length ?? 0;
+  return n > 0 && n <= 27;
+}

@@ -1,0 +1,268 @@
+/**
+ * The call as runes — the one place the framework-free media core (`call.ts`, `devices.ts`,
+ * `prefs.ts`) meets Svelte and the rest of the app: the CommunityHub (self mute/deafen out as
+ * `voice.set`, moves in as `voice.move_requested`), the member list (who a participant is),
+ * the keyboard (push-to-talk). Components read `voice.*` and call its methods; nothing else.
+ */
+import { SvelteSet } from "svelte/reactivity";
+import type { VoiceState } from "$shared/media";
+import { hubs } from "$lib/realtime/hub.svelte";
+import { session } from "$lib/session.svelte";
+import { CallSession, IDLE_CALL, type CallState, type CallTarget, type ParticipantView } from "./call";
+import { NO_DEVICES, type DeviceLists, watchDevices } from "./devices";
+import { loadPrefs, loadVolumes, savePrefs, saveVolumes, type VoicePrefs } from "./prefs";
+import { playTone } from "./tones";
+import { callKey, voiceToken } from "./voice-api";
+
+/** How long a `voice.set` we sent may take to show up in the hub before we send it again, ms. */
+const RESEND_AFTER_MS = 3000;
+
+class Voice {
+  /** The current call (a new object after every change). */
+  state: CallState = $state.raw(IDLE_CALL);
+  prefs: VoicePrefs = $state(loadPrefs());
+  devices: DeviceLists = $state.raw(NO_DEVICES);
+  /** The settings dialog is waiting for a new push-to-talk key (the key must not talk). */
+  capturingKey = $state(false);
+  /** Tile keys the member pinned (one at most) and whether a screen share may take focus. */
+  pinned = $state<string | null>(null);
+  autoFocus = $state(true);
+
+  readonly #volumes: Record<string, number> = loadVolumes();
+  readonly #session: CallSession;
+  #lastSent: { key: string; at: number } | null = null;
+  #deviceWatchers = 0;
+  #stopDevices: (() => void) | null = null;
+  /** Identities whose user we worked out, for the sidebar and moderation. */
+  readonly speakingUsers = new SvelteSet<string>();
+
+  constructor() {
+    this.#session = new CallSession({
+      loadClient: () => import("livekit-client"),
+      token: voiceToken,
+      callKey,
+      e2eeWorker: async () => (await import("./e2ee-worker")).createE2EEWorker(),
+      prefs: () => this.prefs,
+      volumeOf: (identity) => this.#volumes[identity],
+      saveVolume: (identity, v) => {
+        this.#volumes[identity] = v;
+        saveVolumes(this.#volumes);
+      },
+      onSelfState: (target, self) => this.#sendSelf(target, self),
+      tone: (kind) => playTone(kind, 0.12, this.prefs.audioOutput),
+    });
+    this.#session.subscribe((s) => {
+      this.state = s;
+      this.#updateSpeaking(s);
+    });
+    if (typeof window !== "undefined") {
+      window.addEventListener("keydown", this.#onKey);
+      window.addEventListener("keyup", this.#onKey);
+      window.addEventListener("blur", this.#onBlur);
+      this.#bridgeHub();
+    }
+  }
+
+  // -------------------------------------------------------------------------------------
+  // What components read
+
+  get inCall(): boolean {
+    return this.state.phase === "connecting" || this.state.phase === "connected" || this.state.phase === "reconnecting";
+  }
+
+  /** Whether the member is in (or joining) this channel's call. */
+  isIn(channelId: string): boolean {
+    return this.inCall && this.state.target?.channelId === channelId;
+  }
+
+  /** The user behind a participant of the current call, when it can be told. */
+  userIdOf(p: Pick<ParticipantView, "identity" | "name" | "local">): string | null {
+    if (p.local) return session.user?.id ?? null;
+    const t = this.state.target;
+    if (!t?.communityId) return null;
+    const hub = hubs.get(t.communityId)?.state;
+    if (!hub) return null;
+    // Identities are sealed user ids (docs/voice.md) the client cannot open; the name LiveKit
+    // shows is the member's nickname or display name, so match it against who the hub says is
+    // in this channel, and only when exactly one matches.
+    const candidates = hub.voiceStates.filter((v) => v.channelId === t.channelId && v.userId !== session.user?.id);
+    const matches = candidates.filter((v) => {
+      const m = hub.members?.[v.userId];
+      return m && (m.nickname ?? m.user.displayName).slice(0, 64) === p.name;
+    });
+    return matches.length === 1 ? matches[0]!.userId : null;
+  }
+
+  /** Whether a user (by id) is speaking in the member's current call. */
+  isSpeaking(userId: string): boolean {
+    return this.speakingUsers.has(userId);
+  }
+
+  /** The hub's voice state of the member in the current community call, if any. */
+  myVoiceState(): VoiceState | null {
+    const t = this.state.target;
+    const me = session.user?.id;
+    if (!t?.communityId || !me) return null;
+    return hubs.get(t.communityId)?.state.voiceStates.find((v) => v.userId === me) ?? null;
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Actions
+
+  join(target: CallTarget): Promise<void> {
+    return this.#session.join(target);
+  }
+
+  leave(): Promise<void> {
+    this.pinned = null;
+    this.autoFocus = true;
+    return this.#session.leave();
+  }
+
+  dismiss(): void {
+    this.#session.dismiss();
+  }
+
+  toggleMute(): void {
+    // While deafened, "unmute" undeafens too (as on Discord).
+    this.#session.setSelfMute(!(this.state.selfMute || this.state.selfDeaf));
+  }
+
+  toggleDeafen(): void {
+    this.#session.setSelfDeaf(!this.state.selfDeaf);
+  }
+
+  toggleCamera(): Promise<void> {
+    return this.#session.setCamera(!this.state.camera);
+  }
+
+  toggleScreenShare(): Promise<void> {
+    return this.#session.setScreenShare(!this.state.screen);
+  }
+
+  setVolume(identity: string, volume: number): void {
+    this.#session.setVolume(identity, volume);
+  }
+
+  setLocalMute(identity: string, muted: boolean): void {
+    this.#session.setLocalMute(identity, muted);
+  }
+
+  startAudio(): Promise<void> {
+    return this.#session.startAudio();
+  }
+
+  /** Changes settings, saves them, and applies them to a running call. */
+  setPrefs(patch: Partial<VoicePrefs>): void {
+    const before = this.prefs.pushToTalk;
+    Object.assign(this.prefs, patch);
+    savePrefs($state.snapshot(this.prefs));
+    if (patch.pushToTalk !== undefined && patch.pushToTalk !== before) this.#session.setPushToTalk(patch.pushToTalk);
+    void this.#session.applyPrefs(this.devices.labelled ? this.devices : undefined);
+  }
+
+  /** Keeps `devices` current (following `devicechange`) while at least one caller wants it. */
+  watchDevices(): () => void {
+    if (this.#deviceWatchers++ === 0) {
+      this.#stopDevices = watchDevices((lists) => {
+        this.devices = lists;
+        if (this.inCall) void this.#session.applyPrefs(lists);
+      });
+    }
+    let stopped = false;
+    return () => {
+      if (stopped) return;
+      stopped = true;
+      if (--this.#deviceWatchers === 0) {
+        this.#stopDevices?.();
+        this.#stopDevices = null;
+      }
+    };
+  }
+
+  /** The LiveKit room of the current call, for diagnostics. */
+  get room() {
+    return this.#session.room;
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Push-to-talk
+
+  #onKey = (e: KeyboardEvent) => {
+    if (!this.state.pushToTalk || this.capturingKey || e.code !== this.prefs.pushToTalkKey) return;
+    if (this.state.phase !== "connected" && this.state.phase !== "reconnecting") return;
+    // A key that types text does not talk while the member is typing.
+    const t = e.target as HTMLElement | null;
+    const typing = !!t && (t.isContentEditable || t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT");
+    if (typing && e.key.length === 1 && e.type === "keydown") return;
+    if (e.type === "keydown") {
+      if (!e.repeat) this.#session.setTalking(true);
+    } else this.#session.setTalking(false);
+  };
+
+  #onBlur = () => {
+    // The keyup may never come once the window lost focus.
+    if (this.state.talking) this.#session.setTalking(false);
+  };
+
+  // -------------------------------------------------------------------------------------
+  // The CommunityHub
+
+  /**
+   * `voice.set` through the hub socket. The hub client (hub-core.ts) has no method for it
+   * yet; once `HubConnection.setVoiceState(patch)` exists this sends, until then self
+   * mute/deafen stay local (the call itself is unaffected).
+   */
+  #sendSelf(target: CallTarget, self: { selfMute: boolean; selfDeaf: boolean }): void {
+    if (!target.communityId) return;
+    const conn = hubs.get(target.communityId)?.connection;
+    if (conn && "setVoiceState" in conn && typeof conn.setVoiceState === "function") {
+      this.#lastSent = { key: `${self.selfMute}:${self.selfDeaf}`, at: Date.now() };
+      conn.setVoiceState(self);
+    }
+  }
+
+  /** Follows the hub of the community the call is in: moves, and our state after a hub reconnect. */
+  #bridgeHub(): void {
+    $effect.root(() => {
+      $effect(() => {
+        const t = this.state.target;
+        const inCall = this.inCall;
+        const hub = t?.communityId && inCall ? hubs.get(t.communityId) : undefined;
+        if (!hub || !t) return;
+        return hub.connection.subscribe((hubState, frame) => {
+          const me = session.user?.id;
+          if (!me) return;
+          if (frame?.type === "voice.move_requested" && frame.userId === me && frame.fromChannelId === this.state.target?.channelId) {
+            const dest = hubState.channels.find((c) => c.id === frame.toChannelId);
+            void this.join({ channelId: frame.toChannelId, communityId: t.communityId, name: dest?.name ?? t.name, kind: "voice" });
+            return;
+          }
+          // The hub forgot or never got our mute/deafen (it restarted, a frame was lost): say it again.
+          const mine = hubState.voiceStates.find((v) => v.userId === me && v.channelId === this.state.target?.channelId);
+          const s = this.state;
+          if (mine && s.phase === "connected" && (mine.selfMute !== s.selfMute || mine.selfDeaf !== s.selfDeaf)) {
+            const key = `${s.selfMute}:${s.selfDeaf}`;
+            if (!this.#lastSent || this.#lastSent.key !== key || Date.now() - this.#lastSent.at > RESEND_AFTER_MS) {
+              this.#sendSelf(this.state.target!, { selfMute: s.selfMute, selfDeaf: s.selfDeaf });
+            }
+          }
+        });
+      });
+    });
+  }
+
+  #updateSpeaking(s: CallState): void {
+    const now = new Set<string>();
+    for (const p of s.participants) {
+      if (!p.speaking) continue;
+      const id = this.userIdOf(p);
+      if (id) now.add(id);
+    }
+    for (const id of this.speakingUsers) if (!now.has(id)) this.speakingUsers.delete(id);
+    for (const id of now) if (!this.speakingUsers.has(id)) this.speakingUsers.add(id);
+  }
+}
+
+/** The member's call, shared by the call stage, the call bar and the sidebar. */
+export const voice = new Voice();

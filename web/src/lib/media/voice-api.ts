@@ -1,0 +1,54 @@
+/**
+ * The voice HTTP API as the call UI uses it (workers/api/src/routes/voice.ts, docs/voice.md):
+ * join tokens, moderation, and the E2EE call key. Answers are parsed with the shared schemas.
+ */
+import { z } from "zod";
+import { VoiceTokenResponse } from "$shared/media";
+import { api } from "$lib/api";
+
+const enc = encodeURIComponent;
+
+/** A LiveKit token for the channel's room, with exactly the member's grants. */
+export function voiceToken(channelId: string): Promise<VoiceTokenResponse> {
+  return api.post(`/api/channels/${enc(channelId)}/voice/token`, {}, VoiceTokenResponse);
+}
+
+/**
+ * The shared media key of an end-to-end encrypted channel, as the client expects the server
+ * to hand it out: 32 random bytes (base64url) per channel and key generation. The server
+ * keeps it, so the server can read such calls; see "End-to-end encryption" in docs/voice.md.
+ * No server route answers this yet: the call then refuses to join (never falls back to an
+ * unencrypted or made-up key).
+ */
+export const CallKeyResponse = z.object({
+  key: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+  /** Key generation, 0..255; rotated when a member loses access. */
+  keyIndex: z.number().int().min(0).max(255),
+});
+export type CallKeyResponse = z.infer<typeof CallKeyResponse>;
+
+export function callKey(channelId: string): Promise<CallKeyResponse> {
+  return api.post(`/api/channels/${enc(channelId)}/voice/key`, {}, CallKeyResponse);
+}
+
+const ModerationResult = z.object({ userId: z.string() }).passthrough();
+
+/** Moderators only (MUTE_MEMBERS / DEAFEN_MEMBERS / MOVE_MEMBERS in the channel). */
+export const voiceModeration = {
+  mute: (channelId: string, userId: string, muted: boolean) =>
+    api.post(`/api/channels/${enc(channelId)}/voice/participants/${enc(userId)}/mute`, { muted }, ModerationResult),
+  deafen: (channelId: string, userId: string, deafened: boolean) =>
+    api.post(`/api/channels/${enc(channelId)}/voice/participants/${enc(userId)}/deafen`, { deafened }, ModerationResult),
+  move: (channelId: string, userId: string, toChannelId: string) =>
+    api.post(`/api/channels/${enc(channelId)}/voice/participants/${enc(userId)}/move`, { channelId: toChannelId }, ModerationResult),
+  disconnect: (channelId: string, userId: string) =>
+    api.post(`/api/channels/${enc(channelId)}/voice/participants/${enc(userId)}/disconnect`, {}, ModerationResult),
+};
+
+/** base64url → bytes. */
+export function fromBase64url(s: string): Uint8Array<ArrayBuffer> {
+  const bin = atob(s.replace(/-/g, "+").replace(/_/g, "/"));
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}

@@ -1,0 +1,325 @@
+/**
+ * The CommunityHub client, framework-free: one socket per open community
+ * (`/parties/community-hub/<communityId>`), a pure reducer that applies the `state.synced`
+ * snapshot and then every delta, and listeners that get the new state after each frame.
+ * `hub.svelte.ts` wraps it in runes; components never touch the socket.
+ *
+ * Frames are parsed with the shared schemas (workers/shared/communities.ts), never cast.
+ */
+import PartySocket from "partysocket";
+import {
+  assertNever,
+  type Channel,
+  type Community,
+  type HubClientFrame,
+  HubServerFrame,
+  type Member,
+  type PresenceChoice,
+  type PresenceStatus,
+  type Role,
+  type Unread,
+} from "$shared/communities";
+import type { VoiceState } from "$shared/media";
+
+/** Close codes the hub uses (durable-objects/community-hub.ts): stop reconnecting after these. */
+export const CLOSE_ACCESS_REVOKED = 4003;
+export const CLOSE_COMMUNITY_DELETED = 4004;
+const CLOSE_BAD_IDENTITY = 1008;
+
+export type HubStatus =
+  /** Waiting for the socket or for the snapshot. */
+  | "connecting"
+  /** Snapshot applied; deltas flow. */
+  | "live"
+  /** The socket dropped; partysocket is reconnecting (the last state is kept). */
+  | "reconnecting"
+  /** Kicked, banned, left or the session ended: the hub refused us. No reconnect. */
+  | "revoked"
+  /** The community was deleted. No reconnect. */
+  | "deleted"
+  /** Closed by us. */
+  | "closed";
+
+export interface HubState {
+  communityId: string;
+  status: HubStatus;
+  /** True once a snapshot arrived (the lists below come from the hub, not from HTTP). */
+  synced: boolean;
+  me: { userId: string; choice: PresenceChoice; status: PresenceStatus } | null;
+  community: Community | null;
+  channels: Channel[];
+  roles: Role[];
+  /** Members who appear online (idle and dnd included), by user id. Absent = offline. */
+  presences: Readonly<Record<string, PresenceStatus>>;
+  voiceStates: VoiceState[];
+  /** By channel id. */
+  unreads: Readonly<Record<string, Unread>>;
+  /** Loaded over HTTP (`setMembers`) and kept current by member.* frames; null until then. */
+  members: Readonly<Record<string, Member>> | null;
+  /** Why we were removed, when `status` is `revoked` and the hub said so. */
+  leftReason: "left" | "kicked" | "banned" | null;
+}
+
+export function initialHubState(communityId: string): HubState {
+  return {
+    communityId,
+    status: "connecting",
+    synced: false,
+    me: null,
+    community: null,
+    channels: [],
+    roles: [],
+    presences: {},
+    voiceStates: [],
+    unreads: {},
+    members: null,
+    leftReason: null,
+  };
+}
+
+function without<T>(record: Readonly<Record<string, T>>, key: string): Record<string, T> {
+  const { [key]: _gone, ...rest } = record;
+  return rest;
+}
+
+function upsert<T extends { id: string }>(list: T[], item: T): T[] {
+  const i = list.findIndex((x) => x.id === item.id);
+  if (i < 0) return [...list, item];
+  const next = list.slice();
+  next[i] = item;
+  return next;
+}
+
+/** Applies one server frame; returns the same object when nothing changed. Pure. */
+export function reduceHub(state: HubState, frame: HubServerFrame): HubState {
+  switch (frame.type) {
+    case "state.synced": {
+      const presences: Record<string, PresenceStatus> = {};
+      for (const p of frame.presences) presences[p.userId] = p.status;
+      const unreads: Record<string, Unread> = {};
+      for (const u of frame.unreads) unreads[u.channelId] = u;
+      return {
+        ...state,
+        status: "live",
+        synced: true,
+        me: frame.me,
+        community: frame.community,
+        channels: frame.channels,
+        roles: frame.roles,
+        presences,
+        voiceStates: frame.voiceStates,
+        unreads,
+      };
+    }
+    case "presence.updated": {
+      const presences = frame.status === "offline" ? without(state.presences, frame.userId) : { ...state.presences, [frame.userId]: frame.status };
+      const me = state.me && state.me.userId === frame.userId ? { ...state.me, status: frame.status } : state.me;
+      return { ...state, presences, me };
+    }
+    case "presence.chosen":
+      return state.me ? { ...state, me: { ...state.me, choice: frame.choice } } : state;
+    case "channel.created":
+    case "channel.updated":
+      return { ...state, channels: upsert(state.channels, frame.channel) };
+    case "channel.deleted":
+      return {
+        ...state,
+        channels: state.channels.filter((c) => c.id !== frame.channelId),
+        unreads: without(state.unreads, frame.channelId),
+        voiceStates: state.voiceStates.filter((v) => v.channelId !== frame.channelId),
+      };
+    case "voice.updated": {
+      const others = state.voiceStates.filter((v) => v.userId !== frame.userId);
+      return { ...state, voiceStates: frame.state ? [...others, frame.state] : others };
+    }
+    case "voice.move_requested":
+      // For the voice UI; the voice.updated that follows moves the member in the list.
+      return state;
+    case "unread.updated":
+      return { ...state, unreads: { ...state.unreads, [frame.unread.channelId]: frame.unread } };
+    case "member.joined":
+    case "member.updated":
+      if (!state.members) return state;
+      return { ...state, members: { ...state.members, [frame.member.user.id]: frame.member } };
+    case "member.left": {
+      const mine = state.me?.userId === frame.userId;
+      return {
+        ...state,
+        members: state.members ? without(state.members, frame.userId) : null,
+        presences: without(state.presences, frame.userId),
+        voiceStates: state.voiceStates.filter((v) => v.userId !== frame.userId),
+        leftReason: mine ? frame.reason : state.leftReason,
+      };
+    }
+    case "role.created":
+    case "role.updated":
+      return { ...state, roles: upsert(state.roles, frame.role) };
+    case "role.deleted":
+      return {
+        ...state,
+        roles: state.roles.filter((r) => r.id !== frame.roleId),
+        members: state.members
+          ? Object.fromEntries(
+              Object.entries(state.members).map(([id, m]) => [id, m.roleIds.includes(frame.roleId) ? { ...m, roleIds: m.roleIds.filter((r) => r !== frame.roleId) } : m]),
+            )
+          : null,
+      };
+    case "community.updated":
+      return { ...state, community: frame.community };
+    case "community.deleted":
+      return { ...state, status: "deleted" };
+    case "error":
+      return state;
+    default:
+      return assertNever(frame);
+  }
+}
+
+/** Does `unread` have messages the member has not read? */
+export function isUnread(unread: Unread | undefined): boolean {
+  return !!unread && unread.lastSeq > unread.readSeq;
+}
+
+export type HubListener = (state: HubState, frame: HubServerFrame | null) => void;
+
+/** The little of a WebSocket the client needs; partysocket in the browser, a fake in tests. */
+export interface HubSocket {
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  readonly readyState: number;
+  addEventListener(type: "open" | "close" | "message", listener: (event: Event) => void): void;
+}
+
+export interface HubConnectOptions {
+  /** `location.host`. */
+  host: string;
+  /** `wss` behind HTTPS. */
+  secure: boolean;
+  /** For tests: builds the socket instead of partysocket. */
+  createSocket?: (communityId: string, stop: (code: number) => boolean) => HubSocket;
+}
+
+function partySocket(host: string, secure: boolean, communityId: string, stop: (code: number) => boolean): HubSocket {
+  return new PartySocket({
+    host,
+    protocol: secure ? "wss" : "ws",
+    party: "community-hub",
+    room: communityId,
+    maxEnqueuedMessages: 0,
+    shouldReconnectOnClose: (event) => !stop(event.code),
+  }) as unknown as HubSocket; // PartySocket is a WebSocket look-alike; only the members above are used.
+}
+
+/** One community's hub connection. */
+export class HubConnection {
+  readonly communityId: string;
+  #state: HubState;
+  #socket: HubSocket;
+  #listeners = new Set<HubListener>();
+  /** member.* frames that arrive while the member list is being fetched, replayed after it. */
+  #memberBacklog: HubServerFrame[] | null = null;
+  /** Sent again after every (re)connect: the client's activity, so a new socket starts right. */
+  #idle = false;
+
+  constructor(communityId: string, opts: HubConnectOptions) {
+    this.communityId = communityId;
+    this.#state = initialHubState(communityId);
+    const stop = (code: number) => code === CLOSE_ACCESS_REVOKED || code === CLOSE_COMMUNITY_DELETED || code === CLOSE_BAD_IDENTITY;
+    this.#socket = (opts.createSocket ?? ((id, s) => partySocket(opts.host, opts.secure, id, s)))(communityId, stop);
+    this.#socket.addEventListener("message", (e) => this.#onMessage(e as MessageEvent));
+    this.#socket.addEventListener("open", () => {
+      if (this.#idle) this.#send({ type: "presence.set", status: "idle" });
+    });
+    this.#socket.addEventListener("close", (e) => {
+      const code = (e as CloseEvent).code;
+      if (this.#state.status === "closed") return;
+      const status: HubStatus =
+        code === CLOSE_COMMUNITY_DELETED || this.#state.status === "deleted" ? "deleted"
+        : code === CLOSE_ACCESS_REVOKED || code === CLOSE_BAD_IDENTITY ? "revoked"
+        : "reconnecting";
+      this.#set({ ...this.#state, status }, null);
+    });
+  }
+
+  get state(): HubState {
+    return this.#state;
+  }
+
+  /** Calls `listener` now and after every change; returns the unsubscribe function. */
+  subscribe(listener: HubListener): () => void {
+    this.#listeners.add(listener);
+    listener(this.#state, null);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** The member list is being fetched: hold member.* frames until `setMembers`. */
+  beginMembersLoad(): void {
+    this.#memberBacklog ??= [];
+  }
+
+  /** The member list from HTTP; member frames that came meanwhile are applied on top. */
+  setMembers(list: Member[]): void {
+    const backlog = this.#memberBacklog ?? [];
+    this.#memberBacklog = null;
+    let state: HubState = { ...this.#state, members: Object.fromEntries(list.map((m) => [m.user.id, m])) };
+    for (const f of backlog) state = reduceHub(state, f);
+    this.#set(state, null);
+  }
+
+  /** The user's chosen status (`online`, `dnd`, `invisible`) or `idle` after no input. */
+  setPresence(status: PresenceChoice): void {
+    if (status === "idle") this.#idle = true;
+    else this.#idle = false;
+    this.#send({ type: "presence.set", status });
+  }
+
+  /** The client is active again: re-sends the chosen status (not `online`, which would overwrite dnd). */
+  setActive(): void {
+    this.#idle = false;
+    const choice = this.#state.me?.choice;
+    this.#send({ type: "presence.set", status: choice && choice !== "idle" ? choice : "online" });
+  }
+
+  /** Marks a text channel read up to `seq`. */
+  markRead(channelId: string, seq: number): void {
+    const u = this.#state.unreads[channelId];
+    if (u && u.readSeq >= seq && u.mentions === 0) return;
+    this.#send({ type: "channel.read", channelId, seq });
+  }
+
+  close(): void {
+    this.#set({ ...this.#state, status: "closed" }, null);
+    this.#listeners.clear();
+    this.#socket.close(1000, "closed");
+  }
+
+  #send(frame: HubClientFrame): void {
+    // partysocket drops frames while disconnected (maxEnqueuedMessages 0); the snapshot after
+    // a reconnect carries the truth again, and activity is re-sent on open.
+    if (this.#socket.readyState === 1) this.#socket.send(JSON.stringify(frame));
+  }
+
+  #onMessage(event: MessageEvent): void {
+    if (typeof event.data !== "string") return;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(event.data);
+    } catch {
+      return;
+    }
+    const parsed = HubServerFrame.safeParse(raw);
+    if (!parsed.success) return;
+    const frame = parsed.data;
+    if (this.#memberBacklog && (frame.type === "member.joined" || frame.type === "member.updated" || frame.type === "member.left" || frame.type === "role.deleted")) {
+      this.#memberBacklog.push(frame);
+    }
+    this.#set(reduceHub(this.#state, frame), frame);
+  }
+
+  #set(state: HubState, frame: HubServerFrame | null): void {
+    const changed = state !== this.#state;
+    this.#state = state;
+    if (!changed && !frame) return;
+    for (const l of this.#listeners) l(state, frame);
+  }
+}
