@@ -5,7 +5,6 @@
  * the keyboard (push-to-talk). Components read `voice.*` and call its methods; nothing else.
  */
 import { SvelteSet } from "svelte/reactivity";
-import type { VoiceState } from "$shared/media";
 import { hubs } from "$lib/realtime/hub.svelte";
 import { session } from "$lib/session.svelte";
 import { CallSession, IDLE_CALL, type CallState, type CallTarget, type ParticipantView } from "./call";
@@ -14,6 +13,8 @@ import { loadPrefs, loadVolumes, savePrefs, saveVolumes, type VoicePrefs } from 
 import { playTone } from "./tones";
 import { callKey, voiceToken } from "./voice-api";
 
+/** A token asked for ahead of the click is used within this long, ms (tokens live 600 s). */
+const TOKEN_REUSE_MS = 120_000;
 /** How long a `voice.set` we sent may take to show up in the hub before we send it again, ms. */
 const RESEND_AFTER_MS = 3000;
 
@@ -28,6 +29,8 @@ class Voice {
   pinned = $state<string | null>(null);
   autoFocus = $state(true);
 
+  /** The community whose hub the call follows (also after the server ended the call: a move's removal may come before its frame). */
+  #hubKey = $derived(this.state.phase !== "idle" ? (this.state.target?.communityId ?? null) : null);
   readonly #volumes: Record<string, number> = loadVolumes();
   readonly #session: CallSession;
   #lastSent: { key: string; at: number } | null = null;
@@ -39,7 +42,7 @@ class Voice {
   constructor() {
     this.#session = new CallSession({
       loadClient: () => import("livekit-client"),
-      token: voiceToken,
+      token: (channelId) => this.#takeToken(channelId),
       callKey,
       e2eeWorker: async () => (await import("./e2ee-worker")).createE2EEWorker(),
       prefs: () => this.prefs,
@@ -98,16 +101,33 @@ class Voice {
     return this.speakingUsers.has(userId);
   }
 
-  /** The hub's voice state of the member in the current community call, if any. */
-  myVoiceState(): VoiceState | null {
-    const t = this.state.target;
-    const me = session.user?.id;
-    if (!t?.communityId || !me) return null;
-    return hubs.get(t.communityId)?.state.voiceStates.find((v) => v.userId === me) ?? null;
-  }
-
   // -------------------------------------------------------------------------------------
   // Actions
+
+  #prefetched: { channelId: string; at: number; token: ReturnType<typeof voiceToken> } | null = null;
+
+  /**
+   * The pointer reached (or focus moved to) a Join button: ask for the token and load the
+   * client now, so the click itself only connects. Nothing is loaded for a member who never
+   * goes near a Join button.
+   */
+  prepare(channelId: string): void {
+    if (this.isIn(channelId)) return;
+    void import("livekit-client").catch(() => {});
+    const p = this.#prefetched;
+    if (p && p.channelId === channelId && Date.now() - p.at < TOKEN_REUSE_MS) return;
+    const token = voiceToken(channelId);
+    token.catch(() => {}); // a failure shows when the member clicks (the token is asked again)
+    this.#prefetched = { channelId, at: Date.now(), token };
+  }
+
+  /** A prepared token when fresh, else a new one; a token is used once. */
+  #takeToken(channelId: string): ReturnType<typeof voiceToken> {
+    const p = this.#prefetched;
+    this.#prefetched = null;
+    if (p && p.channelId === channelId && Date.now() - p.at < TOKEN_REUSE_MS) return p.token.catch(() => voiceToken(channelId));
+    return voiceToken(channelId);
+  }
 
   join(target: CallTarget): Promise<void> {
     return this.#session.join(target);
@@ -208,34 +228,30 @@ class Voice {
   // -------------------------------------------------------------------------------------
   // The CommunityHub
 
-  /**
-   * `voice.set` through the hub socket. The hub client (hub-core.ts) has no method for it
-   * yet; once `HubConnection.setVoiceState(patch)` exists this sends, until then self
-   * mute/deafen stay local (the call itself is unaffected).
-   */
+  /** `voice.set` through the community's hub socket, so the sidebar shows self mute/deafen. */
   #sendSelf(target: CallTarget, self: { selfMute: boolean; selfDeaf: boolean }): void {
     if (!target.communityId) return;
     const conn = hubs.get(target.communityId)?.connection;
-    if (conn && "setVoiceState" in conn && typeof conn.setVoiceState === "function") {
-      this.#lastSent = { key: `${self.selfMute}:${self.selfDeaf}`, at: Date.now() };
-      conn.setVoiceState(self);
-    }
+    if (!conn) return;
+    this.#lastSent = { key: `${self.selfMute}:${self.selfDeaf}`, at: Date.now() };
+    conn.setVoiceState(self);
   }
 
   /** Follows the hub of the community the call is in: moves, and our state after a hub reconnect. */
   #bridgeHub(): void {
     $effect.root(() => {
       $effect(() => {
-        const t = this.state.target;
-        const inCall = this.inCall;
-        const hub = t?.communityId && inCall ? hubs.get(t.communityId) : undefined;
-        if (!hub || !t) return;
+        const communityId = this.#hubKey;
+        const hub = communityId ? hubs.get(communityId) : undefined;
+        if (!hub || !communityId) return;
         return hub.connection.subscribe((hubState, frame) => {
+          const t = this.state.target;
+          if (!t) return;
           const me = session.user?.id;
           if (!me) return;
           if (frame?.type === "voice.move_requested" && frame.userId === me && frame.fromChannelId === this.state.target?.channelId) {
             const dest = hubState.channels.find((c) => c.id === frame.toChannelId);
-            void this.join({ channelId: frame.toChannelId, communityId: t.communityId, name: dest?.name ?? t.name, kind: "voice" });
+            void this.join({ channelId: frame.toChannelId, communityId, name: dest?.name ?? t.name, kind: "voice" });
             return;
           }
           // The hub forgot or never got our mute/deafen (it restarted, a frame was lost): say it again.
@@ -244,7 +260,7 @@ class Voice {
           if (mine && s.phase === "connected" && (mine.selfMute !== s.selfMute || mine.selfDeaf !== s.selfDeaf)) {
             const key = `${s.selfMute}:${s.selfDeaf}`;
             if (!this.#lastSent || this.#lastSent.key !== key || Date.now() - this.#lastSent.at > RESEND_AFTER_MS) {
-              this.#sendSelf(this.state.target!, { selfMute: s.selfMute, selfDeaf: s.selfDeaf });
+              this.#sendSelf(t, { selfMute: s.selfMute, selfDeaf: s.selfDeaf });
             }
           }
         });

@@ -248,7 +248,6 @@ export class CallSession {
   #listeners = new Set<Listener>();
   #lk: LiveKit | null = null;
   #room: Room | null = null;
-  #token: VoiceTokenResponse | null = null;
   /** Bumped on every join/leave: async work of an older call stops when it sees a newer one. */
   #epoch = 0;
   #audioEls = new Map<string, HTMLMediaElement>();
@@ -327,9 +326,10 @@ export class CallSession {
     if (this.#state.phase === "idle") return;
     const wasIn = this.#state.phase === "connected" || this.#state.phase === "reconnecting";
     this.#epoch++;
-    await this.#teardown();
-    if (wasIn) this.#tone("self-leave");
+    // The UI leaves at once; the room closes behind it.
     this.#set({ ...IDLE_CALL, selfMute: this.#state.selfMute, selfDeaf: this.#state.selfDeaf });
+    if (wasIn) this.#tone("self-leave");
+    await this.#teardown();
   }
 
   /** Forgets an ended call's error (the UI dismissed it). */
@@ -337,11 +337,10 @@ export class CallSession {
     if (this.#state.phase === "ended") this.#set({ ...IDLE_CALL, selfMute: this.#state.selfMute, selfDeaf: this.#state.selfDeaf });
   }
 
-  async #connect(epoch: number, target: CallTarget): Promise<void> {
+  async #connect(epoch: number, target: CallTarget, rejoin = false): Promise<void> {
     const [lk, token] = await Promise.all([this.#lk ? Promise.resolve(this.#lk) : this.#deps.loadClient(), this.#deps.token(target.channelId)]);
     this.#lk = lk;
     if (epoch !== this.#epoch) return;
-    this.#token = token;
     const prefs = this.#deps.prefs();
 
     const options: RoomOptions = {
@@ -401,7 +400,7 @@ export class CallSession {
       audioBlocked: !room.canPlaybackAudio,
       reconnectAttempt: 0,
     });
-    this.#tone("self-join");
+    this.#tone(rejoin ? "reconnected" : "self-join");
     this.#applyIncomingAudio();
     void this.#syncMic();
     this.#reportSelf();
@@ -519,6 +518,7 @@ export class CallSession {
           this.#clearResumeWatch();
           this.#quietUntil = Date.now() + QUIET_AFTER_CONNECT_MS;
           this.#set({ ...this.#state, phase: "connected", reconnectAttempt: 0 });
+          this.#tone("reconnected");
           void this.#syncMic();
           this.#reportSelf();
         }
@@ -595,7 +595,7 @@ export class CallSession {
     // A screen share needs the member's click to start again; the camera comes back by itself.
     this.#set({ ...this.#state, camera: false, screen: false, reconnectAttempt: this.#state.reconnectAttempt + 1 });
     try {
-      await this.#connect(next, target);
+      await this.#connect(next, target, true);
       if (hadCamera && next === this.#epoch) void this.setCamera(true);
     } catch (err) {
       if (next !== this.#epoch) return;
@@ -749,11 +749,18 @@ export class CallSession {
     if (!room || !lk) return;
     const prefs = this.#deps.prefs();
     try {
-      await room.localParticipant.setCameraEnabled(
-        on,
-        { resolution: lk.VideoPresets.h720.resolution, ...(prefs.videoInput ? { deviceId: prefs.videoInput } : {}) },
-        { simulcast: true, videoSimulcastLayers: [lk.VideoPresets.h180, lk.VideoPresets.h360], videoEncoding: lk.VideoPresets.h720.encoding },
-      );
+      if (on) {
+        await room.localParticipant.setCameraEnabled(
+          true,
+          { resolution: lk.VideoPresets.h720.resolution, ...(prefs.videoInput ? { deviceId: prefs.videoInput } : {}) },
+          { simulcast: true, videoSimulcastLayers: [lk.VideoPresets.h180, lk.VideoPresets.h360], videoEncoding: lk.VideoPresets.h720.encoding },
+        );
+      } else {
+        // Unpublished rather than muted: the camera is released, and LiveKit's webhooks tell
+        // the hub (a muted track would still show as "camera on" in the channel list).
+        const track = room.localParticipant.getTrackPublication(lk.Track.Source.Camera)?.track;
+        if (track) await room.localParticipant.unpublishTrack(track);
+      }
       this.#set({ ...this.#state, camera: on, deviceError: this.#state.deviceError?.kind === "camera" ? null : this.#state.deviceError });
     } catch (err) {
       this.#set({ ...this.#state, camera: false, deviceError: { kind: "camera", message: err instanceof Error ? err.message : String(err) } });

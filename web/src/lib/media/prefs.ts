@@ -73,7 +73,7 @@ export function keyLabel(code: string): string {
   if (/^Key[A-Z]$/.test(code)) return code.slice(3);
   if (/^Digit\d$/.test(code)) return code.slice(5);
   const named: Record<string, string> = {
-    Backquote: "`",
+    Backquote: "` (Backquote)",
     Space: "Space",
     CapsLock: "Caps Lock",
     ShiftLeft: "Left Shift",

@@ -287,6 +287,11 @@ export class HubConnection {
     this.#send({ type: "channel.read", channelId, seq });
   }
 
+  /** The member's own mute / deafen in a voice call of this community (shown in the sidebar). */
+  setVoiceState(patch: { selfMute?: boolean; selfDeaf?: boolean }): void {
+    this.#send({ type: "voice.set", ...patch });
+  }
+
   close(): void {
     this.#set({ ...this.#state, status: "closed" }, null);
     this.#listeners.clear();
