@@ -140,3 +140,22 @@ describe("LiveKit webhook", () => {
     expect(await states(c.owner, c)).toHaveLength(1);
   });
 });
+
+describe("calls in the channel's chat", () => {
+  it("the first participant to join starts the call: one system message, not one per joiner", async () => {
+    const { owner, c, ch, identity, m } = await setup();
+    const second = await user();
+    await member(c, second);
+    const secondIdentity = await voiceIdentity(env.PASSWORD_PEPPER, ch, second.id);
+    const systemMessages = async () => {
+      const r = await owner.client.fetch(`/api/channels/${ch}/messages`);
+      expect(r.status).toBe(200);
+      return ((await r.json()) as { messages: { system: { kind: string; userId: string } | null }[] }).messages.filter((x) => x.system);
+    };
+    expect((await postHook(hookEvent("participant_joined", ch, { participant: { sid: sid("PA"), identity } }))).status).toBe(200);
+    for (let i = 0; i < 100 && (await systemMessages()).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect((await postHook(hookEvent("participant_joined", ch, { participant: { sid: sid("PA"), identity: secondIdentity } }))).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await systemMessages()).toEqual([expect.objectContaining({ system: { kind: "call_started", userId: m.id } })]);
+  });
+});

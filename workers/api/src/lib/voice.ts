@@ -271,6 +271,15 @@ export async function handleWebhook(
   if (r.needsReconcile) {
     waitUntil(reconcileChannel(env, communityId, ch.id).catch((e) => log({ event: "voice.reconcile_failed", channelId: ch.id, error: String(e) })));
   }
+  if (!r.duplicate && ev.event === "participant_joined" && userId) {
+    // The first one in starts the call: a system message in the channel's chat says so.
+    waitUntil(
+      (async () => {
+        const inChannel = (await hubVoice(env, communityId, { op: "list" })).states.filter((s) => s.channelId === ch.id);
+        if (inChannel.length === 1 && inChannel[0]!.userId === userId) await (await getServerByName(env.ChannelRoom, ch.id)).postSystem({ kind: "call_started", userId });
+      })().catch((e) => log({ event: "voice.call_started_failed", channelId: ch.id, error: String(e) })),
+    );
+  }
   if (!r.duplicate && ev.event === "participant_joined" && userId && ch.userLimit > 0) {
     waitUntil(
       enforceLimitAfterJoin(env, db, communityId, ch.id, ch.userLimit, userId).catch((e) =>
