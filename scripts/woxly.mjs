@@ -59,7 +59,8 @@ function vitest(config, reportFile) {
   const r = spawnSync(
     process.execPath,
     [path.join(ROOT, "node_modules", "vitest", "vitest.mjs"), "run", "--config", config, "--reporter=default", "--reporter=json", `--outputFile.json=${reportFile}`],
-    { cwd: ROOT, stdio: "inherit", env: { ...process.env, ...product.QUIET_ENV } },
+    // The web app was built just before; the e2e global setup need not build it again.
+    { cwd: ROOT, stdio: "inherit", env: { ...process.env, ...product.QUIET_ENV, WOXLY_SKIP_BUILD: "1" } },
   );
   let passed = 0;
   let failed = 0;
