@@ -68,7 +68,9 @@ function vitest(config, reportFile) {
   if (existsSync(reportFile)) {
     const rep = JSON.parse(readFileSync(reportFile, "utf8"));
     passed = rep.numPassedTests ?? 0;
-    failed = (rep.numFailedTests ?? 0) + (rep.numFailedTestSuites ?? 0);
+    // Failed tests, plus files that failed before any test ran (import or setup errors).
+    const brokenFiles = (rep.testResults ?? []).filter((f) => f.status === "failed" && !(f.assertionResults ?? []).length).length;
+    failed = (rep.numFailedTests ?? 0) + brokenFiles;
     skipped = (rep.numPendingTests ?? 0) + (rep.numTodoTests ?? 0);
   }
   if (r.status !== 0 && failed === 0) failed = 1; // the runner itself failed

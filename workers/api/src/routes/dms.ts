@@ -14,6 +14,7 @@ import { newId } from "../../../shared/ids";
 import { channelRecipients, channels, members, userBlocks, users } from "../db/schema";
 import type { AppEnv } from "../env";
 import { revalidateRooms } from "../lib/rooms";
+import { log } from "../lib/log";
 import { removeFromVoice } from "../lib/voice";
 import { toUserSummary } from "../lib/views";
 import type { Db } from "../middleware/db";
@@ -145,7 +146,12 @@ export const blockRoutes = new Hono<AppEnv>()
     if (dm) {
       await revalidateRooms(c.env, [dm]);
       // A block also ends a call in that DM, for both sides.
-      await Promise.all([user.id, userId].map((id) => removeFromVoice(c.env, { channelIds: [dm] }, id)));
+      // LiveKit being away must not undo a block: logged, and the token path refuses the DM anyway.
+      await Promise.all(
+        [user.id, userId].map((id) =>
+          removeFromVoice(c.env, { channelIds: [dm] }, id).catch((e) => log({ event: "voice.remove_failed", channelId: dm, userId: id, error: String(e) })),
+        ),
+      );
     }
     return c.body(null, 204);
   })
