@@ -444,7 +444,8 @@ export class CommunityHub extends Server<Env> {
 
   /** Sends an event to every socket of the community. */
   publish(event: HubEvent): void {
-    this.#model = undefined;
+    // An E2EE key rotation changes nothing the hub models; it only tells clients in that call to refetch the key.
+    if (event.type !== "voice.key_rotated") this.#model = undefined;
     switch (event.type) {
       case "member.left":
         this.sql`DELETE FROM reads WHERE user_id = ${event.userId}`;
@@ -456,6 +457,7 @@ export class CommunityHub extends Server<Env> {
       case "role.deleted":
       case "community.updated":
       case "community.deleted":
+      case "voice.key_rotated":
         break;
       default:
         assertNever(event);

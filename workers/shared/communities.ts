@@ -125,6 +125,8 @@ export const Channel = z.object({
   position: z.number(),
   /** Voice only: most participants, 0 = no limit. */
   userLimit: z.number(),
+  /** Voice only: calls are end-to-end encrypted with a key the server hands out (docs/voice.md). */
+  e2ee: z.boolean(),
   overwrites: z.array(Overwrite),
   /** The viewer's permissions in this channel. */
   permissions: z.string(),
@@ -370,6 +372,8 @@ export const UpdateChannelBody = z.strictObject({
   topic: Topic.nullable().optional(),
   userLimit: z.number().int().min(0).max(99).optional(),
   parentId: Id.nullable().optional(),
+  /** Voice channels: end-to-end encrypted calls (docs/voice.md; the server holds the key). */
+  e2ee: z.boolean().optional(),
 });
 export type UpdateChannelBody = z.infer<typeof UpdateChannelBody>;
 
@@ -529,6 +533,8 @@ export const HubEvent = z.discriminatedUnion("type", [
   z.object({ type: z.literal("role.deleted"), roleId: z.string() }),
   z.object({ type: z.literal("community.updated"), community: Community }),
   z.object({ type: z.literal("community.deleted"), communityId: z.string() }),
+  /** E2EE voice: the channel has a new media key; members in its call fetch it (POST …/voice/key). */
+  z.object({ type: z.literal("voice.key_rotated"), channelId: z.string() }),
 ]);
 export type HubEvent = z.infer<typeof HubEvent>;
 

@@ -188,6 +188,17 @@ export const VoiceTokenResponse = z.object({
 });
 export type VoiceTokenResponse = z.infer<typeof VoiceTokenResponse>;
 
+/**
+ * POST /api/channels/:id/voice/key (E2EE channels, CONNECT): the channel's media key, 32
+ * random bytes base64url, and its index in livekit-client's key ring (0..255; a new one when
+ * someone loses access). The server keeps and can read it (docs/voice.md).
+ */
+export const CallKeyResponse = z.object({
+  key: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+  keyIndex: z.number().int().min(0).max(255),
+});
+export type CallKeyResponse = z.infer<typeof CallKeyResponse>;
+
 export const VoiceMuteBody = z.strictObject({ muted: z.boolean() });
 export const VoiceDeafenBody = z.strictObject({ deafened: z.boolean() });
 export const VoiceMoveBody = z.strictObject({ channelId: z.string().min(1).max(64) });

@@ -249,6 +249,10 @@ class Voice {
           if (!t) return;
           const me = session.user?.id;
           if (!me) return;
+          if (frame?.type === "voice.key_rotated") {
+            void this.#session.refreshKey(frame.channelId);
+            return;
+          }
           if (frame?.type === "voice.move_requested" && frame.userId === me && frame.fromChannelId === this.state.target?.channelId) {
             const dest = hubState.channels.find((c) => c.id === frame.toChannelId);
             void this.join({ channelId: frame.toChannelId, communityId, name: dest?.name ?? t.name, kind: "voice" });

@@ -248,6 +248,8 @@ export class CallSession {
   #listeners = new Set<Listener>();
   #lk: LiveKit | null = null;
   #room: Room | null = null;
+  /** E2EE calls: the provider the room encrypts with, for a rotated key (`refreshKey`). */
+  #keyProvider: InstanceType<LiveKit["ExternalE2EEKeyProvider"]> | null = null;
   /** Bumped on every join/leave: async work of an older call stops when it sees a newer one. */
   #epoch = 0;
   #audioEls = new Map<string, HTMLMediaElement>();
@@ -321,6 +323,21 @@ export class CallSession {
     }
   }
 
+  /**
+   * E2EE: the channel got a new key (someone lost access; the hub says `voice.key_rotated`).
+   * Fetches it and encrypts and decrypts with it from now on. Nothing outside an E2EE call.
+   */
+  async refreshKey(channelId: string): Promise<void> {
+    const provider = this.#keyProvider;
+    if (!provider || this.#state.target?.channelId !== channelId) return;
+    try {
+      const key = await this.#deps.callKey(channelId);
+      if (this.#keyProvider === provider) await provider.setKey(fromBase64url(key.key).buffer);
+    } catch {
+      // Lost access ourselves, or the network: the server ends the call or the next join fetches it.
+    }
+  }
+
   /** Leaves the call (the member's choice). */
   async leave(): Promise<void> {
     if (this.#state.phase === "idle") return;
@@ -371,7 +388,8 @@ export class CallSession {
       const keyProvider = new lk.ExternalE2EEKeyProvider();
       await keyProvider.setKey(fromBase64url(key.key).buffer);
       options.encryption = { keyProvider, worker: await this.#deps.e2eeWorker() };
-    }
+      this.#keyProvider = keyProvider;
+    } else this.#keyProvider = null;
     if (epoch !== this.#epoch) return;
 
     const room = new lk.Room(options);
@@ -414,6 +432,7 @@ export class CallSession {
     window.removeEventListener("online", this.#onOnline);
     const room = this.#room;
     this.#room = null;
+    this.#keyProvider = null;
     for (const el of this.#audioEls.values()) el.remove();
     this.#audioEls.clear();
     this.#trackSince.clear();

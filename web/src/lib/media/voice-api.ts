@@ -3,7 +3,7 @@
  * join tokens, moderation, and the E2EE call key. Answers are parsed with the shared schemas.
  */
 import { z } from "zod";
-import { VoiceTokenResponse } from "$shared/media";
+import { CallKeyResponse, VoiceTokenResponse } from "$shared/media";
 import { api } from "$lib/api";
 
 const enc = encodeURIComponent;
@@ -16,16 +16,11 @@ export function voiceToken(channelId: string): Promise<VoiceTokenResponse> {
 /**
  * The shared media key of an end-to-end encrypted channel, as the client expects the server
  * to hand it out: 32 random bytes (base64url) per channel and key generation. The server
- * keeps it, so the server can read such calls; see "End-to-end encryption" in docs/voice.md.
- * No server route answers this yet: the call then refuses to join (never falls back to an
- * unencrypted or made-up key).
+ * keeps it, so the server can read such calls; see "End-to-end encryption" in docs/voice.md
+ * (server side: workers/api/src/lib/voice-keys.ts). Without it the call refuses to join
+ * (never falls back to an unencrypted or made-up key).
  */
-export const CallKeyResponse = z.object({
-  key: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
-  /** Key generation, 0..255; rotated when a member loses access. */
-  keyIndex: z.number().int().min(0).max(255),
-});
-export type CallKeyResponse = z.infer<typeof CallKeyResponse>;
+export { CallKeyResponse };
 
 export function callKey(channelId: string): Promise<CallKeyResponse> {
   return api.post(`/api/channels/${enc(channelId)}/voice/key`, {}, CallKeyResponse);

@@ -133,7 +133,8 @@ export function reduceHub(state: HubState, frame: HubServerFrame): HubState {
       return { ...state, voiceStates: frame.state ? [...others, frame.state] : others };
     }
     case "voice.move_requested":
-      // For the voice UI; the voice.updated that follows moves the member in the list.
+    case "voice.key_rotated":
+      // For the voice UI (a move; an E2EE call's new key); the list itself does not change.
       return state;
     case "unread.updated":
       return { ...state, unreads: { ...state.unreads, [frame.unread.channelId]: frame.unread } };

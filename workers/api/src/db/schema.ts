@@ -314,3 +314,22 @@ export const tickets = sqliteTable(
   (t) => [index("tickets_desk_status").on(t.deskId, t.status)],
 );
 
+/**
+ * The media keys of end-to-end encrypted voice channels (docs/voice.md "End-to-end
+ * encryption"): 32 random bytes per channel and generation. The newest generation is the
+ * current key; a new one is added when someone loses access to the channel. The client's
+ * key index is `generation % 256`. The server can read these keys (said plainly in the doc).
+ */
+export const voiceKeys = sqliteTable(
+  "voice_keys",
+  {
+    channelId: text("channel_id")
+      .notNull()
+      .references(() => channels.id, { onDelete: "cascade" }),
+    generation: integer("generation").notNull(),
+    /** base64url of 32 random bytes. */
+    key: text("key").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.channelId, t.generation] })],
+);

@@ -44,6 +44,7 @@ export function toChannel(c: typeof channels.$inferSelect, overwrites: Overwrite
     parentId: c.parentId,
     position: c.position,
     userLimit: c.userLimit,
+    e2ee: c.e2ee,
     overwrites: overwrites.map((o) => ({
       targetKind: o.kind,
       targetId: o.id,

@@ -7,7 +7,7 @@
  * Both act on LiveKit at once (RoomService), so the member is out or muted within a
  * second, not at their next token.
  */
-import { and, eq } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import { getServerByName } from "partyserver";
 import type { z } from "zod";
 import { ApiError } from "../../../shared/errors";
@@ -31,6 +31,8 @@ import { makeDb, type Db } from "../middleware/db";
 import { channelAccess } from "./access";
 import { log } from "./log";
 import { userFromIdentity, voiceIdentity } from "./voice-identity";
+import { publish } from "./rooms";
+import { e2eeChannelIds, rotateCallKeys } from "./voice-keys";
 import type { VoiceHubOp, VoiceOpResult } from "./voice-state";
 
 /** A session unseen by webhooks for this long and absent from LiveKit's list has left, ms. */
@@ -138,7 +140,9 @@ async function voiceChannelIds(db: Db, where: VoiceWhere): Promise<string[]> {
  * Throws `unavailable` (503) only when LiveKit is configured but not answering.
  */
 export async function removeFromVoice(env: Env, where: VoiceWhere, userId: string): Promise<string[]> {
-  const ids = await voiceChannelIds(makeDb(env.DB), where);
+  const db = makeDb(env.DB);
+  const ids = await voiceChannelIds(db, where);
+  await rotateKeysIfLost(env, db, ids, userId);
   const removed: string[] = [];
   for (let i = 0; i < ids.length; i += 50) {
     const targets = await Promise.all(ids.slice(i, i + 50).map(async (room) => ({ room, identity: await identityOf(env, room, userId) })));
@@ -154,6 +158,35 @@ export async function removeFromVoice(env: Env, where: VoiceWhere, userId: strin
   }
   if (removed.length) log({ event: "voice.removed", userId, channels: removed.join(",") });
   return removed;
+}
+
+/**
+ * E2EE: a new key generation in each encrypted channel of `ids` that `userId` may no longer
+ * CONNECT to (kick, ban, block, lost overwrite), so the key they held stops covering new media.
+ * A moderator's disconnect or move (access kept) rotates nothing.
+ */
+async function rotateKeysIfLost(env: Env, db: Db, ids: string[], userId: string): Promise<void> {
+  const lost: string[] = [];
+  for (const id of await e2eeChannelIds(db, ids)) {
+    if (!(await currentVoiceGrants(db, id, userId, { serverMute: false, serverDeaf: false }))) lost.push(id);
+  }
+  const rotated = await rotateCallKeys(db, lost);
+  if (rotated.length) log({ event: "voice.key_rotated", userId, channels: rotated.join(",") });
+  await announceRotation(env, db, rotated);
+}
+
+/** Tells the hubs that these channels have a new key, so the clients in their calls take it. */
+async function announceRotation(env: Env, db: Db, channelIds: string[]): Promise<void> {
+  if (!channelIds.length) return;
+  const rows = await db
+    .select({ id: channels.id, communityId: channels.communityId })
+    .from(channels)
+    .where(inArray(channels.id, channelIds));
+  await Promise.all(
+    rows.map(async (r) => {
+      if (r.communityId) await publish(env, r.communityId, { type: "voice.key_rotated", channelId: r.id });
+    }),
+  );
 }
 
 /**
@@ -229,6 +262,10 @@ export async function syncVoicePermissions(
       }
     }
   }
+  // E2EE: whoever lost access takes the old key with them; the room gets a new one first.
+  const rotated = await rotateCallKeys(db, [...new Set(remove.map((r) => r.room))]);
+  if (rotated.length) log({ event: "voice.key_rotated", communityId, channels: rotated.join(",") });
+  await announceRotation(env, db, rotated);
   for (let i = 0; i < remove.length; i += 50) await roomCall(env, { op: "remove", targets: remove.slice(i, i + 50) }, RemoveResponse);
   if (remove.length || updated) log({ event: "voice.synced", communityId, removed: remove.length, updated });
   return { removed: remove.length, updated };

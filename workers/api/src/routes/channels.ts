@@ -39,6 +39,7 @@ import { auditInsert, diff } from "../lib/audit";
 import { type Statement, runBatch } from "../lib/batch";
 import { purgeRooms, revalidateRooms, syncHubChannels } from "../lib/rooms";
 import { closeVoiceRoom } from "../lib/voice";
+import { log } from "../lib/log";
 import { toChannel } from "../lib/views";
 import type { Db } from "../middleware/db";
 import { authed } from "../middleware/session";
@@ -195,12 +196,14 @@ export const channelRoutes = new Hono<AppEnv>()
     const invalid = (path: string, message: string) => new ApiError("validation_failed", message, { issues: [{ path: [path], message }] });
     if (body.topic !== undefined && ch.kind !== "text") throw invalid("topic", "only text channels have a topic");
     if (body.userLimit !== undefined && ch.kind !== "voice") throw invalid("userLimit", "only voice channels have a user limit");
+    if (body.e2ee !== undefined && ch.kind !== "voice") throw invalid("e2ee", "only voice channels can be end-to-end encrypted");
     if (body.parentId !== undefined && ch.kind === "category") throw invalid("parentId", "a category cannot have a parent");
     if (body.parentId) await requireCategory(db, communityId, body.parentId);
     const patch: Partial<ChannelRow> = {};
     if (body.name !== undefined) patch.name = normalizeChannelName(ch.kind, body.name);
     if (body.topic !== undefined) patch.topic = body.topic || null;
     if (body.userLimit !== undefined) patch.userLimit = body.userLimit;
+    if (body.e2ee !== undefined) patch.e2ee = body.e2ee;
     if (body.parentId !== undefined && body.parentId !== ch.parentId) {
       patch.parentId = body.parentId;
       patch.position = await nextPosition(db, communityId, body.parentId);
@@ -213,6 +216,11 @@ export const channelRoutes = new Hono<AppEnv>()
         auditInsert(db, { communityId, actorId: user.id, action: "channel.update", targetKind: "channel", targetId: id, changes }),
       ]);
       await syncHubChannels(c.env, communityId);
+      // A call cannot be half encrypted: end the running one, everyone joins again in the new mode.
+      // Logged, not fatal: the change is stored, and a call still running will not decrypt for new joiners.
+      if ("e2ee" in changes) {
+        await closeVoiceRoom(c.env, communityId, id).catch((e) => log({ event: "voice.close_failed", channelId: id, error: String(e) }));
+      }
     }
     return c.json({ channel: await channelView(db, ca, updated) } satisfies ChannelResponse);
   })

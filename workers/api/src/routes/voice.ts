@@ -1,6 +1,7 @@
 /**
  * Voice routes:
  *   POST /api/channels/:id/voice/token                              a LiveKit token with exactly the member's grants
+ *   POST /api/channels/:id/voice/key                                E2EE channels: the channel's media key (CONNECT)
  *   POST /api/channels/:id/voice/participants/:userId/mute          MUTE_MEMBERS    { muted }
  *   POST /api/channels/:id/voice/participants/:userId/deafen        DEAFEN_MEMBERS  { deafened }
  *   POST /api/channels/:id/voice/participants/:userId/move          MOVE_MEMBERS    { channelId }
@@ -18,6 +19,7 @@ import {
   VoiceMoveBody,
   VoiceMuteBody,
   voiceGrants,
+  type CallKeyResponse,
   type VoiceModeration,
   type VoiceStatesResponse,
   type VoiceTokenResponse,
@@ -27,6 +29,7 @@ import { members } from "../db/schema";
 import type { AppEnv } from "../env";
 import { channelAccess, communityAccess, requirePerms, type ChannelAccess } from "../lib/access";
 import { log } from "../lib/log";
+import { currentCallKey } from "../lib/voice-keys";
 import {
   RECONCILE_GRACE_MS,
   VOICE_KINDS,
@@ -131,6 +134,21 @@ export const voice = new Hono<AppEnv>()
       grants,
       ttlSeconds: MEDIA_TOKEN_TTL_SECONDS,
     };
+    return c.json(body);
+  })
+  .post("/channels/:id/voice/key", async (c) => {
+    // The server holds this key (docs/voice.md "End-to-end encryption"): it keeps media from
+    // LiveKit, not from whoever runs Woxly. Only for channels with e2ee on (DM calls are not
+    // encrypted: nothing turns e2ee on for a DM).
+    const { user } = authed(c);
+    const channelId = c.req.param("id");
+    const a = await channelAccess(c.var.db, user.id, channelId);
+    requireVoiceChannel(a);
+    if (!has(a.perms, P.CONNECT)) throw new ApiError("forbidden", "You may not connect to this voice channel.");
+    if (!a.channel.e2ee) throw new ApiError("bad_request", "This channel is not end-to-end encrypted.");
+    const k = await currentCallKey(c.var.db, channelId);
+    c.header("Cache-Control", "no-store");
+    const body: CallKeyResponse = { key: k.key, keyIndex: k.keyIndex };
     return c.json(body);
   })
   .post("/channels/:id/voice/participants/:userId/mute", validate("json", VoiceMuteBody), async (c) =>
