@@ -15,8 +15,9 @@
 // moment each other client's handler saw it. The sender's own copy (if the server echoes it) is
 // not counted. The load is open-loop: messages go out on schedule whether or not earlier ones
 // were acknowledged.
+import os from "node:os";
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import { Samples, cpuPct, round, selfCpuPct, sleep } from "../lib/stats.mjs";
+import { Samples, cpuPct, perProcess, quiesce, round, selfCpuPct, sleep } from "../lib/stats.mjs";
 
 const TAG = "bench";
 
@@ -95,10 +96,12 @@ export async function fanout(target, { n, rate, sendMs = 10_000, warmMs = 1_000,
     latency.add(now - Number(t));
   };
 
+  const probe = target.probe();
+  // A point starts on an idle server: an overloaded point before must not bleed into this one.
+  const quiesceMs = await quiesce(probe);
   const { clients, connectMs, connectFailures } = await connectAll(target, sockets, onMessage, connectConcurrency);
   await sleep(300);
 
-  const probe = target.probe();
   const total = Math.round((rate * (warmMs + sendMs)) / 1000);
   const interval = 1000 / rate;
   const eld = monitorEventLoopDelay({ resolution: 5 });
@@ -156,16 +159,22 @@ export async function fanout(target, { n, rate, sendMs = 10_000, warmMs = 1_000,
   // Drain: every acknowledged message should reach every other socket.
   const drainUntil = performance.now() + drainMs;
   while (performance.now() < drainUntil) {
-    if (outstanding === 0 && receipts >= measuredAcked * (sockets - 1)) break;
+    if (outstanding === 0 && receipts >= measuredSent * (sockets - 1)) break;
     await sleep(20);
   }
   const s1 = probe?.sample();
   const genCpu = selfCpuPct(cpu0, tMeasure);
   eld.disable();
+  // Order violations the clients saw (Woxly's clients check seq; the baseline has none).
+  const anomalies = clients.reduce((a, c) => a + (c?.anomalies?.() ?? 0), 0);
+  // Sends the server refused for the rate limit and the client retried (should stay 0).
+  const rateLimited = clients.reduce((a, c) => a + (c?.rateLimited?.() ?? 0), 0);
   await closeAll(clients);
 
   const measuredSeconds = (sendEnd - tMeasure) / 1000;
-  const expected = measuredAcked * (sockets - 1);
+  // Every message sent in the measured window should reach every other socket; what has not
+  // arrived by the end of the drain counts as infinitely late in the percentiles.
+  const expected = measuredSent * (sockets - 1);
   return {
     server: target.name,
     persists: target.persists,
@@ -185,18 +194,25 @@ export async function fanout(target, { n, rate, sendMs = 10_000, warmMs = 1_000,
     receipts,
     expectedReceipts: expected,
     delivered: expected ? round(receipts / expected, 4) : null,
-    latencyMs: latency.summary(),
+    seqAnomalies: anomalies,
+    rateLimitedRetries: rateLimited,
+    latencyMs: latency.summary(Math.max(0, expected - receipts)),
     ackLatencyMs: ackLatency.summary(),
     maxScheduleLagMs: round(maxScheduleLagMs, 1),
     generator: { cpuPct: genCpu, eventLoopDelayP99Ms: round(eld.percentile(99) / 1e6, 1) },
     serverCpuPct: cpuPct(s0, s1),
+    serverGroupCpuPct: cpuPct(s0, s1, "groupCpu"),
     serverRssMB: s1 ? round(s1.rss / 2 ** 20, 1) : null,
+    serverProcesses: perProcess(s0, s1),
+    quiesceMs,
+    loadAvg: os.loadavg().map((x) => round(x, 2)),
   };
 }
 
 /** Server RSS growth for `count` idle sockets, reported per 1,000. */
 export async function idleMemory(target, { count = 1000, settleMs = 3000, connectConcurrency = 50 }) {
   const probe = target.probe();
+  await quiesce(probe);
   await sleep(settleMs / 2);
   const before = probe?.sample();
   const { clients, connectMs } = await connectAll(target, count, () => {}, connectConcurrency);
@@ -211,12 +227,16 @@ export async function idleMemory(target, { count = 1000, settleMs = 3000, connec
     rssBeforeMB: before ? round(before.rss / 2 ** 20, 1) : null,
     rssAfterMB: after ? round(after.rss / 2 ** 20, 1) : null,
     per1000MB: per1000 === null ? null : round(per1000 / 2 ** 20, 1),
-    processes: after?.procs ?? [],
+    processes: (after?.procs ?? []).map((p) => {
+      const b = before?.procs.find((x) => x.pid === p.pid);
+      return { process: `${p.comm}${p.entry ? " (listener)" : ""}`, pid: p.pid, rssBeforeMB: b ? round(b.rss / 2 ** 20, 1) : null, rssAfterMB: round(p.rss / 2 ** 20, 1) };
+    }),
   };
 }
 
 /** Time for `count` connected clients to drop and reconnect all at once (and resume, on Woxly). */
 export async function reconnectStorm(target, { count = 500, connectConcurrency = 50, timeoutMs = 120_000 }) {
+  await quiesce(target.probe());
   const { clients } = await connectAll(target, count, () => {}, connectConcurrency);
   await sleep(1000);
   const done = new Samples(count);

@@ -16,24 +16,34 @@ export class Samples {
     }
     this.buf[this.n++] = v;
   }
-  summary() {
+  /**
+   * Percentiles over the samples plus `missing` samples that never arrived (counted as
+   * infinitely late, so a p99 is only finite when at least 99 % arrived).
+   */
+  summary(missing = 0) {
     const a = this.buf.subarray(0, this.n).slice().sort();
-    const q = (p) => (a.length ? a[Math.min(a.length - 1, Math.max(0, Math.ceil(p * a.length) - 1))] : null);
+    const total = a.length + Math.max(0, missing);
+    const q = (p) => {
+      if (!total) return null;
+      const i = Math.min(total - 1, Math.max(0, Math.ceil(p * total) - 1));
+      return i < a.length ? a[i] : Infinity;
+    };
     let sum = 0;
     for (const v of a) sum += v;
     return {
       count: a.length,
+      missing: Math.max(0, missing),
       mean: a.length ? round(sum / a.length) : null,
       p50: round(q(0.5)),
       p95: round(q(0.95)),
       p99: round(q(0.99)),
-      max: round(a.length ? a[a.length - 1] : null),
+      max: missing > 0 ? Infinity : round(a.length ? a[a.length - 1] : null),
     };
   }
 }
 
 export function round(v, digits = 2) {
-  if (v === null || v === undefined || !Number.isFinite(v)) return v ?? null;
+  if (v === null || v === undefined || !Number.isFinite(v)) return v ?? null; // Infinity stays
   const f = 10 ** digits;
   return Math.round(v * f) / f;
 }
@@ -95,6 +105,11 @@ export function pidListeningOn(port) {
   return undefined;
 }
 
+/** The process group of a pid. */
+export function pgrpOf(pid) {
+  return readStat(pid)?.pgrp;
+}
+
 /** Processes of one process group, optionally only those whose comm matches. */
 export function groupProcesses(pgrp, commFilter) {
   const out = [];
@@ -106,8 +121,10 @@ export function groupProcesses(pgrp, commFilter) {
 }
 
 /**
- * A probe for a server's processes: `sample()` returns total CPU seconds and RSS bytes of the
- * processes found (the whole process group of the listener, filtered by comm).
+ * A probe for a server's processes: `sample()` returns CPU seconds and RSS bytes of the
+ * processes matching `comm` in the process group of the port's listener (`cpu`, `rss`), of
+ * the whole group (`groupCpu`: for wrangler dev that adds wrangler's own node process, which
+ * receives the workers' logs), and per process (`procs`). The listener is marked `entry`.
  */
 export function serverProbe({ port, comm }) {
   const pid = pidListeningOn(port);
@@ -119,23 +136,58 @@ export function serverProbe({ port, comm }) {
     pid,
     pgrp,
     sample() {
-      const procs = groupProcesses(pgrp, comm);
+      const all = groupProcesses(pgrp);
       let cpu = 0;
       let rss = 0;
-      for (const p of procs) {
-        cpu += (p.utime + p.stime) / CLK_TCK;
+      let groupCpu = 0;
+      const procs = [];
+      for (const p of all) {
+        const c = (p.utime + p.stime) / CLK_TCK;
+        groupCpu += c;
+        if (comm && !comm.test(p.comm)) continue;
+        cpu += c;
         rss += p.rss;
+        procs.push({ pid: p.pid, comm: p.comm, entry: p.pid === pid, cpu: c, rss: p.rss });
       }
-      return { t: performance.now(), cpu, rss, procs: procs.map((p) => `${p.comm}:${p.pid}`) };
+      return { t: performance.now(), cpu, rss, groupCpu, procs };
     },
   };
 }
 
-/** CPU use between two probe samples, in % of one core. */
-export function cpuPct(a, b) {
+/** CPU use between two probe samples, in % of one core (`field`: cpu or groupCpu). */
+export function cpuPct(a, b, field = "cpu") {
   if (!a || !b) return null;
   const wall = (b.t - a.t) / 1000;
-  return wall > 0 ? round(((b.cpu - a.cpu) / wall) * 100, 1) : null;
+  return wall > 0 ? round(((b[field] - a[field]) / wall) * 100, 1) : null;
+}
+
+/** Per-process CPU % and RSS MB between two samples. */
+export function perProcess(a, b) {
+  if (!a || !b) return [];
+  const wall = (b.t - a.t) / 1000;
+  return b.procs.map((p) => {
+    const before = a.procs.find((x) => x.pid === p.pid);
+    return {
+      process: `${p.comm}${p.entry ? " (listener)" : ""}`,
+      pid: p.pid,
+      cpuPct: before && wall > 0 ? round(((p.cpu - before.cpu) / wall) * 100, 1) : null,
+      rssMB: round(p.rss / 2 ** 20, 1),
+    };
+  });
+}
+
+/** Waits until the server's CPU stays under `pct` % of a core for a second (max `maxMs`). */
+export async function quiesce(probe, { pct = 8, maxMs = 60_000 } = {}) {
+  if (!probe) return 0;
+  const t0 = performance.now();
+  let a = probe.sample();
+  while (performance.now() - t0 < maxMs) {
+    await sleep(1000);
+    const b = probe.sample();
+    if (cpuPct(a, b) < pct) break;
+    a = b;
+  }
+  return Math.round(performance.now() - t0);
 }
 
 /** The load generator's own CPU between two process.cpuUsage() readings, in % of one core. */
@@ -146,3 +198,32 @@ export function selfCpuPct(start, startT) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** TCP ports a process listens on (loopback or any address). */
+export function listeningPorts(pid) {
+  const inodes = new Set();
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m) inodes.add(m[1]);
+      } catch {}
+    }
+  } catch {
+    return [];
+  }
+  const ports = [];
+  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text = "";
+    try {
+      text = readFileSync(file, "utf8");
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols.length >= 10 && cols[3] === "0A" && inodes.has(cols[9])) ports.push(parseInt(cols[1].split(":")[1], 16));
+    }
+  }
+  return ports;
+}

@@ -1,0 +1,72 @@
+// The Woxly side of the fan-out benchmark: ChatClients (bench/lib/chat-client.mjs) against a
+// product started with scripts/product.mjs on a seeded channel. Every message a client sends
+// is written to the ChannelRoom's SQLite before the room acknowledges or broadcasts it.
+import { ChatClient } from "../lib/chat-client.mjs";
+import { groupProcesses, listeningPorts, pgrpOf, pidListeningOn, serverProbe } from "../lib/stats.mjs";
+import { RATE_LIMIT_MESSAGES, RATE_WINDOW_MS } from "../../workers/shared/chat.ts";
+
+/**
+ * `wrangler dev` runs two workerd processes: a proxy listening on the public port, and the
+ * workers behind it on a random loopback port. This finds that inner port (the one of the
+ * other workerd that answers /api/health), so a run can measure what the dev proxy costs.
+ * Production has no such proxy.
+ */
+export async function innerWorkerdUrl(publicPort) {
+  const entry = pidListeningOn(publicPort);
+  if (!entry) return undefined;
+  const others = groupProcesses(pgrpOf(entry), /workerd/).filter((p) => p.pid !== entry);
+  for (const { pid } of others) {
+    for (const port of listeningPorts(pid)) {
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/api/health`, { signal: AbortSignal.timeout(2000) });
+        if (res.ok) return `http://127.0.0.1:${port}`;
+      } catch {}
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A fan-out target (see fanout.mjs) for a running product and a seeded channel. `port` is
+ * the public port (its process group is what gets measured); `url` may point past the proxy.
+ */
+export function woxlyTarget({ url, port, channelId, users, name = "woxly" }) {
+  return {
+    name,
+    persists: true,
+    probe: () => serverProbe({ port, comm: /workerd/ }),
+    // The per-member send limit is RATE_LIMIT_MESSAGES per RATE_WINDOW_MS (sliding) per
+    // channel; each sending user stays at 80 % of it, so the bench never hits it.
+    maxRatePerSender: (0.8 * RATE_LIMIT_MESSAGES * 1000) / RATE_WINDOW_MS,
+    maxSenders: users.length,
+    async connect(i, onMessage) {
+      const user = users[i % users.length];
+      const client = new ChatClient({
+        baseUrl: url,
+        channelId,
+        cookie: user.cookie,
+        onEvent: (f) => {
+          if (f.type === "message.created") onMessage(f.message);
+        },
+      });
+      const timeout = new Promise((_, reject) => {
+        const t = setTimeout(() => reject(new Error("not live within 30 s")), 30_000);
+        t.unref();
+      });
+      try {
+        await Promise.race([client.whenLive(), timeout]);
+      } catch (e) {
+        client.close();
+        throw e;
+      }
+      return {
+        userKey: user.id,
+        send: (content) => client.send(content),
+        reconnect: () => client.reconnect(),
+        anomalies: () => client.anomalies.length,
+        rateLimited: () => client.errors.filter((e) => e.code === "rate_limited").length,
+        close: () => client.close(),
+      };
+    },
+  };
+}
