@@ -3,6 +3,7 @@
  * headers of PNG, JPEG, GIF and WebP, and safe file names. Only a type recognised here is
  * ever served inline; everything else is a download.
  */
+import { ApiError } from "../../../shared/errors";
 import { DEFAULT_MAX_ATTACHMENT_BYTES } from "../../../shared/chat";
 
 export type MediaKind = "image" | "audio" | "video";
@@ -129,4 +130,32 @@ export function contentDisposition(kind: "inline" | "attachment", filename: stri
 export function maxAttachmentBytes(env: { MAX_ATTACHMENT_BYTES?: string }): number {
   const n = Number(env.MAX_ATTACHMENT_BYTES);
   return Number.isSafeInteger(n) && n > 0 ? n : DEFAULT_MAX_ATTACHMENT_BYTES;
+}
+
+/** Reads a raw request body, refusing it (413) as soon as it passes `max` bytes. `what` names it in the error. */
+export async function readCapped(req: Request, max: number, what = "Files"): Promise<Uint8Array> {
+  const tooLarge = () => new ApiError("payload_too_large", `${what} may be at most ${max} bytes.`);
+  const declared = req.headers.get("content-length");
+  if (declared !== null && Number(declared) > max) throw tooLarge();
+  if (!req.body) return new Uint8Array();
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > max) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
 }

@@ -11,37 +11,9 @@ import { P } from "../../../shared/permissions";
 import { attachments } from "../db/schema";
 import type { AppEnv } from "../env";
 import { chatAccess } from "../lib/chat-rooms";
-import { imageSize, maxAttachmentBytes, safeFilename, storedContentType } from "../lib/files";
+import { imageSize, maxAttachmentBytes, readCapped, safeFilename, storedContentType } from "../lib/files";
 import { authed } from "../middleware/session";
 import { validate } from "../middleware/validate";
-
-/** Reads a request body, refusing it once it passes `max` bytes. */
-async function readCapped(req: Request, max: number): Promise<Uint8Array> {
-  const tooLarge = () => new ApiError("payload_too_large", `Files may be at most ${max} bytes.`);
-  const declared = req.headers.get("content-length");
-  if (declared !== null && Number(declared) > max) throw tooLarge();
-  if (!req.body) return new Uint8Array();
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > max) {
-      await reader.cancel();
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
-}
 
 export const uploads = new Hono<AppEnv>().post("/channels/:id/attachments", validate("query", UploadQuery), async (c) => {
   const { user } = authed(c);
