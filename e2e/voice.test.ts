@@ -12,67 +12,22 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { chromium, type Browser, type BrowserContext, type Page, type WebSocketRoute } from "playwright-core";
+import { chromium, type Browser, type Page, type WebSocketRoute } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { voiceLike, writeWav } from "../bench/voice/wav.mjs";
-import { CHROMIUM, CHROMIUM_ARGS, uniqueName } from "./browser";
+import { CHROMIUM, CHROMIUM_ARGS } from "./browser";
+import { person as newPerson, remoteEnergy, type Person } from "./voice-people";
 
 const base = inject("baseUrl");
-const origin = new URL(base).origin;
 const SHOTS = process.env.VOICE_SHOTS_DIR ?? "";
-const PASSWORD = "violet lantern river 93";
 
-interface Person {
-  context: BrowserContext;
-  page: Page;
-  id: string;
-  username: string;
-  api<T = unknown>(method: string, path: string, data?: unknown): Promise<T>;
-}
 
 let browser: Browser;
 let tmp = "";
 
-/** A registered user with a browser context of their own (its cookie jar is their session). */
-async function person(prefix: string): Promise<Person> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: "en-US" });
-  const page = await context.newPage();
-  const username = uniqueName(prefix);
-  const api = async <T>(method: string, p: string, data?: unknown): Promise<T> => {
-    const res = await context.request.fetch(base + p, { method, data: data ?? (method === "GET" ? undefined : {}), headers: { origin } });
-    const text = await res.text();
-    if (res.status() >= 300) throw new Error(`${method} ${p} → ${res.status()} ${text}`);
-    return (text ? JSON.parse(text) : undefined) as T;
-  };
-  const { user } = await api<{ user: { id: string } }>("POST", "/api/auth/register", { username, password: PASSWORD });
-  return { context, page, id: user.id, username, api };
-}
+/** A registered user with a browser context of their own. */
+const person = (prefix: string) => newPerson(browser, base, prefix);
 
-/** Loudest RMS (0..1) of the remote microphone audio this page plays, over `ms`; -1 without any. */
-async function remoteEnergy(page: Page, ms = 1500): Promise<number> {
-  return page.evaluate(async (ms) => {
-    const els = [...document.querySelectorAll<HTMLAudioElement>('audio[data-woxly-audio][data-source="microphone"]')];
-    const streams = els.map((e) => e.srcObject).filter((s): s is MediaStream => s instanceof MediaStream && s.getAudioTracks().length > 0);
-    if (!streams.length) return -1;
-    const ctx = new AudioContext();
-    await ctx.resume();
-    const analyser = ctx.createAnalyser();
-    analyser.fftSize = 2048;
-    for (const s of streams) ctx.createMediaStreamSource(s).connect(analyser);
-    const buf = new Float32Array(analyser.fftSize);
-    let max = 0;
-    const t0 = performance.now();
-    while (performance.now() - t0 < ms) {
-      analyser.getFloatTimeDomainData(buf);
-      let sum = 0;
-      for (const v of buf) sum += v * v;
-      max = Math.max(max, Math.sqrt(sum / buf.length));
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    await ctx.close();
-    return max;
-  }, ms);
-}
 
 const SOUND = 0.02;
 const SILENCE = 0.002;
