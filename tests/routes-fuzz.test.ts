@@ -80,7 +80,10 @@ describe("route fuzzing", () => {
           });
           requests++;
           const text = await res.text();
-          expect(res.status, `${route.method} ${path}${q} → ${res.status} ${text.slice(0, 200)}`).toBeLessThan(500);
+          // No LiveKit listens during these tests: a call-moderation route that must reach it
+          // answers 503 `unavailable` (the voice server is down), which is its documented answer.
+          const voiceDown = res.status === 503 && route.path.includes("/voice/") && /"code":"unavailable"/.test(text);
+          if (!voiceDown) expect(res.status, `${route.method} ${path}${q} → ${res.status} ${text.slice(0, 200)}`).toBeLessThan(500);
           if (res.status >= 400) {
             const parsed = JSON.parse(text) as { error: { code: string; message: string } };
             expect(typeof parsed.error.code).toBe("string");

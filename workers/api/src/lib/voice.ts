@@ -197,7 +197,9 @@ export async function closeVoiceRoom(env: Env, communityId: string, channelId: s
   try {
     await roomCall(env, { op: "close", room: channelId }, CloseResponse);
   } catch (e) {
-    if (!(e instanceof ApiError && e.message === VOICE_NOT_CONFIGURED)) throw e;
+    // Logged, not fatal: the change that ends the call (channel deleted, e2ee switched) is already
+    // stored, and no new token can be issued for the old room; LiveKit closes it once it empties.
+    if (!(e instanceof ApiError && e.message === VOICE_NOT_CONFIGURED)) log({ event: "voice.close_failed", channelId, error: String(e) });
   }
   // Its room_finished webhook will find no channel any more: forget the sessions now.
   await hubVoice(env, communityId, { op: "reconcile", channelId, at: Date.now(), graceMs: 0, participants: [] });

@@ -217,10 +217,7 @@ export const channelRoutes = new Hono<AppEnv>()
       ]);
       await syncHubChannels(c.env, communityId);
       // A call cannot be half encrypted: end the running one, everyone joins again in the new mode.
-      // Logged, not fatal: the change is stored, and a call still running will not decrypt for new joiners.
-      if ("e2ee" in changes) {
-        await closeVoiceRoom(c.env, communityId, id).catch((e) => log({ event: "voice.close_failed", channelId: id, error: String(e) }));
-      }
+      if ("e2ee" in changes) await closeVoiceRoom(c.env, communityId, id);
     }
     return c.json({ channel: await channelView(db, ca, updated) } satisfies ChannelResponse);
   })
