@@ -43,7 +43,10 @@ import { attachments as attachmentsTable, channels, roles } from "../workers/api
 import { channelAccess } from "../workers/api/src/lib/access";
 import { log } from "../workers/api/src/lib/log";
 import { makeDb } from "../workers/api/src/middleware/db";
+import type { DmCall } from "../workers/shared/calls";
+import type { UserSummary } from "../workers/shared/communities";
 import { ChannelStore, tombstone, type NewMessage } from "./channel-store";
+import { DmCalls } from "./dm-call";
 import type { CommunityHub } from "./community-hub";
 
 /** Close codes this room uses. */
@@ -671,5 +674,44 @@ export class ChannelRoom extends Server<Env> {
     } while (cursor);
     await makeDb(this.env.DB).delete(attachmentsTable).where(eq(attachmentsTable.channelId, this.name));
     log({ event: "channel_room.purged", channelId: this.name });
+  }
+
+  // --- DM calls (dm-call.ts; only DMs and group DMs have one) ------------------------------
+
+  #dmCalls: DmCalls | undefined;
+  get #calls(): DmCalls {
+    this.#dmCalls ??= new DmCalls({
+      storage: this.ctx.storage,
+      env: this.env,
+      channelId: this.name,
+      postSystem: (kind, userId) => this.postSystem({ kind, userId }),
+    });
+    return this.#dmCalls;
+  }
+
+  async call(): Promise<DmCall | null> {
+    return this.#calls.current();
+  }
+
+  async callStart(input: { caller: UserSummary; members: string[]; kind: DmCall["kind"] }): Promise<DmCall> {
+    return this.#calls.start(input);
+  }
+
+  async callAnswer(input: { userId: string; accept: boolean }): Promise<DmCall | null> {
+    return this.#calls.answer(input.userId, input.accept);
+  }
+
+  async callLeave(userId: string): Promise<DmCall | null> {
+    return this.#calls.leave(userId);
+  }
+
+  /** From LiveKit's webhooks for the DM's room. */
+  async callMedia(input: { event: "joined" | "left" | "finished"; userId: string | null }): Promise<void> {
+    if (input.event === "finished") await this.#calls.end();
+    else if (input.userId) await (input.event === "joined" ? this.#calls.joined(input.userId) : this.#calls.leave(input.userId));
+  }
+
+  override async onAlarm(): Promise<void> {
+    await this.#calls.alarm();
   }
 }

@@ -123,7 +123,8 @@ export async function world(everyonePerms?: bigint) {
 
 type Frame = ServerFrame;
 
-export interface RoomSocket {
+/** A test WebSocket into a Durable Object, typed by the frames it receives. */
+export interface TestSocket<Frame extends { type: string }> {
   ws: WebSocket;
   /** Every frame received so far, in order. */
   frames: Frame[];
@@ -139,9 +140,20 @@ export interface RoomSocket {
   close(): void;
 }
 
-export async function connectRoom(channelId: string, user: Pick<TestUser, "token">, opts: { origin?: string } = {}): Promise<RoomSocket> {
+export type RoomSocket = TestSocket<Frame>;
+
+export function connectRoom(channelId: string, user: Pick<TestUser, "token">, opts: { origin?: string } = {}): Promise<RoomSocket> {
+  return connectParty<Frame>(`/parties/channel-room/${channelId}`, user, opts);
+}
+
+/** Opens a WebSocket through the worker (Origin, session and access checks) and waits for `ready`. */
+export async function connectParty<Frame extends { type: string }>(
+  path: string,
+  user: Pick<TestUser, "token">,
+  opts: { origin?: string } = {},
+): Promise<TestSocket<Frame>> {
   const res = await exports.default.fetch(
-    new Request(`${ORIGIN}/parties/channel-room/${channelId}`, {
+    new Request(`${ORIGIN}${path}`, {
       headers: { Upgrade: "websocket", origin: opts.origin ?? ORIGIN, cookie: `woxly_session=${user.token}` },
     }),
   );
@@ -160,7 +172,7 @@ export async function connectRoom(channelId: string, user: Pick<TestUser, "token
     closed = { code: e.code, reason: e.reason };
     for (const w of [...waiters]) w();
   });
-  const sock: RoomSocket = {
+  const sock: TestSocket<Frame> = {
     ws,
     frames,
     get closed() {
@@ -231,7 +243,7 @@ export async function connectRoom(channelId: string, user: Pick<TestUser, "token
       }
     },
   };
-  await sock.next("ready");
+  await sock.nextWhere((f) => f.type === "ready");
   return sock;
 }
 

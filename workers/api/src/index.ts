@@ -10,6 +10,7 @@ import { routeRealtime } from "./realtime";
 
 export { ChannelRoom } from "../../../durable-objects/channel-room";
 export { CommunityHub } from "../../../durable-objects/community-hub";
+export { UserInbox } from "../../../durable-objects/user-inbox";
 
 const PAGE_HEADERS: Record<string, string> = {
   "X-Content-Type-Options": "nosniff",

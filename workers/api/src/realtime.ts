@@ -36,14 +36,21 @@ async function identify(req: Request, env: Env, party: string, room: string): Pr
     const a = await communityAccess(db, s.user.id, room);
     return { ...base, communityId: a.community.id, perms: formatPermissions(a.perms) };
   }
+  if (party === "user-inbox") {
+    // Only one's own inbox; another user's looks like nothing at all.
+    if (room !== s.user.id) throw new ApiError("not_found", "No such realtime endpoint.");
+    return { ...base, communityId: null, perms: "0" };
+  }
   throw new ApiError("not_found", "No such realtime endpoint.");
 }
+
+const PARTIES: Record<string, string> = { ChannelRoom: "channel-room", CommunityHub: "community-hub", UserInbox: "user-inbox" };
 
 export async function routeRealtime(request: Request, env: Env): Promise<Response> {
   const res = await routePartykitRequest(request, env, {
     onBeforeConnect: async (req, lobby) => {
       try {
-        const id = await identify(req, env, lobby.className === "ChannelRoom" ? "channel-room" : lobby.className === "CommunityHub" ? "community-hub" : "", lobby.name);
+        const id = await identify(req, env, PARTIES[lobby.className] ?? "", lobby.name);
         const out = new Request(req);
         out.headers.set(IDENTITY_HEADER, JSON.stringify(id));
         return out;

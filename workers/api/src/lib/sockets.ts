@@ -4,6 +4,7 @@
  * voice). Sockets live in the CommunityHubs of the user's communities and in the ChannelRooms
  * of the channels they can reach, so those are asked directly.
  */
+import { getServerByName } from "partyserver";
 import { and, eq, inArray } from "drizzle-orm";
 import { channelRecipients, channels, members } from "../db/schema";
 import type { Db } from "../middleware/db";
@@ -43,6 +44,12 @@ export async function closeSockets(env: Env, db: Db, userId: string, sessionId?:
       return sessionId ? room.disconnectSession(sessionId) : room.disconnectUser(userId);
     }),
   ];
+  tasks.push(
+    (async () => {
+      const inbox = await getServerByName(env.UserInbox, userId);
+      return sessionId ? inbox.disconnectSession(sessionId) : inbox.disconnectUser();
+    })(),
+  );
   if (!sessionId) tasks.push(...communityIds.map((communityId) => removeFromVoice(env, { communityId }, userId)));
   const results = await Promise.allSettled(tasks);
   const failed = results.filter((r) => r.status === "rejected").length;

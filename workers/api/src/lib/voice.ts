@@ -300,9 +300,14 @@ export async function handleWebhook(
   if (!ev.room) return { applied: false, duplicate: false };
   const db = makeDb(env.DB);
   const ch = (await db.select().from(channels).where(eq(channels.id, ev.room)).limit(1))[0];
-  if (!ch || !ch.communityId || !VOICE_KINDS.has(ch.kind)) {
-    // DM calls have no hub; unknown rooms are not ours.
-    return { applied: false, duplicate: false };
+  if (!ch || !VOICE_KINDS.has(ch.kind)) return { applied: false, duplicate: false }; // not ours
+  if (!ch.communityId) {
+    // A DM call: no hub; the DM's ChannelRoom keeps who is in it (durable-objects/dm-call.ts).
+    const event = ev.event === "participant_joined" ? "joined" : ev.event === "participant_left" ? "left" : ev.event === "room_finished" ? "finished" : null;
+    if (!event) return { applied: false, duplicate: false };
+    const userId = ev.participant ? await userFromIdentity(env.PASSWORD_PEPPER, ch.id, ev.participant.identity) : null;
+    await (await getServerByName(env.ChannelRoom, ch.id)).callMedia({ event, userId });
+    return { applied: true, duplicate: false };
   }
   const communityId = ch.communityId;
   const userId = ev.participant ? await userFromIdentity(env.PASSWORD_PEPPER, ch.id, ev.participant.identity) : null;

@@ -7,13 +7,16 @@
  */
 import { and, desc, eq, inArray, or } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
-import { Hono } from "hono";
-import { CreateDmBody, UserParam, type BlockListResponse, type DmChannel, type DmListResponse, type DmResponse } from "../../../shared/communities";
+import { Hono, type Context } from "hono";
+import { CallAnswerBody, type CallResponse } from "../../../shared/calls";
+import { ChannelParam, CreateDmBody, UserParam, type BlockListResponse, type DmChannel, type DmListResponse, type DmResponse } from "../../../shared/communities";
 import { ApiError } from "../../../shared/errors";
 import { newId } from "../../../shared/ids";
 import { channelRecipients, channels, members, userBlocks, users } from "../db/schema";
 import type { AppEnv } from "../env";
-import { revalidateRooms } from "../lib/rooms";
+import { P, has } from "../../../shared/permissions";
+import { channelAccess } from "../lib/access";
+import { revalidateRooms, roomOf } from "../lib/rooms";
 import { log } from "../lib/log";
 import { removeFromVoice } from "../lib/voice";
 import { toUserSummary } from "../lib/views";
@@ -116,7 +119,46 @@ export const dmRoutes = new Hono<AppEnv>()
       throw e;
     }
     return c.json({ channel: (await dmViews(db, [row]))[0]! } satisfies DmResponse, 201);
+  })
+  // Calls (durable-objects/dm-call.ts): the same access check as the media token, so whoever
+  // may ring may also join, and a block (read-only DM) stops both.
+  .get("/:id/call", validate("param", ChannelParam), async (c) => {
+    const { room } = await dmCallAccess(c, c.req.valid("param").id, false);
+    return c.json({ call: await room.call() } satisfies CallResponse);
+  })
+  .post("/:id/call", validate("param", ChannelParam), async (c) => {
+    const { user } = authed(c);
+    const { room, channel } = await dmCallAccess(c, c.req.valid("param").id, true);
+    const recipients = await c.var.db.select({ userId: channelRecipients.userId }).from(channelRecipients).where(eq(channelRecipients.channelId, channel.id));
+    const call = await room.callStart({
+      caller: toUserSummary(user),
+      members: recipients.map((r) => r.userId),
+      kind: channel.kind === "dm" ? "dm" : "group_dm",
+    });
+    return c.json({ call } satisfies CallResponse);
+  })
+  .post("/:id/call/answer", validate("param", ChannelParam), validate("json", CallAnswerBody), async (c) => {
+    const { user } = authed(c);
+    const { accept } = c.req.valid("json");
+    const { room } = await dmCallAccess(c, c.req.valid("param").id, accept);
+    const call = await room.callAnswer({ userId: user.id, accept });
+    if (!call && accept) throw new ApiError("not_found", "This call has ended.");
+    return c.json({ call } satisfies CallResponse);
+  })
+  .post("/:id/call/leave", validate("param", ChannelParam), async (c) => {
+    const { user } = authed(c);
+    const { room } = await dmCallAccess(c, c.req.valid("param").id, false);
+    return c.json({ call: await room.callLeave(user.id) } satisfies CallResponse);
   });
+
+/** A DM the user is in (404 otherwise); with `connect`, one they may call in (403 when blocked). */
+async function dmCallAccess(c: Context<AppEnv>, id: string, connect: boolean) {
+  const { user } = authed(c);
+  const a = await channelAccess(c.var.db, user.id, id);
+  if (a.community) throw new ApiError("not_found", "No such conversation.");
+  if (connect && !has(a.perms, P.CONNECT)) throw new ApiError("forbidden", "You cannot call in this conversation.");
+  return { channel: a.channel, room: await roomOf(c.env, id) };
+}
 
 /** The 1:1 DM of two people, if any. */
 async function dmBetween(db: Db, a: string, b: string): Promise<string | undefined> {
@@ -145,7 +187,8 @@ export const blockRoutes = new Hono<AppEnv>()
     const dm = await dmBetween(db, user.id, userId);
     if (dm) {
       await revalidateRooms(c.env, [dm]);
-      // A block also ends a call in that DM, for both sides.
+      // A block also ends a call in that DM, for both sides (and stops its ringing).
+      await (await roomOf(c.env, dm)).callMedia({ event: "finished", userId: null });
       // LiveKit being away must not undo a block: logged, and the token path refuses the DM anyway.
       await Promise.all(
         [user.id, userId].map((id) =>
