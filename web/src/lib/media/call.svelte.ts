@@ -5,7 +5,9 @@
  * the keyboard (push-to-talk). Components read `voice.*` and call its methods; nothing else.
  */
 import { SvelteSet } from "svelte/reactivity";
+import { communities } from "$lib/communities/store.svelte";
 import { hubs } from "$lib/realtime/hub.svelte";
+import { dmCallApi, inbox } from "$lib/realtime/inbox.svelte";
 import { session } from "$lib/session.svelte";
 import { CallSession, IDLE_CALL, type CallState, type CallTarget, type ParticipantView } from "./call";
 import { NO_DEVICES, type DeviceLists, watchDevices } from "./devices";
@@ -82,7 +84,13 @@ class Voice {
   userIdOf(p: Pick<ParticipantView, "identity" | "name" | "local">): string | null {
     if (p.local) return session.user?.id ?? null;
     const t = this.state.target;
-    if (!t?.communityId) return null;
+    if (!t) return null;
+    if (!t.communityId) {
+      // A DM call: its people, by the display name LiveKit shows, when exactly one matches.
+      const people = communities.dms.find((d) => d.id === t.channelId)?.recipients ?? [];
+      const matches = people.filter((u) => u.id !== session.user?.id && u.displayName.slice(0, 64) === p.name);
+      return matches.length === 1 ? matches[0]!.id : null;
+    }
     const hub = hubs.get(t.communityId)?.state;
     if (!hub) return null;
     // Identities are sealed user ids (docs/voice.md) the client cannot open; the name LiveKit
@@ -133,10 +141,16 @@ class Voice {
     return this.#session.join(target);
   }
 
-  leave(): Promise<void> {
+  async leave(): Promise<void> {
     this.pinned = null;
     this.autoFocus = true;
-    return this.#session.leave();
+    const t = this.state.target;
+    await this.#session.leave();
+    // A DM call ends when its last member leaves; LiveKit's webhook says so too, this is sooner.
+    if (t?.kind === "dm") {
+      const r = await dmCallApi.leave(t.channelId).catch(() => null);
+      if (r) inbox.apply(t.channelId, r.call);
+    }
   }
 
   dismiss(): void {

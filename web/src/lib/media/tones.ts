@@ -3,7 +3,7 @@
  * join/leave, a click for mute/unmute. One AudioContext, created on first use (after a click).
  */
 
-export type ToneKind = "self-join" | "self-leave" | "join" | "leave" | "mute" | "unmute" | "reconnected";
+export type ToneKind = "self-join" | "self-leave" | "join" | "leave" | "mute" | "unmute" | "reconnected" | "ring";
 
 /** Notes per sound: [frequency Hz, start s, length s]. */
 const NOTES: Record<ToneKind, [number, number, number][]> = {
@@ -28,6 +28,13 @@ const NOTES: Record<ToneKind, [number, number, number][]> = {
   reconnected: [
     [587.33, 0, 0.06],
     [880.0, 0.07, 0.08],
+  ],
+  /** An incoming call, repeated every couple of seconds while the toast is up. */
+  ring: [
+    [659.25, 0, 0.18],
+    [830.61, 0.2, 0.18],
+    [659.25, 0.45, 0.18],
+    [830.61, 0.65, 0.18],
   ],
 };
 
