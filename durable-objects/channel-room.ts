@@ -13,7 +13,7 @@
  * channel access) and lives in each connection's state, so it survives hibernation. Frames
  * are parsed with the shared schema; ids and names inside frames are never trusted.
  */
-import { getServerByName, Server, type Connection, type ConnectionContext, type WSMessage } from "partyserver";
+import { Server, type Connection, type ConnectionContext, type WSMessage } from "partyserver";
 import { and, eq, inArray } from "drizzle-orm";
 import { z } from "zod";
 import { ApiError } from "../workers/shared/errors";
@@ -87,6 +87,26 @@ class FrameError extends Error {
 const userTag = (userId: string) => `u:${userId}`;
 const sessionTag = (sessionId: string) => `s:${sessionId}`;
 const utf8 = new TextEncoder();
+
+type RoleMentionRow = { id: string; mentionable: boolean; isEveryone: boolean };
+
+/** Whether a message's mentions need the community's roles from D1 (an await before the write). */
+function needsRoleLookup(found: ReturnType<typeof parseMentions>, communityId: string | null): boolean {
+  return found.roles.length > 0 && !!communityId;
+}
+
+/** Mentions as stored and the ones that ping, given the mentioned roles that exist (`rows`). */
+function mentionsFrom(found: ReturnType<typeof parseMentions>, perms: bigint, rows: RoleMentionRow[]): { mentions: Mentions; pings: NewMessage["pings"] } {
+  const mayEveryone = has(perms, P.MENTION_EVERYONE);
+  const roleIds = rows.filter((r) => !r.isEveryone).map((r) => r.id);
+  const pingRoles = rows.filter((r) => !r.isEveryone && (r.mentionable || mayEveryone)).map((r) => r.id);
+  const everyone = found.everyone && mayEveryone;
+  const here = found.here && mayEveryone;
+  return {
+    mentions: { users: found.users, roles: roleIds, everyone, here },
+    pings: { users: found.users, roles: pingRoles, everyone: everyone || here },
+  };
+}
 
 function assertNever(x: never): never {
   throw new Error(`unhandled frame ${JSON.stringify(x)}`);
@@ -317,15 +337,21 @@ export class ChannelRoom extends Server<Env> {
     if (wait > 0) throw new FrameError("rate_limited", "You are sending messages too fast.", { retryAfterMs: wait });
     if (f.replyTo && !this.#room.messageMeta(f.replyTo)) throw new FrameError("not_found", "The message you reply to does not exist.");
 
-    // The awaits (D1) come before the write; everything after them is re-checked synchronously.
+    // The awaits (D1) come before the write; when there were any, everything checked above is
+    // re-checked synchronously after them (other frames may have run in between). Without
+    // attachments or role mentions nothing is awaited, so the checks above still hold.
     const files = f.attachmentIds?.length ? await this.#loadAttachments(me, perms, [...new Set(f.attachmentIds)]) : [];
-    const { mentions, pings } = await this.#mentions(f.content, perms, me.communityId);
+    const found = parseMentions(f.content);
+    const roleLookup = needsRoleLookup(found, me.communityId);
+    const { mentions, pings } = roleLookup ? await this.#mentions(f.content, perms, me.communityId, found) : mentionsFrom(found, perms, []);
 
-    if (this.#ackFromNonce(conn, me, f.nonce)) return;
-    const waitNow = this.#room.rateWait(me.userId, Date.now());
-    if (waitNow > 0) throw new FrameError("rate_limited", "You are sending messages too fast.", { retryAfterMs: waitNow });
-    if (f.replyTo && !this.#room.messageMeta(f.replyTo)) throw new FrameError("not_found", "The message you reply to does not exist.");
-    if (files.some((a) => this.#room.attachmentUsed(a.id))) throw new FrameError("invalid_attachment", "An attachment is already part of another message.");
+    if (files.length || roleLookup) {
+      if (this.#ackFromNonce(conn, me, f.nonce)) return;
+      const waitNow = this.#room.rateWait(me.userId, Date.now());
+      if (waitNow > 0) throw new FrameError("rate_limited", "You are sending messages too fast.", { retryAfterMs: waitNow });
+      if (f.replyTo && !this.#room.messageMeta(f.replyTo)) throw new FrameError("not_found", "The message you reply to does not exist.");
+      if (files.some((a) => this.#room.attachmentUsed(a.id))) throw new FrameError("invalid_attachment", "An attachment is already part of another message.");
+    }
 
     const createdAt = Date.now();
     const written = this.#room.insertMessage({
@@ -341,11 +367,12 @@ export class ChannelRoom extends Server<Env> {
       nonce: { userId: me.userId, nonce: f.nonce },
     });
     this.#room.recordSend(me.userId, createdAt);
-    // What you wrote yourself is read: the sender's marker moves with their message.
-    this.#room.markRead(me.userId, written.seq, createdAt);
+    // What you wrote yourself is read: the sender's marker moves with their message (written.seq is the head).
+    this.#room.markReadAtHead(me.userId, written.seq, createdAt);
     this.#send(conn, { type: "message.ack", nonce: f.nonce, message: written.message });
     this.#broadcast(written.json);
-    log({ event: "message.created", channelId: this.name, seq: written.seq });
+    // No per-message log line: under `wrangler dev` each one costs milliseconds of CPU in the
+    // log pipe. Errors and security events are still logged.
     this.#notifyHub(me.communityId, {
       channelId: this.name,
       seq: written.seq,
@@ -385,25 +412,20 @@ export class ChannelRoom extends Server<Env> {
    * Mentions as stored (roles that exist in the community; @everyone/@here only with
    * MENTION_EVERYONE) and the ones that ping (roles: mentionable, or MENTION_EVERYONE).
    */
-  async #mentions(content: string, perms: bigint, communityId: string | null): Promise<{ mentions: Mentions; pings: NewMessage["pings"] }> {
-    const found = parseMentions(content);
-    const mayEveryone = has(perms, P.MENTION_EVERYONE);
-    let roleIds: string[] = [];
-    let pingRoles: string[] = [];
-    if (found.roles.length && communityId) {
-      const rows = await makeDb(this.env.DB)
+  async #mentions(
+    content: string,
+    perms: bigint,
+    communityId: string | null,
+    found: ReturnType<typeof parseMentions> = parseMentions(content),
+  ): Promise<{ mentions: Mentions; pings: NewMessage["pings"] }> {
+    let rows: RoleMentionRow[] = [];
+    if (needsRoleLookup(found, communityId)) {
+      rows = await makeDb(this.env.DB)
         .select({ id: roles.id, mentionable: roles.mentionable, isEveryone: roles.isEveryone })
         .from(roles)
-        .where(and(eq(roles.communityId, communityId), inArray(roles.id, found.roles.slice(0, 50))));
-      roleIds = rows.filter((r) => !r.isEveryone).map((r) => r.id);
-      pingRoles = rows.filter((r) => !r.isEveryone && (r.mentionable || has(perms, P.MENTION_EVERYONE))).map((r) => r.id);
+        .where(and(eq(roles.communityId, communityId!), inArray(roles.id, found.roles.slice(0, 50))));
     }
-    const everyone = found.everyone && mayEveryone;
-    const here = found.here && mayEveryone;
-    return {
-      mentions: { users: found.users, roles: roleIds, everyone, here },
-      pings: { users: found.users, roles: pingRoles, everyone: everyone || here },
-    };
+    return mentionsFrom(found, perms, rows);
   }
 
   async #edit(me: ConnectionIdentity, perms: bigint, id: string, content: string): Promise<void> {
@@ -504,7 +526,9 @@ export class ChannelRoom extends Server<Env> {
     this.ctx.waitUntil(
       (async () => {
         try {
-          await call(await getServerByName(this.env.CommunityHub, communityId));
+          // A plain stub by name: one RPC a call. getServerByName would first make a second
+          // RPC (setName) every time; the hub's RPC methods set up their own storage instead.
+          await call(this.env.CommunityHub.get(this.env.CommunityHub.idFromName(communityId)));
         } catch (e) {
           log({ event: "channel_room.hub_call_failed", what, channelId: this.name, communityId, error: String(e) });
         }

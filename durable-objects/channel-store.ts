@@ -112,6 +112,12 @@ export interface NewMessage {
 export type NonceHit = { messageId: string; seq: number; createdAt: number };
 
 export class ChannelStore {
+  /**
+   * head_seq as stored, once read. Only this object writes it (appendEvent), after the
+   * write, so the copy never runs ahead of SQLite; dropAll forgets it.
+   */
+  private headSeq: number | undefined;
+
   constructor(
     private readonly sql: SqlStorage,
     readonly channelId: string,
@@ -124,6 +130,7 @@ export class ChannelStore {
   /** Drops every table (the room's data is gone; `migrate` makes an empty room again). */
   dropAll(): void {
     for (const t of TABLES) this.sql.exec(`DROP TABLE IF EXISTS ${t}`);
+    this.headSeq = undefined;
   }
 
   // --- meta ---------------------------------------------------------------------------
@@ -138,8 +145,11 @@ export class ChannelStore {
 
   /** Seq of the latest event (0 when there is none). */
   head(): number {
-    const v = this.meta("head_seq");
-    return typeof v === "number" ? v : 0;
+    if (this.headSeq === undefined) {
+      const v = this.meta("head_seq");
+      this.headSeq = typeof v === "number" ? v : 0;
+    }
+    return this.headSeq;
   }
 
   /** The community this channel belongs to, once known ("" = a DM), or null if not yet recorded. */
@@ -163,6 +173,7 @@ export class ChannelStore {
     const json = JSON.stringify(frame);
     this.sql.exec(`INSERT INTO events (seq, type, message_id, frame, created_at) VALUES (?, ?, ?, ?, ?)`, seq, frame.type, messageId, json, now);
     this.setMeta("head_seq", seq);
+    this.headSeq = seq;
     if (seq % HOUSEKEEPING_EVERY === 0) this.housekeeping(seq, now);
     return { seq, frame, json };
   }
@@ -437,6 +448,19 @@ export class ChannelStore {
       now,
     );
     return this.lastRead(userId);
+  }
+  /**
+   * The sender's marker after their own message: `seq` is the head just written, so there
+   * is nothing to clamp and nothing to read back. One statement.
+   */
+  markReadAtHead(userId: string, seq: number, now: number): void {
+    this.sql.exec(
+      `INSERT INTO read_markers (user_id, seq, updated_at) VALUES (?, ?, ?)
+       ON CONFLICT (user_id) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at WHERE excluded.seq > read_markers.seq`,
+      userId,
+      seq,
+      now,
+    );
   }
   readState(userId: string, roleIds: string[]): ReadState {
     const lastReadSeq = this.lastRead(userId);

@@ -81,13 +81,28 @@ const SCHEMA = [
   // Voice states live in the tables of workers/api/src/lib/voice-state.ts.
 ];
 
+/** The cached all-members permission model and, per channel, who can see it (null: not a text channel here). */
+interface PingModel {
+  at: number;
+  model: PermissionModel;
+  canSee: Map<string, ReadonlySet<string> | null>;
+}
+
 const CLIENT_FRAME_TYPES = new Set<string>(HubClientFrameSchema.options.map((o) => o.shape.type.value));
 
 export class CommunityHub extends Server<Env> {
   static override options = { hibernate: true };
 
-  /** All-members permission model for pings; a cache only, dropped on every change. */
-  #model: { at: number; model: PermissionModel } | undefined;
+  /**
+   * All-members permission model for pings; a cache only, dropped on every change (publish,
+   * syncChannels, shutdown). `canSee` caches, per channel, who can see it (null: not a
+   * text channel of this community), computed from this model: it goes with the model.
+   */
+  #model: PingModel | undefined;
+  /** Bumped by every drop of #model, so a model loaded across a change is not cached. */
+  #modelEpoch = 0;
+  /** Whether this instance created its tables (RPC from ChannelRooms may arrive before onStart). */
+  #migrated = false;
 
   #db() {
     return makeDb(this.env.DB);
@@ -95,6 +110,12 @@ export class CommunityHub extends Server<Env> {
 
   #migrate(): void {
     for (const s of SCHEMA) this.ctx.storage.sql.exec(s);
+    this.#migrated = true;
+  }
+
+  /** For RPC entry points that do not go through partyserver's start-up (plain stubs by name). */
+  #ensureTables(): void {
+    if (!this.#migrated) this.#migrate();
   }
 
   override onStart(): void {
@@ -341,12 +362,33 @@ export class CommunityHub extends Server<Env> {
     for (const s of this.#socketsOf(userId)) this.#send(s, { type: "unread.updated", unread });
   }
 
-  async #pingModel(): Promise<PermissionModel | undefined> {
+  async #pingModel(): Promise<PingModel | undefined> {
     const now = Date.now();
-    if (this.#model && now - this.#model.at < MODEL_TTL_MS) return this.#model.model;
+    if (this.#model && now - this.#model.at < MODEL_TTL_MS) return this.#model;
+    const epoch = this.#modelEpoch;
     const model = await loadPermissionModel(this.#db(), this.name);
-    if (model) this.#model = { at: now, model };
-    return model;
+    if (!model) return undefined;
+    const entry: PingModel = { at: now, model, canSee: new Map() };
+    // A change that arrived while the model loaded dropped the cache; this model may predate
+    // it, so it answers this call but is not kept.
+    if (epoch === this.#modelEpoch) this.#model = entry;
+    return entry;
+  }
+
+  /** Drops the cached model (and with it every cached channel visibility). */
+  #dropModel(): void {
+    this.#model = undefined;
+    this.#modelEpoch++;
+  }
+
+  /** Members who can see `channelId`, or null when it is not a text channel of this community. Cached with the model. */
+  #canSee(ping: PingModel, channelId: string): ReadonlySet<string> | null {
+    let set = ping.canSee.get(channelId);
+    if (set === undefined) {
+      set = ping.model.channels.some((c) => c.id === channelId && c.kind === "text") ? new Set(membersWhoCanSee(ping.model, channelId)) : null;
+      ping.canSee.set(channelId, set);
+    }
+    return set;
   }
 
   // -------------------------------------------------------------------------------------
@@ -399,11 +441,14 @@ export class CommunityHub extends Server<Env> {
    * has already checked MENTION_EVERYONE and role mentionability.
    */
   async channelActivity(a: ChannelActivity): Promise<void> {
-    const model = await this.#pingModel();
-    if (!model || !model.channels.some((c) => c.id === a.channelId && c.kind === "text")) return;
+    this.#ensureTables();
+    const ping = await this.#pingModel();
+    if (!ping) return;
+    const canSee = this.#canSee(ping, a.channelId);
+    if (!canSee) return;
+    const model = ping.model;
     this.sql`INSERT INTO channel_seq (channel_id, last_seq, last_at) VALUES (${a.channelId}, ${a.seq}, ${Date.now()})
              ON CONFLICT (channel_id) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq), last_at = excluded.last_at`;
-    const canSee = new Set(membersWhoCanSee(model, a.channelId));
     const connected = this.#connectedUsers();
     const pinged = new Set<string>();
     if (a.everyone) for (const u of canSee) pinged.add(u);
@@ -432,6 +477,7 @@ export class CommunityHub extends Server<Env> {
 
   /** A member read a channel up to `seq` (for a ChannelRoom forwarding its read markers). */
   markRead(args: { userId: string; channelId: string; seq: number }): void {
+    this.#ensureTables();
     this.#markRead(args.userId, args.channelId, args.seq);
   }
 
@@ -445,7 +491,7 @@ export class CommunityHub extends Server<Env> {
   /** Sends an event to every socket of the community. */
   publish(event: HubEvent): void {
     // An E2EE key rotation changes nothing the hub models; it only tells clients in that call to refetch the key.
-    if (event.type !== "voice.key_rotated") this.#model = undefined;
+    if (event.type !== "voice.key_rotated") this.#dropModel();
     switch (event.type) {
       case "member.left":
         this.sql`DELETE FROM reads WHERE user_id = ${event.userId}`;
@@ -471,7 +517,7 @@ export class CommunityHub extends Server<Env> {
    * Connected users who are no longer members are disconnected.
    */
   async syncChannels(userIds?: string[]): Promise<void> {
-    this.#model = undefined;
+    this.#dropModel();
     const connected = this.#connectedUsers();
     const targets = userIds ? userIds.filter((u) => connected.has(u)) : [...connected];
     if (!targets.length) return;
@@ -552,7 +598,7 @@ export class CommunityHub extends Server<Env> {
   async shutdown(): Promise<void> {
     this.#broadcastFrame({ type: "community.deleted", communityId: this.name });
     this.#closeSockets([...this.getConnections()], CLOSE_COMMUNITY_DELETED, "community deleted");
-    this.#model = undefined;
+    this.#dropModel();
     await this.ctx.storage.deleteAll();
     this.#migrate();
   }

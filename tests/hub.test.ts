@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { P } from "../workers/shared/permissions";
 import { addMember, call, createCommunity, createRole, eventually, inviteCode, newUser, ok, openHub } from "./community-fixtures";
 import { ORIGIN } from "./helpers";
+import { connectRoom, say, sleep } from "./chat-fixtures";
 
 const hub = (communityId: string) => getServerByName(env.CommunityHub, communityId);
 
@@ -266,6 +267,67 @@ describe("CommunityHub", () => {
     m2.close();
     x.close();
     x2.close();
+  });
+
+  it("stops and resumes unread pings right after visibility changes (the cached per-channel visibility is dropped)", async () => {
+    const owner = await newUser();
+    const member = await newUser();
+    const control = await newUser();
+    const { community, channels } = await createCommunity(owner);
+    const general = channels.find((c) => c.name === "general")!;
+    const role = await createRole(owner, community.id, "Viewers", 0n);
+    await addMember(community.id, member);
+    await addMember(community.id, control);
+    const m = await openHub(member, community.id);
+    await m.next("state.synced");
+    const c = await openHub(control, community.id);
+    await c.next("state.synced");
+    // Messages go through the real room, which tells the hub on its own (off the ack path).
+    const room = await connectRoom(general.id, owner);
+    const unreadAt = (h: typeof m, seq: number) => h.next("unread.updated", (f) => f.unread.channelId === general.id && f.unread.lastSeq === seq);
+    const noUnreadFor = async (h: typeof m) => {
+      await sleep(100);
+      expect(h.frames.filter((f) => f.type === "unread.updated" && f.unread.lastSeq >= seq)).toEqual([]);
+    };
+    let seq = (await say(room, "one")).seq;
+    await unreadAt(m, seq); // the hub has cached who can see #general
+    await unreadAt(c, seq);
+
+    // The member loses VIEW_CHANNEL by a member overwrite: the very next message does not ping them.
+    await ok(200, owner, "PUT", `/api/channels/${general.id}/overwrites/member/${member.id}`, { allow: "0", deny: String(P.VIEW_CHANNEL) });
+    await m.next("channel.deleted", (f) => f.channelId === general.id);
+    seq = (await say(room, `two <@${member.id}>`)).seq;
+    await unreadAt(c, seq);
+    await noUnreadFor(m);
+
+    // Lifting the overwrite: pings resume with the next message...
+    await ok(200, owner, "PUT", `/api/channels/${general.id}/overwrites/member/${member.id}`, { allow: "0", deny: "0" });
+    await m.next("channel.created", (f) => f.channel.id === general.id);
+    seq = (await say(room, "three")).seq;
+    await unreadAt(m, seq);
+
+    // ...and @everyone losing it, with a role keeping it for the member: only the role counts.
+    await ok(200, owner, "PUT", `/api/channels/${general.id}/overwrites/role/${role.id}`, { allow: String(P.VIEW_CHANNEL), deny: "0" });
+    await ok(204, owner, "PUT", `/api/communities/${community.id}/members/${member.id}/roles/${role.id}`);
+    const everyoneRole = (await ok<{ roles: { id: string; name: string }[] }>(200, owner, "GET", `/api/communities/${community.id}/roles`)).roles.find(
+      (r) => r.name === "@everyone",
+    )!;
+    await ok(200, owner, "PUT", `/api/channels/${general.id}/overwrites/role/${everyoneRole.id}`, { allow: "0", deny: String(P.VIEW_CHANNEL) });
+    await c.next("channel.deleted", (f) => f.channelId === general.id);
+    seq = (await say(room, "four")).seq;
+    await unreadAt(m, seq);
+    await noUnreadFor(c);
+
+    // Taking the role away hides the channel again, at once.
+    await ok(204, owner, "DELETE", `/api/communities/${community.id}/members/${member.id}/roles/${role.id}`);
+    await m.next("channel.deleted", (f) => f.channelId === general.id);
+    seq = (await say(room, "five")).seq;
+    await sleep(100);
+    expect(m.frames.filter((f) => f.type === "unread.updated" && f.unread.lastSeq >= seq)).toEqual([]);
+    expect(c.frames.filter((f) => f.type === "unread.updated" && f.unread.lastSeq >= seq)).toEqual([]);
+    room.close();
+    m.close();
+    c.close();
   });
 
   it("closes every socket when the community is deleted", async () => {

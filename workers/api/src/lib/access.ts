@@ -55,34 +55,60 @@ async function memberRoleRows(db: Db, communityId: string, userId: string) {
   return { all: rows, everyone: rows.find((r) => r.isEveryone), mine: rows.filter((r) => mineSet.has(r.id) && !r.isEveryone) };
 }
 
-/** A member's access to a community; `not_found` for non-members (banned users are not members). */
-export async function communityAccess(db: Db, userId: string, communityId: string): Promise<CommunityAccess> {
-  const rows = await db
-    .select({ community: communities, joinedAt: members.joinedAt })
-    .from(communities)
-    .innerJoin(members, and(eq(members.communityId, communities.id), eq(members.userId, userId)))
-    .where(eq(communities.id, communityId))
-    .limit(1);
-  const row = rows[0];
-  if (!row) throw notFound("community");
-  const r = await memberRoleRows(db, communityId, userId);
-  if (!r.everyone) throw notFound("community");
-  const isOwner = row.community.ownerId === userId;
+type RoleRowLite = { id: string; permissions: string; position: number; isEveryone: boolean };
+
+/** Splits a community's roles into @everyone and the member's own (`mineIds`), as memberRoleRows does. */
+function splitRoles(all: RoleRowLite[], mineIds: { roleId: string }[]) {
+  const mineSet = new Set(mineIds.map((m) => m.roleId));
+  return { all, everyone: all.find((r) => r.isEveryone), mine: all.filter((r) => mineSet.has(r.id) && !r.isEveryone) };
+}
+
+/** CommunityAccess from the member's community row and roles; undefined when the community has no @everyone. */
+function buildCommunityAccess(userId: string, community: CommunityRow, r: ReturnType<typeof splitRoles>): CommunityAccess | undefined {
+  if (!r.everyone) return undefined;
+  const isOwner = community.ownerId === userId;
   const perms = computePermissions({
     userId,
-    ownerId: row.community.ownerId,
+    ownerId: community.ownerId,
     everyone: { id: r.everyone.id, permissions: parsePermissions(r.everyone.permissions) },
     roles: r.mine.map((x) => ({ id: x.id, permissions: parsePermissions(x.permissions) })),
   });
   return {
     userId,
-    community: row.community,
+    community,
     isOwner,
     perms,
     topPosition: isOwner ? Number.MAX_SAFE_INTEGER : Math.max(0, ...r.mine.map((x) => x.position)),
     roleIds: r.mine.map((x) => x.id),
     everyoneRoleId: r.everyone.id,
   };
+}
+
+const roleCols = { id: roles.id, permissions: roles.permissions, position: roles.position, isEveryone: roles.isEveryone };
+
+/**
+ * A member's access to a community; `not_found` for non-members (banned users are not members).
+ * One D1 round trip (a batch: membership, roles, the member's roles).
+ */
+export async function communityAccess(db: Db, userId: string, communityId: string): Promise<CommunityAccess> {
+  const [rows, roleRows, mine] = await db.batch([
+    db
+      .select({ community: communities, joinedAt: members.joinedAt })
+      .from(communities)
+      .innerJoin(members, and(eq(members.communityId, communities.id), eq(members.userId, userId)))
+      .where(eq(communities.id, communityId))
+      .limit(1),
+    db.select(roleCols).from(roles).where(eq(roles.communityId, communityId)),
+    db
+      .select({ roleId: memberRoles.roleId })
+      .from(memberRoles)
+      .where(and(eq(memberRoles.communityId, communityId), eq(memberRoles.userId, userId))),
+  ]);
+  const row = rows[0];
+  if (!row) throw notFound("community");
+  const ca = buildCommunityAccess(userId, row.community, splitRoles(roleRows, mine));
+  if (!ca) throw notFound("community");
+  return ca;
 }
 
 /** Permissions inside one channel of a community the member belongs to. */
@@ -103,27 +129,55 @@ export async function permissionsInChannel(db: Db, ca: CommunityAccess, channel:
  * being a recipient. `not_found` unless the user may at least see it.
  */
 export async function channelAccess(db: Db, userId: string, channelId: string): Promise<ChannelAccess> {
-  const channel = (await db.select().from(channels).where(eq(channels.id, channelId)).limit(1))[0];
+  // One D1 round trip for a community channel (WebSocket upgrades, reconnect storms): the
+  // channel, the membership, the roles, the member's roles and the overwrites, all found
+  // through the channel id in one batch (a consistent snapshot).
+  const inChannelCommunity = (col: typeof roles.communityId | typeof memberRoles.communityId) =>
+    inArray(col, db.select({ c: channels.communityId }).from(channels).where(eq(channels.id, channelId)));
+  const [channelRows, memberRows, roleRows, mine, ows] = await db.batch([
+    db.select().from(channels).where(eq(channels.id, channelId)).limit(1),
+    db
+      .select({ community: communities })
+      .from(channels)
+      .innerJoin(communities, eq(communities.id, channels.communityId))
+      .innerJoin(members, and(eq(members.communityId, channels.communityId), eq(members.userId, userId)))
+      .where(eq(channels.id, channelId))
+      .limit(1),
+    db.select(roleCols).from(roles).where(inChannelCommunity(roles.communityId)),
+    db
+      .select({ roleId: memberRoles.roleId })
+      .from(memberRoles)
+      .where(and(inChannelCommunity(memberRoles.communityId), eq(memberRoles.userId, userId))),
+    db.select().from(channelOverwrites).where(eq(channelOverwrites.channelId, channelId)),
+  ]);
+  const channel = channelRows[0];
   if (!channel) throw notFound("channel");
-  if (!channel.communityId) {
-    if (channel.kind !== "dm" && channel.kind !== "group_dm") throw notFound("channel");
-    const rec = await db
-      .select({ userId: channelRecipients.userId })
-      .from(channelRecipients)
-      .where(eq(channelRecipients.channelId, channelId));
-    if (!rec.some((r) => r.userId === userId)) throw notFound("channel");
-    let perms = DM_PERMISSIONS;
-    // A block either way turns a 1:1 DM read-only.
-    const other = rec.find((r) => r.userId !== userId)?.userId;
-    if (channel.kind === "dm" && other && (await isBlockedEitherWay(db, userId, other))) perms = DM_BLOCKED_PERMISSIONS;
-    return { userId, channel, community: null, perms };
+  if (channel.communityId) {
+    const member = memberRows[0];
+    const r = splitRoles(roleRows, mine);
+    const ca = member ? buildCommunityAccess(userId, member.community, r) : undefined;
+    if (!ca) throw notFound("channel");
+    const perms = computePermissions({
+      userId,
+      ownerId: ca.community.ownerId,
+      everyone: { id: r.everyone!.id, permissions: parsePermissions(r.everyone!.permissions) },
+      roles: r.mine.map((x) => ({ id: x.id, permissions: parsePermissions(x.permissions) })),
+      overwrites: ows.map((o) => ({ kind: o.targetKind, id: o.targetId, allow: parsePermissions(o.allow), deny: parsePermissions(o.deny) })),
+    });
+    if (!has(perms, P.VIEW_CHANNEL)) throw notFound("channel");
+    return { userId, channel, community: ca, perms };
   }
-  const ca = await communityAccess(db, userId, channel.communityId).catch(() => {
-    throw notFound("channel");
-  });
-  const perms = await permissionsInChannel(db, ca, channel);
-  if (!has(perms, P.VIEW_CHANNEL)) throw notFound("channel");
-  return { userId, channel, community: ca, perms };
+  if (channel.kind !== "dm" && channel.kind !== "group_dm") throw notFound("channel");
+  const rec = await db
+    .select({ userId: channelRecipients.userId })
+    .from(channelRecipients)
+    .where(eq(channelRecipients.channelId, channelId));
+  if (!rec.some((r) => r.userId === userId)) throw notFound("channel");
+  let perms = DM_PERMISSIONS;
+  // A block either way turns a 1:1 DM read-only.
+  const other = rec.find((r) => r.userId !== userId)?.userId;
+  if (channel.kind === "dm" && other && (await isBlockedEitherWay(db, userId, other))) perms = DM_BLOCKED_PERMISSIONS;
+  return { userId, channel, community: null, perms };
 }
 
 /** Throws `forbidden` unless every permission in `need` is present. */
