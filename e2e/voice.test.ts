@@ -260,6 +260,14 @@ describe("voice calls in the browser", () => {
     await list.locator(`[data-voice-user="${bob.id}"]`).waitFor({ timeout: 15_000 });
     // Alice, in the call, sees bob's beeps as a speaking ring in her sidebar.
     await alice.page.locator(`[data-voice-user="${bob.id}"][data-speaking]`).waitFor({ timeout: 15_000 });
+    // Self mute and deafen reach everyone's sidebar through the hub (`voice.set`), and go again.
+    await alice.page.click('[data-control="mute"]');
+    await list.locator(`[data-voice-user="${alice.id}"][data-muted]`).waitFor({ timeout: 5_000 });
+    await alice.page.click('[data-control="deafen"]');
+    await list.locator(`[data-voice-user="${alice.id}"][data-deafened]`).waitFor({ timeout: 5_000 });
+    await alice.page.click('[data-control="deafen"]');
+    await alice.page.click('[data-control="mute"]');
+    await list.locator(`[data-voice-user="${alice.id}"]:not([data-muted]):not([data-deafened])`).waitFor({ timeout: 5_000 });
   });
 
   it("the call bar stays while browsing other channels, and the call goes on", async () => {
