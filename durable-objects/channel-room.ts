@@ -139,6 +139,8 @@ export class ChannelRoom extends Server<Env> {
   #store: ChannelStore | undefined;
   /** Per-connection chains, so one socket's frames are handled in the order sent even across awaits. */
   #chains = new Map<string, Promise<void>>();
+  /** Hub notifications waiting for the call in flight to that community (present while one is). */
+  #hubQueue = new Map<string, ChannelActivity[]>();
   /** Last relayed typing per user, ms. Ephemeral by design: losing it costs one extra typing frame. */
   #typingAt = new Map<string, number>();
 
@@ -519,7 +521,29 @@ export class ChannelRoom extends Server<Env> {
   /** Tells the community's CommunityHub (unread badges, pings) without delaying the caller. */
   #notifyHub(communityId: string | null, activity: ChannelActivity): void {
     if (!communityId) return; // DMs have no CommunityHub; their unread state is read over HTTP.
-    this.#toHub(communityId, "channel_activity", async (hub) => hub.channelActivity(activity));
+    // At most one call in flight per community: what arrives meanwhile goes out as one batch
+    // when it returns (in seq order). A quiet channel sends each message at once; a busy one
+    // sends fewer, bigger calls instead of one RPC (and one hub write) per message.
+    const queued = this.#hubQueue.get(communityId);
+    if (queued) {
+      queued.push(activity);
+      return;
+    }
+    this.#hubQueue.set(communityId, [activity]);
+    this.#toHub(communityId, "channel_activity", async (hub) => {
+      try {
+        for (let batch = this.#hubQueue.get(communityId); batch?.length; batch = this.#hubQueue.get(communityId)) {
+          this.#hubQueue.set(communityId, []);
+          try {
+            await hub.channelActivities(batch);
+          } catch (e) {
+            log({ event: "channel_room.hub_call_failed", what: "channel_activity", channelId: this.name, communityId, count: batch.length, error: String(e) });
+          }
+        }
+      } finally {
+        this.#hubQueue.delete(communityId);
+      }
+    });
   }
 
   #toHub(communityId: string, what: string, call: (hub: DurableObjectStub<CommunityHub>) => Promise<unknown>): void {

@@ -441,37 +441,55 @@ export class CommunityHub extends Server<Env> {
    * has already checked MENTION_EVERYONE and role mentionability.
    */
   async channelActivity(a: ChannelActivity): Promise<void> {
+    await this.channelActivities([a]);
+  }
+
+  /**
+   * Several messages at once (a ChannelRoom batches what arrives while its previous call is
+   * in flight), in seq order: each counts as channelActivity would, and each connected
+   * member who can see a channel gets one `unread.updated` for it, with the state after all.
+   */
+  async channelActivities(list: ChannelActivity[]): Promise<void> {
     this.#ensureTables();
     const ping = await this.#pingModel();
     if (!ping) return;
-    const canSee = this.#canSee(ping, a.channelId);
-    if (!canSee) return;
     const model = ping.model;
-    this.sql`INSERT INTO channel_seq (channel_id, last_seq, last_at) VALUES (${a.channelId}, ${a.seq}, ${Date.now()})
-             ON CONFLICT (channel_id) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq), last_at = excluded.last_at`;
-    const connected = this.#connectedUsers();
-    const pinged = new Set<string>();
-    if (a.everyone) for (const u of canSee) pinged.add(u);
-    if (a.here) for (const u of connected) if (canSee.has(u)) pinged.add(u);
-    for (const u of a.mentionedUserIds) if (canSee.has(u)) pinged.add(u);
-    if (a.mentionedRoleIds.length) {
-      const wanted = new Set(a.mentionedRoleIds);
-      for (const [u, roleIds] of model.memberRoles) if (canSee.has(u) && roleIds.some((r) => wanted.has(r))) pinged.add(u);
+    const touched = new Map<string, ReadonlySet<string>>();
+    let connected: Set<string> | undefined;
+    for (const a of list) {
+      const canSee = this.#canSee(ping, a.channelId);
+      if (!canSee) continue;
+      touched.set(a.channelId, canSee);
+      this.sql`INSERT INTO channel_seq (channel_id, last_seq, last_at) VALUES (${a.channelId}, ${a.seq}, ${Date.now()})
+               ON CONFLICT (channel_id) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq), last_at = excluded.last_at`;
+      const pinged = new Set<string>();
+      if (a.everyone) for (const u of canSee) pinged.add(u);
+      if (a.here) for (const u of (connected ??= this.#connectedUsers())) if (canSee.has(u)) pinged.add(u);
+      for (const u of a.mentionedUserIds) if (canSee.has(u)) pinged.add(u);
+      if (a.mentionedRoleIds.length) {
+        const wanted = new Set(a.mentionedRoleIds);
+        for (const [u, roleIds] of model.memberRoles) if (canSee.has(u) && roleIds.some((r) => wanted.has(r))) pinged.add(u);
+      }
+      if (a.authorId) {
+        pinged.delete(a.authorId);
+        this.sql`INSERT INTO reads (user_id, channel_id, read_seq, mentions) VALUES (${a.authorId}, ${a.channelId}, ${a.seq}, 0)
+                 ON CONFLICT (user_id, channel_id) DO UPDATE SET read_seq = max(read_seq, excluded.read_seq), mentions = 0`;
+      }
+      for (const u of pinged) {
+        // A mention the member has already read past (a late or repeated call) does not count.
+        this.sql`INSERT INTO reads (user_id, channel_id, read_seq, mentions) VALUES (${u}, ${a.channelId}, 0, 1)
+                 ON CONFLICT (user_id, channel_id) DO UPDATE SET mentions = mentions + (read_seq < ${a.seq})`;
+      }
     }
-    if (a.authorId) {
-      pinged.delete(a.authorId);
-      this.sql`INSERT INTO reads (user_id, channel_id, read_seq, mentions) VALUES (${a.authorId}, ${a.channelId}, ${a.seq}, 0)
-               ON CONFLICT (user_id, channel_id) DO UPDATE SET read_seq = max(read_seq, excluded.read_seq), mentions = 0`;
-    }
-    for (const u of pinged) {
-      // A mention the member has already read past (a late or repeated call) does not count.
-      this.sql`INSERT INTO reads (user_id, channel_id, read_seq, mentions) VALUES (${u}, ${a.channelId}, 0, 1)
-               ON CONFLICT (user_id, channel_id) DO UPDATE SET mentions = mentions + (read_seq < ${a.seq})`;
-    }
-    for (const u of connected) {
-      if (!canSee.has(u)) continue;
-      const unread = this.#unread(u, a.channelId);
-      for (const s of this.#socketsOf(u)) this.#send(s, { type: "unread.updated", unread });
+    if (!touched.size) return;
+    connected ??= this.#connectedUsers();
+    if (!connected.size) return;
+    for (const [channelId, canSee] of touched) {
+      for (const u of connected) {
+        if (!canSee.has(u)) continue;
+        const unread = this.#unread(u, channelId);
+        for (const s of this.#socketsOf(u)) this.#send(s, { type: "unread.updated", unread });
+      }
     }
   }
 

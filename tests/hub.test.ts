@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { P } from "../workers/shared/permissions";
 import { addMember, call, createCommunity, createRole, eventually, inviteCode, newUser, ok, openHub } from "./community-fixtures";
 import { ORIGIN } from "./helpers";
-import { connectRoom, say, sleep } from "./chat-fixtures";
+import { answer, connectRoom, nonce, say, sleep } from "./chat-fixtures";
 
 const hub = (communityId: string) => getServerByName(env.CommunityHub, communityId);
 
@@ -328,6 +328,28 @@ describe("CommunityHub", () => {
     room.close();
     m.close();
     c.close();
+  });
+
+  it("counts every mention of a burst of messages (the room batches its hub calls)", async () => {
+    const owner = await newUser();
+    const member = await newUser();
+    const { community, channels } = await createCommunity(owner);
+    const general = channels.find((c) => c.name === "general")!;
+    await addMember(community.id, member);
+    const m = await openHub(member, community.id);
+    await m.next("state.synced");
+    const room = await connectRoom(general.id, owner);
+    const nonces = Array.from({ length: 8 }, () => nonce());
+    for (const [i, n] of nonces.entries()) room.send({ type: "message.send", nonce: n, content: `ping ${i} <@${member.id}>` });
+    const acks = await Promise.all(nonces.map((n) => answer(room, n)));
+    const last = Math.max(...acks.map((f) => (f.type === "message.ack" ? f.message.seq : 0)));
+    const final = await m.next("unread.updated", (f) => f.unread.channelId === general.id && f.unread.lastSeq === last);
+    expect(final.unread).toEqual({ channelId: general.id, lastSeq: last, readSeq: 0, mentions: 8 });
+    // Frames only move forward: never an older lastSeq after a newer one.
+    const seqs = m.frames.filter((f) => f.type === "unread.updated").map((f) => f.unread.lastSeq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    room.close();
+    m.close();
   });
 
   it("closes every socket when the community is deleted", async () => {
