@@ -48,6 +48,7 @@ describe("calls in DMs", () => {
     await alice.page.click("[data-dm-call]");
     await alice.page.locator('[data-call-stage][data-phase="connected"]').waitFor({ timeout: 20_000 });
     await expect.poll(() => alice.page.locator("[data-call-note]").textContent()).toContain(bob.username);
+    await alice.page.locator("[data-dm-in-call]").waitFor(); // the DM list marks the conversation with a call
 
     const toast = bob.page.locator(`[data-incoming-call="${dmId}"]`);
     await toast.waitFor({ timeout: 10_000 });
@@ -67,6 +68,7 @@ describe("calls in DMs", () => {
     await alice.page.click('[data-control="leave"]');
     await expect.poll(() => callOf(alice), { timeout: 10_000 }).toBeNull();
     await alice.page.locator("[data-dm-call]").waitFor();
+    await alice.page.locator("[data-dm-in-call]").waitFor({ state: "detached" });
   });
 
   it("a declined call stops ringing and leaves a missed-call message", async () => {
