@@ -183,7 +183,7 @@ export class CommunityHub extends Server<Env> {
       channels: views,
       roles: sortRoles(roleRows).map(toRole),
       presences: this.#presences(),
-      voiceStates: this.#voiceStates(),
+      voiceStates: this.#voiceStatesIn(views),
       unreads: this.#unreadsFor(id.userId, views),
     });
     conn.setState((prev) => ({ ...(prev ?? { userId: id.userId, username: id.username, sessionId: id.sessionId, active: true }), ready: true }));
@@ -502,8 +502,43 @@ export class CommunityHub extends Server<Env> {
   /** Voice states (workers/api/src/lib/voice-state.ts): applies the op, sends every socket what changed. */
   voice(op: VoiceHubOp): VoiceOpResult {
     const r = applyVoiceOp(this.ctx.storage.sql, op);
-    for (const f of r.frames) for (const c of this.getConnections()) if (c.readyState === WebSocket.OPEN) c.send(JSON.stringify(f));
+    for (const f of r.frames) this.#sendVoiceFrame(f);
     return r;
+  }
+
+  /**
+   * A voice frame goes only where it may be seen: a move request to the moved member alone; a
+   * voice state to members who can see its channel, and to everyone else as "not in a channel
+   * you can see" (state null), so someone moved into a private channel vanishes from the
+   * channel they were seen in without telling anyone where they went.
+   */
+  #sendVoiceFrame(f: VoiceOpResult["frames"][number]): void {
+    if (f.type === "voice.move_requested") {
+      for (const c of this.#socketsOf(f.userId)) this.#send(c, f);
+      return;
+    }
+    const seeing = f.state ? this.#viewersOf(f.state.channelId) : null;
+    const full = JSON.stringify(f);
+    const hidden = JSON.stringify({ ...f, state: null });
+    for (const c of this.getConnections<HubConnState>()) {
+      if (c.readyState !== WebSocket.OPEN || !isReady(c)) continue;
+      try {
+        c.send(!seeing || seeing.has(c.state?.userId ?? "") ? full : hidden);
+      } catch {
+        // As in #send.
+      }
+    }
+  }
+
+  /** Connected members who can see a channel (the views they were sent). */
+  #viewersOf(channelId: string): Set<string> {
+    return new Set(this.sql<{ user_id: string }>`SELECT user_id FROM channel_views WHERE channel_id = ${channelId}`.map((r) => r.user_id));
+  }
+
+  /** Voice states in the channels of `views` only. */
+  #voiceStatesIn(views: Channel[]): VoiceState[] {
+    const ids = new Set(views.map((v) => v.id));
+    return this.#voiceStates().filter((v) => ids.has(v.channelId));
   }
 
   /** Sends an event to every socket of the community. */
@@ -567,6 +602,9 @@ export class CommunityHub extends Server<Env> {
         frames.push({ type: "channel.deleted", channelId: gone });
         this.sql`DELETE FROM channel_views WHERE user_id = ${userId} AND channel_id = ${gone}`;
       }
+      // Who is talking in a channel that just became visible (they were hidden until now).
+      const appeared = new Set(frames.flatMap((f) => (f.type === "channel.created" ? [f.channel.id] : [])));
+      for (const v of this.#voiceStates()) if (appeared.has(v.channelId)) frames.push({ type: "voice.updated", userId: v.userId, state: v });
       if (!frames.length) continue;
       for (const s of this.#socketsOf(userId)) for (const f of frames) this.#send(s, f);
     }
