@@ -39,7 +39,7 @@ import {
   attachmentUrl,
   parseMentions,
 } from "../workers/shared/chat";
-import { attachments as attachmentsTable, channels, roles } from "../workers/api/src/db/schema";
+import { attachments as attachmentsTable, channelRecipients, channels, roles } from "../workers/api/src/db/schema";
 import { channelAccess } from "../workers/api/src/lib/access";
 import { log } from "../workers/api/src/lib/log";
 import { makeDb } from "../workers/api/src/middleware/db";
@@ -520,7 +520,7 @@ export class ChannelRoom extends Server<Env> {
 
   /** Tells the community's CommunityHub (unread badges, pings) without delaying the caller. */
   #notifyHub(communityId: string | null, activity: ChannelActivity): void {
-    if (!communityId) return; // DMs have no CommunityHub; their unread state is read over HTTP.
+    if (!communityId) return this.#notifyInboxes(activity); // DMs have no CommunityHub
     // At most one call in flight per community: what arrives meanwhile goes out as one batch
     // when it returns (in seq order). A quiet channel sends each message at once; a busy one
     // sends fewer, bigger calls instead of one RPC (and one hub write) per message.
@@ -544,6 +544,44 @@ export class ChannelRoom extends Server<Env> {
         this.#hubQueue.delete(communityId);
       }
     });
+  }
+
+  /** The DM's people, read once from D1 (DMs do not change hands; `revalidate` forgets it). */
+  #dmMembers: Promise<string[]> | undefined;
+
+  /**
+   * A DM message: each other member's UserInbox tells their open tabs at once (the DM list's
+   * unread badge, a new conversation), so nobody waits for the list's poll. Unread counts
+   * themselves stay with this room and are read over HTTP.
+   */
+  #notifyInboxes(activity: ChannelActivity): void {
+    this.ctx.waitUntil(
+      (async () => {
+        try {
+          this.#dmMembers ??= makeDb(this.env.DB)
+            .select({ userId: channelRecipients.userId })
+            .from(channelRecipients)
+            .where(eq(channelRecipients.channelId, this.name))
+            .then((rows) => rows.map((r) => r.userId));
+          const members = await this.#dmMembers;
+          await Promise.all(
+            members
+              .filter((id) => id !== activity.authorId)
+              .map((id) =>
+                this.env.UserInbox.get(this.env.UserInbox.idFromName(id)).dmActivity({
+                  channelId: this.name,
+                  seq: activity.seq,
+                  authorId: activity.authorId,
+                  mentioned: activity.mentionedUserIds.includes(id),
+                }),
+              ),
+          );
+        } catch (e) {
+          this.#dmMembers = undefined;
+          log({ event: "channel_room.inbox_call_failed", channelId: this.name, error: String(e) });
+        }
+      })(),
+    );
   }
 
   #toHub(communityId: string, what: string, call: (hub: DurableObjectStub<CommunityHub>) => Promise<unknown>): void {
@@ -600,6 +638,7 @@ export class ChannelRoom extends Server<Env> {
    * closes those that lost VIEW_CHANNEL (4403) and updates the stored perms of the rest.
    */
   async revalidate(): Promise<{ checked: number; closed: number; updated: number }> {
+    this.#dmMembers = undefined;
     const byUser = new Map<string, Connection[]>();
     for (const conn of this.getConnections()) {
       const id = this.#identity(conn);

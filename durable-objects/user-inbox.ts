@@ -1,8 +1,9 @@
 /**
  * UserInbox: one per user, at /parties/user-inbox/<userId>. Every open tab of the user holds
  * one hibernating socket to it; it tells them about calls in their DMs (someone is ringing
- * them, a call they are in changed, a call ended) wherever they are in the app. The DM's
- * ChannelRoom owns the call (dm-call.ts) and pushes each change here over RPC.
+ * them, a call they are in changed, a call ended) and new DM messages, wherever they are in
+ * the app. The DM's ChannelRoom owns the call (dm-call.ts) and its messages, and pushes each
+ * change here over RPC.
  *
  * The worker lets a socket in only for the session's own user id (realtime.ts). The calls it
  * knows live in SQLite, so a tab that connects (or reconnects after hibernation or a restart)
@@ -118,6 +119,15 @@ export class UserInbox extends Server<Env> {
       this.#sql.exec(`DELETE FROM calls WHERE channel_id = ?`, input.channelId);
     }
     this.#broadcastFrame({ type: "call.ended", ...input });
+  }
+
+  /**
+   * A message in one of the user's DMs (not their own): the tabs update the DM list's badge
+   * and fetch a conversation they do not know yet. Nothing is stored: after a reconnect the
+   * tabs read unread state over HTTP.
+   */
+  async dmActivity(a: { channelId: string; seq: number; authorId: string | null; mentioned: boolean }): Promise<void> {
+    this.#broadcastFrame({ type: "dm.activity", ...a });
   }
 
   /** The calls this inbox knows (for tests and the HTTP fallback). */

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { voiceIdentity } from "../workers/api/src/lib/voice-identity";
 import type { CallResponse, DmCall, InboxServerFrame } from "../workers/shared/calls";
 import type { Message } from "../workers/shared/chat";
-import { addRecipient, connectParty, makeChannel, makeCommunity, addMember, makeUser, roomStub, type TestSocket, type TestUser } from "./chat-fixtures";
+import { addRecipient, connectParty, connectRoom, say, makeChannel, makeCommunity, addMember, makeUser, roomStub, type TestSocket, type TestUser } from "./chat-fixtures";
 import { hookEvent, postHook } from "./voice-fixtures";
 
 type Inbox = TestSocket<InboxServerFrame>;
@@ -181,6 +181,18 @@ describe("calls in DMs", () => {
     expect(await tab.next("call.ended")).toMatchObject({ channelId: dm, missed: true });
     expect((await post(a, `/api/dms/${dm}/call`)).status).toBe(403);
     expect((await post(b, `/api/dms/${dm}/call`)).status).toBe(403);
+  });
+
+  it("a DM message reaches the other members' inboxes at once, not the author's", async () => {
+    const { a, b, dm } = await pair();
+    const tabA = await inbox(a);
+    const tabB = await inbox(b);
+    const room = await connectRoom(dm, a);
+    const sent = await say(room, "hi @there");
+    expect(await tabB.next("dm.activity")).toEqual({ type: "dm.activity", channelId: dm, seq: sent.seq, authorId: a.id, mentioned: false });
+    tabA.send({ type: "ping" });
+    await tabA.next("pong");
+    expect(tabA.frames.some((f) => f.type === "dm.activity")).toBe(false);
   });
 
   it("logging out closes the session's inbox socket", async () => {

@@ -45,6 +45,8 @@ export type InboxServerFrame =
   | { type: "call"; call: DmCall }
   /** The call is over; `missed` when nobody answered it. */
   | { type: "call.ended"; channelId: string; callId: string; missed: boolean }
+  /** A new message in one of the user's DMs (from someone else); unread counts come over HTTP. */
+  | { type: "dm.activity"; channelId: string; seq: number; authorId: string | null; mentioned: boolean }
   | { type: "pong" }
   | { type: "error"; code: "invalid_frame"; message: string };
 

@@ -1,8 +1,9 @@
 /**
  * The user's inbox socket (durable-objects/user-inbox.ts) as runes: the calls in their DMs —
  * who is ringing them (the incoming-call toast), which DM has a call going on (the DM page's
- * "join" state). One socket per tab while logged in; partysocket reconnects it, and every
- * (re)connect starts with a `ready` snapshot, so nothing said while offline is missed.
+ * "join" state) — and new DM messages (the DM list's badges). One socket per tab while
+ * logged in; partysocket reconnects it, and every (re)connect starts with a `ready` snapshot
+ * (and DM listeners are told to fetch again), so nothing said while offline is missed.
  * Also the DM call HTTP routes (start, answer, leave).
  */
 import PartySocket from "partysocket";
@@ -15,6 +16,8 @@ import { api } from "$lib/api";
 const STOP_CODES = new Set([4400, 4401]);
 
 const CallReply = z.object({ call: DmCall.nullable() });
+
+export type DmActivity = Omit<Extract<InboxServerFrame, { type: "dm.activity" }>, "type">;
 const enc = encodeURIComponent;
 
 export const dmCallApi = {
@@ -30,6 +33,7 @@ class Inbox {
   readonly dismissed = new SvelteSet<string>();
   now = $state(Date.now());
   #socket: PartySocket | null = null;
+  readonly #dmListeners = new Set<(a: DmActivity | null) => void>();
   #userId: string | null = null;
   #ticker: ReturnType<typeof setInterval> | null = null;
 
@@ -62,6 +66,15 @@ class Inbox {
     this.calls.clear();
   }
 
+  /**
+   * New messages in the user's DMs, as they happen; `null` after every (re)connect, when
+   * anything may have been missed. Returns the unsubscribe function.
+   */
+  onDmActivity(listener: (a: DmActivity | null) => void): () => void {
+    this.#dmListeners.add(listener);
+    return () => this.#dmListeners.delete(listener);
+  }
+
   /** Calls ringing this user now, oldest first. */
   ringing(userId: string): DmCall[] {
     return [...this.calls.values()].filter((c) => c.ringing.includes(userId) && c.ringUntil > this.now && !this.dismissed.has(c.callId));
@@ -83,6 +96,10 @@ class Inbox {
     if (f.type === "ready") {
       this.calls.clear();
       for (const c of f.calls) this.calls.set(c.channelId, c);
+      for (const l of this.#dmListeners) l(null);
+    } else if (f.type === "dm.activity") {
+      const { type: _, ...a } = f;
+      for (const l of this.#dmListeners) l(a);
     } else if (f.type === "call") {
       const known = this.calls.get(f.call.channelId);
       // Frames of one call arrive in order; a frame of an older call never replaces a newer one.
