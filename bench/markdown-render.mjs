@@ -7,7 +7,7 @@
 // Needs Chromium (CHROMIUM_PATH or /usr/bin/chromium); not the product.
 import os from "node:os";
 import { chromium } from "playwright-core";
-import { CHROMIUM, CHROMIUM_ARGS } from "../e2e/browser.ts";
+import { CHROMIUM, CHROMIUM_ARGS } from "../scripts/chromium.mjs";
 import { PATHOLOGICAL, XSS_CORPUS } from "../e2e/markdown-corpus.ts";
 import { bundleRenderer, timeRenders } from "../e2e/markdown-page.ts";
 

@@ -47,6 +47,7 @@ import type { DmCall } from "../workers/shared/calls";
 import type { UserSummary } from "../workers/shared/communities";
 import { ChannelStore, tombstone, type NewMessage } from "./channel-store";
 import { DmCalls } from "./dm-call";
+import { inboxOf } from "./user-inbox";
 import type { CommunityHub } from "./community-hub";
 
 /** Close codes this room uses. */
@@ -568,7 +569,7 @@ export class ChannelRoom extends Server<Env> {
             members
               .filter((id) => id !== activity.authorId)
               .map((id) =>
-                this.env.UserInbox.get(this.env.UserInbox.idFromName(id)).dmActivity({
+                inboxOf(this.env, id).dmActivity({
                   channelId: this.name,
                   seq: activity.seq,
                   authorId: activity.authorId,

@@ -15,7 +15,6 @@
  * `finished` in as well (lib/voice.ts), so a member who joins from the DM page without
  * pressing "accept" counts as having answered.
  */
-import { getServerByName } from "partyserver";
 import { RING_TIMEOUT_MS, type DmCall } from "../workers/shared/calls";
 import type { SystemKind } from "../workers/shared/chat";
 import type { UserSummary } from "../workers/shared/communities";
@@ -24,6 +23,7 @@ import { newId } from "../workers/shared/ids";
 import { log } from "../workers/api/src/lib/log";
 import { VOICE_NOT_CONFIGURED, listRooms } from "../workers/api/src/lib/voice";
 import { userFromIdentity } from "../workers/api/src/lib/voice-identity";
+import { inboxOf, type UserInbox } from "./user-inbox";
 
 const KEY = "dm_call";
 /** The callId whose "missed call" message was posted. */
@@ -173,8 +173,8 @@ export class DmCalls {
     }
   }
 
-  async #toInboxes(userIds: string[], send: (inbox: DurableObjectStub<import("./user-inbox").UserInbox>) => Promise<unknown>): Promise<void> {
-    const results = await Promise.allSettled(userIds.map(async (id) => send(await getServerByName(this.host.env.UserInbox, id))));
+  async #toInboxes(userIds: string[], send: (inbox: DurableObjectStub<UserInbox>) => Promise<unknown>): Promise<void> {
+    const results = await Promise.allSettled(userIds.map((id) => send(inboxOf(this.host.env, id))));
     for (const r of results) if (r.status === "rejected") log({ event: "dm_call.inbox_failed", channelId: this.host.channelId, error: String(r.reason) });
   }
 }

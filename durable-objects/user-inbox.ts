@@ -29,6 +29,15 @@ function sessionOf(request: Request, userId: string): string | null {
   }
 }
 
+/**
+ * A user's inbox, for RPC. A plain stub by name (one round trip a call): its RPC methods need
+ * neither partyserver's start-up nor `this.name`, so `getServerByName`'s extra `setName` call
+ * would be wasted.
+ */
+export function inboxOf(env: Env, userId: string): DurableObjectStub<UserInbox> {
+  return env.UserInbox.getByName(userId);
+}
+
 export class UserInbox extends Server<Env> {
   static override options = { hibernate: true };
 

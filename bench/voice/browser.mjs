@@ -2,24 +2,10 @@
 // file as the microphone), every RTCPeerConnection and getUserMedia stream of a page kept
 // where page-side probes can read them, and the product's call UI driven like a member would.
 import { chromium } from "playwright-core";
+import { CHROMIUM, CHROMIUM_ARGS } from "../../scripts/chromium.mjs";
 
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-
-const ARGS = [
-  "--no-sandbox",
-  "--headless",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--use-fake-ui-for-media-stream",
-  "--use-fake-device-for-media-stream",
-  "--allow-loopback-in-peer-connection",
-  // The probes' AudioContexts start without a click.
-  "--autoplay-policy=no-user-gesture-required",
-];
+// The probes' AudioContexts start without a click.
+const ARGS = [...CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"];
 
 /** A Chromium whose fake microphone plays `wav` (looped) when given. */
 export function launch({ wav } = {}) {

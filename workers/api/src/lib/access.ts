@@ -38,6 +38,8 @@ export interface ChannelAccess {
   /** Null for DMs. */
   community: CommunityAccess | null;
   perms: bigint;
+  /** A DM's people (user ids); empty for community channels. */
+  recipients: string[];
 }
 
 const notFound = (what: string) => new ApiError("not_found", `No such ${what}.`);
@@ -165,7 +167,7 @@ export async function channelAccess(db: Db, userId: string, channelId: string): 
       overwrites: ows.map((o) => ({ kind: o.targetKind, id: o.targetId, allow: parsePermissions(o.allow), deny: parsePermissions(o.deny) })),
     });
     if (!has(perms, P.VIEW_CHANNEL)) throw notFound("channel");
-    return { userId, channel, community: ca, perms };
+    return { userId, channel, community: ca, perms, recipients: [] };
   }
   if (channel.kind !== "dm" && channel.kind !== "group_dm") throw notFound("channel");
   const rec = await db
@@ -177,7 +179,7 @@ export async function channelAccess(db: Db, userId: string, channelId: string): 
   // A block either way turns a 1:1 DM read-only.
   const other = rec.find((r) => r.userId !== userId)?.userId;
   if (channel.kind === "dm" && other && (await isBlockedEitherWay(db, userId, other))) perms = DM_BLOCKED_PERMISSIONS;
-  return { userId, channel, community: null, perms };
+  return { userId, channel, community: null, perms, recipients: rec.map((r) => r.userId) };
 }
 
 /** Throws `forbidden` unless every permission in `need` is present. */

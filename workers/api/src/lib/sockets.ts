@@ -4,12 +4,12 @@
  * voice). Sockets live in the CommunityHubs of the user's communities and in the ChannelRooms
  * of the channels they can reach, so those are asked directly.
  */
-import { getServerByName } from "partyserver";
 import { and, eq, inArray } from "drizzle-orm";
 import { channelRecipients, channels, members } from "../db/schema";
 import type { Db } from "../middleware/db";
 import { log } from "./log";
 import { hubOf, roomOf } from "./rooms";
+import { inboxOf } from "../../../../durable-objects/user-inbox";
 import { removeFromVoice } from "./voice";
 
 /** Channel kinds whose ChannelRoom may hold a socket of a member. */
@@ -46,7 +46,7 @@ export async function closeSockets(env: Env, db: Db, userId: string, sessionId?:
   ];
   tasks.push(
     (async () => {
-      const inbox = await getServerByName(env.UserInbox, userId);
+      const inbox = inboxOf(env, userId);
       return sessionId ? inbox.disconnectSession(sessionId) : inbox.disconnectUser();
     })(),
   );

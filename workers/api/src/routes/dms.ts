@@ -128,11 +128,10 @@ export const dmRoutes = new Hono<AppEnv>()
   })
   .post("/:id/call", validate("param", ChannelParam), async (c) => {
     const { user } = authed(c);
-    const { room, channel } = await dmCallAccess(c, c.req.valid("param").id, true);
-    const recipients = await c.var.db.select({ userId: channelRecipients.userId }).from(channelRecipients).where(eq(channelRecipients.channelId, channel.id));
+    const { room, channel, recipients } = await dmCallAccess(c, c.req.valid("param").id, true);
     const call = await room.callStart({
       caller: toUserSummary(user),
-      members: recipients.map((r) => r.userId),
+      members: recipients,
       kind: channel.kind === "dm" ? "dm" : "group_dm",
     });
     return c.json({ call } satisfies CallResponse);
@@ -157,7 +156,7 @@ async function dmCallAccess(c: Context<AppEnv>, id: string, connect: boolean) {
   const a = await channelAccess(c.var.db, user.id, id);
   if (a.community) throw new ApiError("not_found", "No such conversation.");
   if (connect && !has(a.perms, P.CONNECT)) throw new ApiError("forbidden", "You cannot call in this conversation.");
-  return { channel: a.channel, room: await roomOf(c.env, id) };
+  return { channel: a.channel, recipients: a.recipients, room: await roomOf(c.env, id) };
 }
 
 /** The 1:1 DM of two people, if any. */
