@@ -29,7 +29,9 @@ export default defineConfig(async () => {
         main: "./workers/api/src/index.ts",
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
-          bindings: { TEST_MIGRATIONS: migrations, PASSWORD_PEPPER: "test-pepper" },
+          // A long coalescing window (40 sockets → 200 ms), so tests/chat-coalesce.test.ts can
+          // act while events are queued; rooms under 32 sockets (every other test) never wait.
+          bindings: { TEST_MIGRATIONS: migrations, PASSWORD_PEPPER: "test-pepper", CHAT_COALESCE_US_PER_SOCKET: "5000" },
           workers: [
             {
               name: "woxly-token",

@@ -7,8 +7,10 @@
 //   --knee 25,50,200,400 extra rates tried per size to find where p99 passes 250 ms (--knee none: skip)
 //   --seconds 10         measured sending time of the fixed-rate points (plus 1 s warm-up)
 //   --knee-seconds 5     measured sending time of the extra knee points
-//   --only woxly|socket.io
+//   --only woxly|floor|socket.io (comma-separated for several)
 //   --direct             also run Woxly past wrangler dev's proxy (straight to the inner workerd)
+//   --skip-floor         leave out the workerd floor (bench/baseline/workerd-floor: the baseline's
+//                        memory-only server as a bare Durable Object, past the dev proxy)
 //   --skip-idle --skip-reconnect
 //   --out bench/results/latest.json
 //
@@ -22,6 +24,7 @@ import { ROOT, buildWeb, freePort, say, startProduct } from "../scripts/product.
 import { fanout, idleMemory, reconnectStorm, sendersFor } from "./chat-fanout/fanout.mjs";
 import { socketioTarget, startBaselineProcess } from "./chat-fanout/socketio-target.mjs";
 import { innerWorkerdUrl, woxlyTarget } from "./chat-fanout/woxly-target.mjs";
+import { floorTarget, startFloor } from "./chat-fanout/floor-target.mjs";
 import { formatMarkdown, formatScenario } from "./chat-fanout/report.mjs";
 import { seedChannel } from "./lib/seed.mjs";
 import { sleep } from "./lib/stats.mjs";
@@ -38,6 +41,7 @@ const { values: flags } = parseArgs({
     "knee-seconds": { type: "string" },
     only: { type: "string" },
     direct: { type: "boolean", default: false },
+    "skip-floor": { type: "boolean", default: false },
     "skip-idle": { type: "boolean", default: false },
     "skip-reconnect": { type: "boolean", default: false },
     out: { type: "string", default: path.join(ROOT, "bench", "results", "latest.json") },
@@ -54,7 +58,7 @@ const kneeSendMs = Number(flags["knee-seconds"] ?? (quick ? 4 : 5)) * 1000;
 const idleCount = quick ? 500 : 1000;
 const stormCount = quick ? 200 : 500;
 const ladder = [...new Set([...rates, ...kneeRates])].sort((a, b) => a - b);
-const servers = flags.only ? [flags.only] : ["woxly", "socket.io"];
+const servers = flags.only ? flags.only.split(",").map((s) => s.trim()) : ["woxly", ...(flags["skip-floor"] ? [] : ["floor"]), "socket.io"];
 
 function machine() {
   let workerd = null;
@@ -101,6 +105,13 @@ async function main() {
     targets["socket.io"] = socketioTarget({ url: srv.url, port });
     say(`socket.io baseline on ${srv.url} (pid ${srv.pid})`);
   }
+  if (servers.includes("floor")) {
+    const port = await freePort();
+    const floor = await startFloor(port);
+    cleanups.push(() => floor.stop());
+    targets.floor = floorTarget({ url: floor.url, port });
+    say(`workerd floor (wrangler dev) answers past its dev proxy on ${floor.url}`);
+  }
   if (servers.includes("woxly")) {
     if (!existsSync(path.join(ROOT, "web", ".svelte-kit", "cloudflare", "_worker.js"))) buildWeb();
     const persistTo = mkdtempSync(path.join(os.tmpdir(), "woxly-bench-"));
@@ -124,12 +135,13 @@ async function main() {
     }
   }
   if (info.loadAvgAtStart[0] > 1) say(`warning: load average ${info.loadAvgAtStart.join(" ")} before the run; other work on this machine will distort the numbers`);
-  // Baseline targets may use as many senders as Woxly needs, so both get the same topology.
-  if (targets["socket.io"]) {
-    targets["socket.io"].maxRatePerSender = targets.woxly?.maxRatePerSender ?? 0.8;
-    targets["socket.io"].maxSenders = targets.woxly?.maxSenders ?? 1e6;
+  // Baseline targets may use as many senders as Woxly needs, so all get the same topology.
+  for (const s of ["floor", "socket.io"]) {
+    if (!targets[s]) continue;
+    targets[s].maxRatePerSender = targets.woxly?.maxRatePerSender ?? 0.8;
+    targets[s].maxSenders = targets.woxly?.maxSenders ?? 1e6;
   }
-  const order = ["woxly", "woxly-direct", "socket.io"].filter((s) => targets[s] && (servers.includes(s) || (s === "woxly-direct" && servers.includes("woxly"))));
+  const order = ["woxly", "woxly-direct", "floor", "socket.io"].filter((s) => targets[s] && (servers.includes(s) || (s === "woxly-direct" && servers.includes("woxly"))));
 
   const results = { machine: info, config: { sizes, rates, ladder, sendMs, kneeSendMs, kneeMs: KNEE_MS, quick }, fanout: [], knee: [], idle: [], reconnect: [] };
   const save = () => {

@@ -85,6 +85,24 @@ class FrameError extends Error {
   }
 }
 
+/**
+ * Fan-out coalescing (#publish): rooms with fewer sockets than this always send at once. A
+ * send costs workerd ~45 µs per socket on the benchmark machine (docs/benchmarks.md), so a
+ * window of ~90 µs per socket keeps sends under about half of the room's time at any load.
+ * The var CHAT_COALESCE_US_PER_SOCKET overrides the 90 (0 turns coalescing off).
+ */
+const COALESCE_MIN_SOCKETS = 32;
+export const DEFAULT_COALESCE_US_PER_SOCKET = 90;
+/** The most events one `events` frame carries; a fuller queue is sent at once. */
+const COALESCE_MAX_EVENTS = 100;
+export function coalesceWindowMs(sockets: number, usPerSocket = DEFAULT_COALESCE_US_PER_SOCKET): number {
+  return sockets < COALESCE_MIN_SOCKETS ? 0 : (sockets * usPerSocket) / 1000;
+}
+function usPerSocket(env: { CHAT_COALESCE_US_PER_SOCKET?: string }): number {
+  const n = Number(env.CHAT_COALESCE_US_PER_SOCKET);
+  return env.CHAT_COALESCE_US_PER_SOCKET !== undefined && env.CHAT_COALESCE_US_PER_SOCKET !== "" && Number.isFinite(n) && n >= 0 ? n : DEFAULT_COALESCE_US_PER_SOCKET;
+}
+
 const userTag = (userId: string) => `u:${userId}`;
 const sessionTag = (sessionId: string) => `s:${sessionId}`;
 const utf8 = new TextEncoder();
@@ -144,6 +162,11 @@ export class ChannelRoom extends Server<Env> {
   #hubQueue = new Map<string, ChannelActivity[]>();
   /** Last relayed typing per user, ms. Ephemeral by design: losing it costs one extra typing frame. */
   #typingAt = new Map<string, number>();
+  /** Events written but not yet sent (see #publish); they are in SQLite, so a restart loses none. */
+  #outbox: string[] = [];
+  #flushTimer: ReturnType<typeof setTimeout> | null = null;
+  #lastFanoutAt = 0;
+  #lastFanoutSockets = 0;
 
   /** The room's storage, created on first use in any entry point (fetch, socket, RPC). */
   get #room(): ChannelStore {
@@ -217,9 +240,41 @@ export class ChannelRoom extends Server<Env> {
     }
   }
 
-  /** Sends to every socket in the room (or those with `tag`). */
+  /** Sends a frame that is not an event to every socket in the room (or those with `tag`). */
   #broadcast(data: string, tag?: string): void {
     for (const ws of this.ctx.getWebSockets(tag)) this.#sendRaw(ws, data);
+  }
+
+  /**
+   * Sends an event (already written) to every socket, in seq order. A room that fanned out
+   * less than `coalesceWindowMs(sockets)` ago queues it instead, and the queue goes out as one
+   * `events` frame per socket when the window ends: under load each socket gets fewer, bigger
+   * frames (what a frame costs in workerd barely depends on its size), and the room spends
+   * its time on messages rather than on sends. A quiet room, or a small one, sends at once.
+   */
+  #publish(json: string): void {
+    this.#outbox.push(json);
+    if (this.#flushTimer !== null) {
+      if (this.#outbox.length >= COALESCE_MAX_EVENTS) this.#flush();
+      return;
+    }
+    const wait = this.#lastFanoutAt + coalesceWindowMs(this.#lastFanoutSockets, usPerSocket(this.env)) - Date.now();
+    if (wait <= 0) this.#flush();
+    else this.#flushTimer = setTimeout(() => this.#flush(), wait);
+  }
+
+  /** Sends the queued events: the frame itself when there is one, else one `events` frame. */
+  #flush(): void {
+    if (this.#flushTimer !== null) clearTimeout(this.#flushTimer);
+    this.#flushTimer = null;
+    const queued = this.#outbox;
+    if (!queued.length) return;
+    this.#outbox = [];
+    const data = queued.length === 1 ? queued[0]! : `{"type":"events","events":[${queued.join(",")}]}`;
+    const sockets = this.ctx.getWebSockets();
+    for (const ws of sockets) this.#sendRaw(ws, data);
+    this.#lastFanoutAt = Date.now();
+    this.#lastFanoutSockets = sockets.length;
   }
 
   async #handle(conn: Connection, raw: WSMessage): Promise<void> {
@@ -296,6 +351,8 @@ export class ChannelRoom extends Server<Env> {
   // --- frames ---------------------------------------------------------------------------
 
   #resume(conn: Connection, perms: bigint, lastSeq: number | undefined): void {
+    // Queued events go out first, so nothing live arrives after `resumed` that the replay had.
+    this.#flush();
     const head = this.#room.head();
     if (lastSeq === undefined || lastSeq === head) {
       this.#send(conn, { type: "resumed", fromSeq: head + 1, toSeq: head });
@@ -373,7 +430,7 @@ export class ChannelRoom extends Server<Env> {
     // What you wrote yourself is read: the sender's marker moves with their message (written.seq is the head).
     this.#room.markReadAtHead(me.userId, written.seq, createdAt);
     this.#send(conn, { type: "message.ack", nonce: f.nonce, message: written.message });
-    this.#broadcast(written.json);
+    this.#publish(written.json);
     // No per-message log line: under `wrangler dev` each one costs milliseconds of CPU in the
     // log pipe. Errors and security events are still logged.
     this.#notifyHub(me.communityId, {
@@ -440,7 +497,7 @@ export class ChannelRoom extends Server<Env> {
     const { mentions, pings } = await this.#mentions(content, perms, me.communityId);
     const ev = this.#room.editMessage(id, content, mentions, pings, Date.now());
     if (!ev) throw new FrameError("not_found", "No such message.");
-    this.#broadcast(ev.json);
+    this.#publish(ev.json);
   }
 
   #delete(me: ConnectionIdentity, perms: bigint, id: string): void {
@@ -454,7 +511,7 @@ export class ChannelRoom extends Server<Env> {
   #deleteAndBroadcast(id: string): boolean {
     const ev = this.#room.deleteMessage(id, Date.now());
     if (!ev) return false;
-    this.#broadcast(ev.json);
+    this.#publish(ev.json);
     if (ev.attachmentIds.length) this.ctx.waitUntil(this.#dropFiles(ev.attachmentIds));
     return true;
   }
@@ -480,10 +537,10 @@ export class ChannelRoom extends Server<Env> {
       if (!present.includes(emoji) && present.length >= MAX_REACTIONS_PER_MESSAGE) {
         throw new FrameError("too_many_reactions", `A message can have at most ${MAX_REACTIONS_PER_MESSAGE} different reactions.`);
       }
-      this.#broadcast(this.#room.addReaction(messageId, emoji, me.userId, now).json);
+      this.#publish(this.#room.addReaction(messageId, emoji, me.userId, now).json);
     } else {
       if (!mine) return;
-      this.#broadcast(this.#room.removeReaction(messageId, emoji, me.userId, now).json);
+      this.#publish(this.#room.removeReaction(messageId, emoji, me.userId, now).json);
     }
   }
 
@@ -493,7 +550,7 @@ export class ChannelRoom extends Server<Env> {
     const m = this.#room.messageMeta(messageId);
     if (!m) throw new FrameError("not_found", "No such message.");
     if (m.pinned === pin) return;
-    this.#broadcast(this.#room.setPinned(messageId, pin, Date.now()).json);
+    this.#publish(this.#room.setPinned(messageId, pin, Date.now()).json);
   }
 
   #typing(me: ConnectionIdentity, perms: bigint): void {
@@ -715,7 +772,7 @@ export class ChannelRoom extends Server<Env> {
       pings: { users: [], roles: [], everyone: false },
       nonce: null,
     });
-    this.#broadcast(written.json);
+    this.#publish(written.json);
     this.#notifyHub(communityId, {
       channelId: this.name,
       seq: written.seq,
@@ -743,6 +800,9 @@ export class ChannelRoom extends Server<Env> {
 
   /** The channel is gone (its community was deleted): closes sockets and drops every byte it held. */
   async purge(): Promise<void> {
+    if (this.#flushTimer !== null) clearTimeout(this.#flushTimer);
+    this.#flushTimer = null;
+    this.#outbox = [];
     for (const ws of this.ctx.getWebSockets()) {
       try {
         ws.close(CLOSE.GONE, "channel deleted");

@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const LIVEKIT_VERSION = "v1.13.5";
-const WRANGLER = path.join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
+export const WRANGLER = path.join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
 const VITE = path.join(ROOT, "node_modules", "vite", "bin", "vite.js");
 
 /** Environment for wrangler: no calls to Cloudflare hosts (there may be no internet). */
@@ -116,7 +116,7 @@ export function installLivekit() {
   return findLivekit();
 }
 
-function startChild(name, cmd, args, opts = {}) {
+export function startChild(name, cmd, args, opts = {}) {
   const child = spawn(cmd, args, {
     cwd: ROOT,
     detached: true, // own process group, so stop() also ends workerd under wrangler
@@ -129,7 +129,7 @@ function startChild(name, cmd, args, opts = {}) {
   return child;
 }
 
-function stopChild(child) {
+export function stopChild(child) {
   if (!child || child.exitCode !== null) return Promise.resolve();
   child.stopping = true;
   return new Promise((resolve) => {
@@ -148,7 +148,7 @@ function stopChild(child) {
   });
 }
 
-async function waitFor(url, timeoutMs, isDead) {
+export async function waitFor(url, timeoutMs, isDead) {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     if (isDead?.()) throw new Error(`process died before ${url} answered`);

@@ -128,6 +128,8 @@ export interface TestSocket<Frame extends { type: string }> {
   ws: WebSocket;
   /** Every frame received so far, in order. */
   frames: Frame[];
+  /** How many `events` frames (coalesced events, unpacked into `frames`) arrived. */
+  readonly batches: number;
   closed: { code: number; reason: string } | null;
   send(frame: unknown): void;
   sendRaw(data: string | ArrayBuffer): void;
@@ -164,8 +166,14 @@ export async function connectParty<Frame extends { type: string }>(
   const taken = new Set<number>();
   const waiters = new Set<() => void>();
   let closed: { code: number; reason: string } | null = null;
+  let batches = 0;
   ws.addEventListener("message", (e) => {
-    frames.push(JSON.parse(typeof e.data === "string" ? e.data : new TextDecoder().decode(e.data as ArrayBuffer)) as Frame);
+    const f = JSON.parse(typeof e.data === "string" ? e.data : new TextDecoder().decode(e.data as ArrayBuffer)) as Frame | { type: "events"; events: Frame[] };
+    // A busy room coalesces events into one `events` frame; like a client, take them one by one.
+    if (f.type === "events" && "events" in f) {
+      batches++;
+      frames.push(...f.events);
+    } else frames.push(f as Frame);
     for (const w of [...waiters]) w();
   });
   ws.addEventListener("close", (e) => {
@@ -175,6 +183,9 @@ export async function connectParty<Frame extends { type: string }>(
   const sock: TestSocket<Frame> = {
     ws,
     frames,
+    get batches() {
+      return batches;
+    },
     get closed() {
       return closed;
     },

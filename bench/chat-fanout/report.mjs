@@ -4,9 +4,10 @@
 const LABEL = {
   woxly: "Woxly (every message persisted before its ack)",
   "woxly-direct": "Woxly past wrangler's dev proxy (persisted)",
+  floor: "workerd floor: bare DO, memory only",
   "socket.io": "Socket.IO baseline (memory only)",
 };
-const SHORT = { woxly: "Woxly", "woxly-direct": "Woxly (no dev proxy)", "socket.io": "Socket.IO" };
+const SHORT = { woxly: "Woxly", "woxly-direct": "Woxly (no dev proxy)", floor: "workerd floor", "socket.io": "Socket.IO" };
 const isWoxly = (s) => s.startsWith("woxly");
 
 export function ms(v) {

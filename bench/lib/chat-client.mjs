@@ -84,6 +84,8 @@ export class ChatClient {
     this.connects = 0;
     this.resumes = 0;
     this.resyncs = 0;
+    /** `events` frames received (several events coalesced into one frame by a busy room) */
+    this.batches = 0;
     this.errors = [];
     this._liveWaiters = [];
     this._resyncing = null;
@@ -173,12 +175,18 @@ export class ChatClient {
         return this._onAck(f);
       case "error":
         return this._onError(f);
+      case "events": // a busy room's coalesced fan-out: several events, in seq order
+        this.batches++;
+        for (const e of f.events) this._event(e);
+        return;
       default:
-        if (EVENT_TYPES.has(f.type)) {
-          if (this._resyncing) this._buffered.push(f);
-          else this._apply(f);
-        }
+        if (EVENT_TYPES.has(f.type)) this._event(f);
     }
+  }
+
+  _event(f) {
+    if (this._resyncing) this._buffered.push(f);
+    else this._apply(f);
   }
 
   _apply(f) {

@@ -255,6 +255,8 @@ export const ServerFrame = z.discriminatedUnion("type", [
   ReactionRemoved,
   PinAdded,
   PinRemoved,
+  /** Several events at once, in seq order (a busy room coalesces its fan-out); apply each in turn. */
+  z.object({ type: z.literal("events"), events: z.array(ChannelEvent).min(2) }),
   z.object({ type: z.literal("typing"), userId: z.string(), displayName: z.string() }),
   z.object({ type: z.literal("read.updated"), seq: Seq }),
   /** This socket's permissions changed (role or overwrite edits); decimal string, see permissions.ts. */

@@ -287,6 +287,9 @@ export class ChannelClient {
       case "pin.added":
       case "pin.removed":
         return this.#onEvent(f);
+      case "events":
+        for (const e of f.events) this.#onEvent(e);
+        return;
       case "typing":
         return this.#onTyping(f.userId, f.displayName);
       case "read.updated":
