@@ -29,9 +29,15 @@ export default defineConfig(async () => {
         main: "./workers/api/src/index.ts",
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
-          // A long coalescing window (40 sockets → 200 ms), so tests/chat-coalesce.test.ts can
-          // act while events are queued; rooms under 32 sockets (every other test) never wait.
-          bindings: { TEST_MIGRATIONS: migrations, PASSWORD_PEPPER: "test-pepper", CHAT_COALESCE_US_PER_SOCKET: "5000" },
+          // Coalescing slowed down for tests/chat-coalesce.test.ts: a room of 40 sockets stays
+          // "busy" for 200 ms after a fan-out and holds its queue for 200 ms, so the tests can act
+          // while events are queued. Rooms under 32 sockets (every other test) never wait.
+          bindings: {
+            TEST_MIGRATIONS: migrations,
+            PASSWORD_PEPPER: "test-pepper",
+            CHAT_COALESCE_US_PER_SOCKET: "5000",
+            CHAT_COALESCE_WAIT_MS: "200",
+          },
           workers: [
             {
               name: "woxly-token",

@@ -7,7 +7,7 @@
 //   --knee 25,50,200,400 extra rates tried per size to find where p99 passes 250 ms (--knee none: skip)
 //   --seconds 10         measured sending time of the fixed-rate points (plus 1 s warm-up)
 //   --knee-seconds 5     measured sending time of the extra knee points
-//   --only woxly|floor|socket.io (comma-separated for several)
+//   --only woxly|woxly-direct|floor|socket.io (comma-separated for several)
 //   --direct             also run Woxly past wrangler dev's proxy (straight to the inner workerd)
 //   --skip-floor         leave out the workerd floor (bench/baseline/workerd-floor: the baseline's
 //                        memory-only server as a bare Durable Object, past the dev proxy)
@@ -112,7 +112,7 @@ async function main() {
     targets.floor = floorTarget({ url: floor.url, port });
     say(`workerd floor (wrangler dev) answers past its dev proxy on ${floor.url}`);
   }
-  if (servers.includes("woxly")) {
+  if (servers.includes("woxly") || servers.includes("woxly-direct")) {
     if (!existsSync(path.join(ROOT, "web", ".svelte-kit", "cloudflare", "_worker.js"))) buildWeb();
     const persistTo = mkdtempSync(path.join(os.tmpdir(), "woxly-bench-"));
     cleanups.push(() => rmSync(persistTo, { recursive: true, force: true }));
@@ -126,7 +126,7 @@ async function main() {
     cleanups.push(() => product.stop());
     targets.woxly = woxlyTarget({ url: product.url, port, channelId: seed.channelId, users: seed.users });
     say(`woxly (wrangler dev) on ${product.url}, channel ${seed.channelId}`);
-    if (flags.direct) {
+    if (flags.direct || servers.includes("woxly-direct")) {
       const inner = await innerWorkerdUrl(port);
       if (inner) {
         targets["woxly-direct"] = woxlyTarget({ url: inner, port, channelId: seed.channelId, users: seed.users, name: "woxly-direct" });

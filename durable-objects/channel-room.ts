@@ -86,21 +86,27 @@ class FrameError extends Error {
 }
 
 /**
- * Fan-out coalescing (#publish): rooms with fewer sockets than this always send at once. A
- * send costs workerd ~45 µs per socket on the benchmark machine (docs/benchmarks.md), so a
- * window of ~90 µs per socket keeps sends under about half of the room's time at any load.
- * The var CHAT_COALESCE_US_PER_SOCKET overrides the 90 (0 turns coalescing off).
+ * Fan-out coalescing (#publish). A room with fewer sockets than this always sends at once.
+ * A bigger room that fanned out less than `busyWindowMs` ago is busy: it queues the event
+ * and sends the queue a moment later (CHAT_COALESCE_WAIT_MS, default 0: on the next turn of
+ * the event loop, after the frames that are already waiting have been handled — so the
+ * batches are exactly as big as the backlog, and a quiet room adds no delay).
  */
 const COALESCE_MIN_SOCKETS = 32;
+/**
+ * A send costs workerd ~45 µs per socket on the benchmark machine (docs/benchmarks.md); a
+ * room whose last fan-out was less than ~2 fan-outs ago counts as busy. CHAT_COALESCE_US_PER_SOCKET
+ * overrides the 90 (0 turns coalescing off).
+ */
 export const DEFAULT_COALESCE_US_PER_SOCKET = 90;
 /** The most events one `events` frame carries; a fuller queue is sent at once. */
 const COALESCE_MAX_EVENTS = 100;
-export function coalesceWindowMs(sockets: number, usPerSocket = DEFAULT_COALESCE_US_PER_SOCKET): number {
+export function busyWindowMs(sockets: number, usPerSocket = DEFAULT_COALESCE_US_PER_SOCKET): number {
   return sockets < COALESCE_MIN_SOCKETS ? 0 : (sockets * usPerSocket) / 1000;
 }
-function usPerSocket(env: { CHAT_COALESCE_US_PER_SOCKET?: string }): number {
-  const n = Number(env.CHAT_COALESCE_US_PER_SOCKET);
-  return env.CHAT_COALESCE_US_PER_SOCKET !== undefined && env.CHAT_COALESCE_US_PER_SOCKET !== "" && Number.isFinite(n) && n >= 0 ? n : DEFAULT_COALESCE_US_PER_SOCKET;
+function numberVar(raw: string | undefined, fallback: number): number {
+  const n = Number(raw);
+  return raw !== undefined && raw !== "" && Number.isFinite(n) && n >= 0 ? n : fallback;
 }
 
 const userTag = (userId: string) => `u:${userId}`;
@@ -246,11 +252,11 @@ export class ChannelRoom extends Server<Env> {
   }
 
   /**
-   * Sends an event (already written) to every socket, in seq order. A room that fanned out
-   * less than `coalesceWindowMs(sockets)` ago queues it instead, and the queue goes out as one
-   * `events` frame per socket when the window ends: under load each socket gets fewer, bigger
-   * frames (what a frame costs in workerd barely depends on its size), and the room spends
-   * its time on messages rather than on sends. A quiet room, or a small one, sends at once.
+   * Sends an event (already written) to every socket, in seq order. A busy room (see
+   * busyWindowMs) queues it instead, and the queue goes out as one `events` frame per socket
+   * on the next turn: under load each socket gets fewer, bigger frames (what a frame costs
+   * workerd barely depends on its size), so the room spends its time on messages rather
+   * than on sends. A quiet room, or a small one, sends at once.
    */
   #publish(json: string): void {
     this.#outbox.push(json);
@@ -258,9 +264,9 @@ export class ChannelRoom extends Server<Env> {
       if (this.#outbox.length >= COALESCE_MAX_EVENTS) this.#flush();
       return;
     }
-    const wait = this.#lastFanoutAt + coalesceWindowMs(this.#lastFanoutSockets, usPerSocket(this.env)) - Date.now();
-    if (wait <= 0) this.#flush();
-    else this.#flushTimer = setTimeout(() => this.#flush(), wait);
+    const busyUntil = this.#lastFanoutAt + busyWindowMs(this.#lastFanoutSockets, numberVar(this.env.CHAT_COALESCE_US_PER_SOCKET, DEFAULT_COALESCE_US_PER_SOCKET));
+    if (Date.now() >= busyUntil) this.#flush();
+    else this.#flushTimer = setTimeout(() => this.#flush(), numberVar(this.env.CHAT_COALESCE_WAIT_MS, 0));
   }
 
   /** Sends the queued events: the frame itself when there is one, else one `events` frame. */

@@ -42,6 +42,8 @@ export class ChatClient {
   pending: Map<string, { content: string; sentAt: number; transmissions?: number; rateLimited?: number }>;
   acked: Map<string, Message>;
   resumeOverlap: number;
+  /** `events` frames received (several events coalesced into one frame by a busy room). */
+  batches: number;
   live: boolean;
   connects: number;
   resumes: number;
