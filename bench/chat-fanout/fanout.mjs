@@ -169,6 +169,8 @@ export async function fanout(target, { n, rate, sendMs = 10_000, warmMs = 1_000,
   const anomalies = clients.reduce((a, c) => a + (c?.anomalies?.() ?? 0), 0);
   // Sends the server refused for the rate limit and the client retried (should stay 0).
   const rateLimited = clients.reduce((a, c) => a + (c?.rateLimited?.() ?? 0), 0);
+  // Frames that carried several events (a busy Woxly room coalescing its fan-out).
+  const eventsFrames = clients.reduce((a, c) => a + (c?.batches?.() ?? 0), 0);
   await closeAll(clients);
 
   const measuredSeconds = (sendEnd - tMeasure) / 1000;
@@ -196,6 +198,7 @@ export async function fanout(target, { n, rate, sendMs = 10_000, warmMs = 1_000,
     delivered: expected ? round(receipts / expected, 4) : null,
     seqAnomalies: anomalies,
     rateLimitedRetries: rateLimited,
+    eventsFrames,
     latencyMs: latency.summary(Math.max(0, expected - receipts)),
     ackLatencyMs: ackLatency.summary(),
     maxScheduleLagMs: round(maxScheduleLagMs, 1),

@@ -39,6 +39,7 @@ export function formatScenario(points) {
   add("errors", (p) => Object.entries(p.errors).map(([k, v]) => `${k}:${v}`).join(" ") || "none");
   add("seq gaps/duplicates seen", (p) => (isWoxly(p.server) ? p.seqAnomalies : "n/a"));
   add("rate-limited resends", (p) => (isWoxly(p.server) ? p.rateLimitedRetries : "n/a"));
+  add("coalesced events frames received", (p) => (isWoxly(p.server) ? (p.eventsFrames ?? "–") : "n/a"));
   add("server CPU (% of a core)", (p) => pct(p.serverCpuPct));
   add("  by process", (p) => (p.serverProcesses ?? []).map((x) => `${x.process.replace(" (listener)", "*")} ${x.cpuPct}%`).join(", "));
   add("  + wrangler/other in its group", (p) => (isWoxly(p.server) ? pct(Math.round((p.serverGroupCpuPct - p.serverCpuPct) * 10) / 10) : "–"));

@@ -65,6 +65,7 @@ export function woxlyTarget({ url, port, channelId, users, name = "woxly" }) {
         reconnect: () => client.reconnect(),
         anomalies: () => client.anomalies.length,
         rateLimited: () => client.errors.filter((e) => e.code === "rate_limited").length,
+        batches: () => client.batches,
         close: () => client.close(),
       };
     },
