@@ -206,6 +206,9 @@ export class ChannelRoom extends Server<Env> {
     }
     conn.setState({ identity } satisfies ConnState);
     if (this.#room.communityId() === null) this.#room.setCommunityId(identity.communityId);
+    // Queued events go out first: `ready.headSeq` covers them, and a client ignores events
+    // before `ready`, so none arrives after it that the new socket should not apply.
+    this.#flush();
     this.#send(conn, {
       type: "ready",
       headSeq: this.#room.head(),

@@ -48,6 +48,25 @@ describe("fan-out coalescing", () => {
     for (const s of [...sockets, sender]) s.close();
   });
 
+  it("a socket that connects while events are queued gets them before ready, never after it", async () => {
+    const w = await world();
+    const sockets = await crowd(w.channelId, w.member, SOCKETS);
+    const sender = await connectRoom(w.channelId, w.owner);
+    sender.send({ type: "message.send", nonce: nonce(), content: "first" }); // fans out at once
+    await sender.next("message.ack");
+    for (let i = 0; i < 3; i++) sender.send({ type: "message.send", nonce: nonce(), content: `queued ${i}` });
+    for (let i = 0; i < 3; i++) await sender.next("message.ack"); // written (and queued)
+    const late = await connectRoom(w.channelId, w.member);
+    const ready = late.frames.find((f) => f.type === "ready") as Extract<(typeof late.frames)[number], { type: "ready" }>;
+    expect(ready.headSeq).toBe(4);
+    // One more message: it goes out with whatever was still queued.
+    sender.send({ type: "message.send", nonce: nonce(), content: "after" });
+    await late.next("message.created", (f) => f.seq === 5);
+    const after = late.frames.slice(late.frames.indexOf(ready) + 1).filter((f) => "seq" in f && f.type !== "read.updated") as { seq: number }[];
+    expect(after.map((f) => f.seq)).toEqual([5]);
+    for (const s of [...sockets, sender, late]) s.close();
+  });
+
   it("a hello while events are queued gets them before resumed, and nothing it had after it", async () => {
     const w = await world();
     const sockets = await crowd(w.channelId, w.member, SOCKETS);
