@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const LIVEKIT_VERSION = "v1.13.5";
-export const WRANGLER = path.join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
+const WRANGLER = path.join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
 const VITE = path.join(ROOT, "node_modules", "vite", "bin", "vite.js");
 
 /** Environment for wrangler: no calls to Cloudflare hosts (there may be no internet). */
@@ -116,7 +116,7 @@ export function installLivekit() {
   return findLivekit();
 }
 
-export function startChild(name, cmd, args, opts = {}) {
+function startChild(name, cmd, args, opts = {}) {
   const child = spawn(cmd, args, {
     cwd: ROOT,
     detached: true, // own process group, so stop() also ends workerd under wrangler
@@ -148,7 +148,7 @@ export function stopChild(child) {
   });
 }
 
-export async function waitFor(url, timeoutMs, isDead) {
+async function waitFor(url, timeoutMs, isDead) {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     if (isDead?.()) throw new Error(`process died before ${url} answered`);
@@ -159,6 +159,25 @@ export async function waitFor(url, timeoutMs, isDead) {
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+}
+
+/**
+ * Starts `wrangler dev` for `configs` on 127.0.0.1:`port` with its state in `persistTo`, in its
+ * own process group (stopChild ends workerd too); resolves with the child once `/api/health`
+ * answers.
+ */
+export async function startWranglerDev({ name = "wrangler dev", configs, port, persistTo, quiet = false }) {
+  const args = [
+    WRANGLER, "dev",
+    ...configs.flatMap((c) => ["-c", c]),
+    "--port", String(port), "--ip", "127.0.0.1",
+    "--persist-to", persistTo,
+    "--show-interactive-dev-session=false",
+    "--log-level", quiet ? "error" : "info",
+  ];
+  const child = startChild(name, process.execPath, args, { stdio: ["ignore", quiet ? "ignore" : "inherit", "inherit"] });
+  await waitFor(`http://127.0.0.1:${port}/api/health`, 60_000, () => child.exitCode !== null);
+  return child;
 }
 
 /**
@@ -208,20 +227,10 @@ export async function startProduct({
   }
   writeTokenDevVars(livekitUrl ?? "");
 
-  const wranglerArgs = [
-    WRANGLER, "dev",
-    "-c", "wrangler.toml", "-c", "workers/token/wrangler.toml",
-    "--port", String(port), "--ip", "127.0.0.1",
-    "--persist-to", persistTo,
-    "--show-interactive-dev-session=false",
-    "--log-level", quiet ? "error" : "info",
-  ];
+  const configs = ["wrangler.toml", "workers/token/wrangler.toml"];
   let wr;
   const startWorkers = async () => {
-    wr = startChild("wrangler dev", process.execPath, wranglerArgs, {
-      stdio: ["ignore", quiet ? "ignore" : "inherit", "inherit"],
-    });
-    await waitFor(`http://127.0.0.1:${port}/api/health`, 60_000, () => wr.exitCode !== null);
+    wr = await startWranglerDev({ configs, port, persistTo, quiet });
   };
   await startWorkers();
 

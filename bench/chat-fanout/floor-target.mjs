@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
-import { QUIET_ENV, ROOT, WRANGLER, startChild, stopChild, waitFor } from "../../scripts/product.mjs";
+import { ROOT, startWranglerDev, stopChild } from "../../scripts/product.mjs";
 import { serverProbe } from "../lib/stats.mjs";
 import { innerWorkerdUrl } from "./woxly-target.mjs";
 
@@ -15,13 +15,7 @@ const CONFIG = path.join(ROOT, "bench", "baseline", "workerd-floor", "wrangler.j
 /** Starts the floor under `wrangler dev` on `port`; resolves with its inner (past-proxy) URL. */
 export async function startFloor(port) {
   const persistTo = mkdtempSync(path.join(os.tmpdir(), "woxly-floor-"));
-  const child = startChild("floor (wrangler dev)", process.execPath, [
-    WRANGLER, "dev", "-c", CONFIG,
-    "--port", String(port), "--ip", "127.0.0.1",
-    "--persist-to", persistTo,
-    "--show-interactive-dev-session=false", "--log-level", "error",
-  ], { stdio: ["ignore", "ignore", "inherit"], env: QUIET_ENV });
-  await waitFor(`http://127.0.0.1:${port}/api/health`, 60_000, () => child.exitCode !== null);
+  const child = await startWranglerDev({ name: "floor (wrangler dev)", configs: [CONFIG], port, persistTo, quiet: true });
   const inner = (await innerWorkerdUrl(port)) ?? `http://127.0.0.1:${port}`;
   return {
     url: inner,
