@@ -18,6 +18,18 @@ async function crowd(channelId: string, user: { token: string }, n: number): Pro
   return out;
 }
 
+/** A channel with SOCKETS listeners and a sender; `primed`: one message has fanned out, so the room is busy. */
+async function busyRoom(primed: boolean) {
+  const w = await world();
+  const sockets = await crowd(w.channelId, w.member, SOCKETS);
+  const sender = await connectRoom(w.channelId, w.owner);
+  if (primed) {
+    sender.send({ type: "message.send", nonce: nonce(), content: "first" }); // fans out at once
+    await sender.next("message.ack");
+  }
+  return { w, sockets, sender };
+}
+
 async function createdSeqs(s: RoomSocket, count: number): Promise<number[]> {
   const seqs: number[] = [];
   for (let i = 0; i < count; i++) seqs.push((await s.next("message.created")).seq);
@@ -35,9 +47,7 @@ describe("fan-out coalescing", () => {
   });
 
   it("a burst reaches every socket once, in order, partly as events frames", async () => {
-    const w = await world();
-    const sockets = await crowd(w.channelId, w.member, SOCKETS);
-    const sender = await connectRoom(w.channelId, w.owner);
+    const { sockets, sender } = await busyRoom(false);
     // The first message fans out at once and sets the window; the next nine arrive inside it.
     for (let i = 0; i < 10; i++) sender.send({ type: "message.send", nonce: nonce(), content: `burst ${i}` });
     for (let i = 0; i < 10; i++) await sender.next("message.ack");
@@ -49,11 +59,7 @@ describe("fan-out coalescing", () => {
   });
 
   it("a socket that connects while events are queued gets them before ready, never after it", async () => {
-    const w = await world();
-    const sockets = await crowd(w.channelId, w.member, SOCKETS);
-    const sender = await connectRoom(w.channelId, w.owner);
-    sender.send({ type: "message.send", nonce: nonce(), content: "first" }); // fans out at once
-    await sender.next("message.ack");
+    const { w, sockets, sender } = await busyRoom(true);
     for (let i = 0; i < 3; i++) sender.send({ type: "message.send", nonce: nonce(), content: `queued ${i}` });
     for (let i = 0; i < 3; i++) await sender.next("message.ack"); // written (and queued)
     const late = await connectRoom(w.channelId, w.member);
@@ -68,11 +74,7 @@ describe("fan-out coalescing", () => {
   });
 
   it("a hello while events are queued gets them before resumed, and nothing it had after it", async () => {
-    const w = await world();
-    const sockets = await crowd(w.channelId, w.member, SOCKETS);
-    const sender = await connectRoom(w.channelId, w.owner);
-    sender.send({ type: "message.send", nonce: nonce(), content: "first" }); // fans out at once
-    await sender.next("message.ack");
+    const { w, sockets, sender } = await busyRoom(true);
     const late = sockets[0]!;
     for (let i = 0; i < 5; i++) sender.send({ type: "message.send", nonce: nonce(), content: `queued ${i}` });
     for (let i = 0; i < 5; i++) await sender.next("message.ack"); // written (and queued)
