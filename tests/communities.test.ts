@@ -264,7 +264,9 @@ describe("channels", () => {
     const role = await createRole(owner, community.id, "Perms", P.MANAGE_ROLES);
     await addMember(community.id, mod, [role.id]);
     const general = channels.find((c) => c.name === "general")!;
-    const ow = `/api/channels/${general.id}/overwrites/role/${role.id}`;
+    // A role below the member's own: overwrites follow the hierarchy (tests/security-roles.test.ts).
+    const lower = await createRole(owner, community.id, "Lower", 0n);
+    const ow = `/api/channels/${general.id}/overwrites/role/${lower.id}`;
     expect((await call(mod, "PUT", ow, { allow: String(P.MANAGE_MESSAGES), deny: "0" })).status).toBe(403);
     await ok(200, mod, "PUT", ow, { allow: String(P.SEND_MESSAGES), deny: "0" });
   });

@@ -285,6 +285,41 @@ export function requireGrantable(perms: bigint, bits: bigint): void {
   if ((bits & ~perms) !== 0n) throw new ApiError("forbidden", "You cannot grant permissions you do not have.");
 }
 
+/**
+ * Of `roleIds` (roles of the actor's community), those carrying something the actor does not
+ * hold: a community-wide bit of the role the actor lacks, or an allow or deny bit of one of
+ * the role's channel overwrites the actor lacks in that channel. Unknown ids are left out.
+ * The owner and ADMINISTRATOR hold everything, so for them it is always empty.
+ */
+export async function rolesNotHeld(db: Db, actor: CommunityAccess, roleIds: string[]): Promise<string[]> {
+  if (actor.isOwner || has(actor.perms, P.ADMINISTRATOR) || roleIds.length === 0) return [];
+  const model = await loadPermissionModel(db, actor.community.id, [actor.userId]);
+  if (!model) return [];
+  const wanted = new Set(roleIds);
+  const lacking = new Set<string>();
+  for (const id of roleIds) {
+    const role = model.roles.get(id) ?? (model.everyone.id === id ? model.everyone : undefined);
+    if (role && (role.permissions & ~actor.perms) !== 0n) lacking.add(id);
+  }
+  for (const [channelId, list] of model.overwrites) {
+    const mine = modelChannelPerms(model, actor.userId, channelId);
+    for (const o of list) {
+      if (o.kind === "role" && wanted.has(o.id) && ((o.allow | o.deny) & ~mine) !== 0n) lacking.add(o.id);
+    }
+  }
+  return roleIds.filter((id) => lacking.has(id));
+}
+
+/**
+ * Throws `forbidden` unless the actor holds everything the roles carry (see rolesNotHeld):
+ * assigning, removing or deleting a role hands out or takes back all of it.
+ */
+export async function requireHoldsRoles(db: Db, actor: CommunityAccess, roleIds: string[]): Promise<void> {
+  if ((await rolesNotHeld(db, actor, roleIds)).length) {
+    throw new ApiError("forbidden", "You can only give or take roles whose permissions you have.");
+  }
+}
+
 // ---------------------------------------------------------------------------------------
 // Many members at once (member lists, CommunityHub fan-out): the same computePermissions,
 // with roles, member roles and overwrites loaded in a few queries.

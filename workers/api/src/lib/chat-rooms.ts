@@ -1,17 +1,39 @@
 /**
- * How the worker reaches ChannelRooms: a stub by channel id, the channel access check that
- * every chat route starts with, and the text channels of a community a member may read
+ * How the worker reaches ChannelRooms: which channels have one, the channel access check
+ * that every chat route starts with, and the text channels of a community a member may read
  * (for community-wide search).
  */
-import { and, eq } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import { ApiError } from "../../../shared/errors";
 import { P, computePermissions, has, parsePermissions } from "../../../shared/permissions";
 import { channelOverwrites, channels, memberRoles, roles } from "../db/schema";
 import type { Db } from "../middleware/db";
 import { channelAccess, communityAccess, type ChannelAccess } from "./access";
 
+/** Community channel kinds that have a ChannelRoom: text channels, and voice channels' chat beside the call. */
+export const COMMUNITY_ROOM_KINDS = ["text", "voice"] as const;
+
 /** Channel kinds that have a ChannelRoom (messages). */
-const CHAT_KINDS = new Set(["text", "voice", "dm", "group_dm", "ticket"]);
+const CHAT_KINDS = new Set<string>([...COMMUNITY_ROOM_KINDS, "dm", "group_dm", "ticket"]);
+
+/** Whether a community channel of this kind has a ChannelRoom (categories do not). */
+export function hasCommunityRoom(kind: string): boolean {
+  return (COMMUNITY_ROOM_KINDS as readonly string[]).includes(kind);
+}
+
+/**
+ * Every channel of a community that has a ChannelRoom (text and voice; never categories).
+ * The one list for whatever must reach all of a community's rooms when access changes:
+ * revalidation after role, overwrite, membership and ownership changes, ban clean-up, and
+ * purging on community deletion.
+ */
+export async function roomChannelIds(db: Db, communityId: string): Promise<string[]> {
+  const rows = await db
+    .select({ id: channels.id })
+    .from(channels)
+    .where(and(eq(channels.communityId, communityId), inArray(channels.kind, [...COMMUNITY_ROOM_KINDS])));
+  return rows.map((r) => r.id);
+}
 
 /**
  * channelAccess plus: the channel has messages (404 otherwise, like an invisible channel),

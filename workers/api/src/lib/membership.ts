@@ -1,9 +1,10 @@
 /** Member views and the one way a member leaves (leave, kick, ban), shared by the routes. */
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import type { Member, MemberLeftReason } from "../../../shared/communities";
-import { channels, memberRoles, members, users } from "../db/schema";
+import { memberRoles, members, users } from "../db/schema";
 import type { Db } from "../middleware/db";
 import type { Statement } from "./batch";
+import { roomChannelIds } from "./chat-rooms";
 import { disconnectFromHub, hubOf, publish, revalidateRooms } from "./rooms";
 import { toMember } from "./views";
 import { log } from "./log";
@@ -47,22 +48,17 @@ export function removeMemberStatements(db: Db, communityId: string, userId: stri
 
 /**
  * After a member left (D1 already changed): close their hub sockets, tell the others, and
- * make every text channel re-check its connections so theirs close.
+ * make every room (text channels and voice channels' chat) re-check its connections so
+ * theirs close.
  */
 export async function afterMemberRemoved(db: Db, env: Env, communityId: string, userId: string, reason: MemberLeftReason): Promise<void> {
-  const rooms = await db
-    .select({ id: channels.id })
-    .from(channels)
-    .where(and(eq(channels.communityId, communityId), inArray(channels.kind, ["text", "voice"])));
+  const rooms = await roomChannelIds(db, communityId);
   // Tell everyone (the removed member included) why, before their socket closes.
   await publish(env, communityId, { type: "member.left", userId, reason });
   await Promise.all([
     disconnectFromHub(env, communityId, userId),
     // Out of every voice call of the community too (LiveKit RoomService), logged if LiveKit fails.
     removeFromVoice(env, { communityId }, userId).catch((e) => log({ event: "voice.remove_failed", communityId, userId, error: String(e) })),
-    revalidateRooms(
-      env,
-      rooms.map((t) => t.id),
-    ),
+    revalidateRooms(env, rooms),
   ]);
 }

@@ -1,8 +1,9 @@
 /**
  * Effects of directory changes on the Durable Objects: the community's CommunityHub (pushes,
- * closing sockets) and the ChannelRooms of its text channels (revalidating connections,
- * system messages, purging). D1 is the source of truth and has already changed when these
- * run, so a failing Durable Object call is logged, never turned into a failed request.
+ * closing sockets) and the ChannelRooms of its channels (revalidating connections, system
+ * messages, purging). Which channels have a room is `roomChannelIds` (lib/chat-rooms.ts):
+ * voice channels have a chat too. D1 is the source of truth and has already changed when
+ * these run, so a failing Durable Object call is logged, never turned into a failed request.
  */
 import { getServerByName } from "partyserver";
 import type { SystemInfo } from "../../../shared/chat";

@@ -2,7 +2,9 @@
  * Community channels: create and reorder (mounted at /api/communities), rename, topic, user
  * limit, move, delete and permission overwrites (mounted at /api/channels). Managing a
  * channel takes MANAGE_CHANNELS, its overwrites MANAGE_ROLES, both as computed in that
- * channel, as Discord does.
+ * channel, as Discord does. An overwrite also follows the hierarchy (only for roles and
+ * members below the actor, or the actor themselves; @everyone for anyone with the
+ * permission) and changes only bits the actor holds in that channel.
  */
 import { and, eq, isNull, max } from "drizzle-orm";
 import { Hono } from "hono";
@@ -22,21 +24,26 @@ import {
 import { ApiError } from "../../../shared/errors";
 import { newId } from "../../../shared/ids";
 import { CHANNEL_SCOPED, P, formatPermissions, parsePermissions } from "../../../shared/permissions";
-import { attachments, channelOverwrites, channels, communities, invites, members, roles } from "../db/schema";
+import { attachments, channelOverwrites, channels, communities, invites, roles } from "../db/schema";
 import type { AppEnv } from "../env";
 import {
   type ChannelAccess,
   type ChannelRow,
+  type CommunityAccess,
   channelAccess,
   communityAccess,
   loadPermissionModel,
+  memberRank,
   permissionsInChannel,
+  requireCanActOnMember,
   requireGrantable,
+  requireOutranksRole,
   requirePerms,
   visibleChannels,
 } from "../lib/access";
 import { auditInsert, diff } from "../lib/audit";
 import { type Statement, runBatch } from "../lib/batch";
+import { hasCommunityRoom } from "../lib/chat-rooms";
 import { purgeRooms, revalidateRooms, syncHubChannels } from "../lib/rooms";
 import { closeVoiceRoom } from "../lib/voice";
 import { log } from "../lib/log";
@@ -250,7 +257,7 @@ export const channelRoutes = new Hono<AppEnv>()
     await Promise.all([
       syncHubChannels(c.env, community.id),
       // Text and voice channels both have a ChannelRoom (a voice channel's chat beside the call).
-      ch.kind === "text" || ch.kind === "voice" ? purgeRooms(c.env, [id]) : Promise.resolve(),
+      hasCommunityRoom(ch.kind) ? purgeRooms(c.env, [id]) : Promise.resolve(),
       ch.kind === "voice" ? closeVoiceRoom(c.env, community.id, id) : Promise.resolve(),
       files.length ? c.env.FILES.delete(files.map((f) => f.key)) : Promise.resolve(),
     ]);
@@ -270,9 +277,7 @@ export const channelRoutes = new Hono<AppEnv>()
         issues: [{ path: ["allow"], message: "community-wide permissions cannot be overwritten in a channel" }],
       });
     }
-    requireGrantable(ca.perms, allow | deny);
     const communityId = ca.community.community.id;
-    await requireTarget(db, communityId, targetKind, targetId);
     const before = (
       await db
         .select()
@@ -280,6 +285,12 @@ export const channelRoutes = new Hono<AppEnv>()
         .where(and(eq(channelOverwrites.channelId, id), eq(channelOverwrites.targetKind, targetKind), eq(channelOverwrites.targetId, targetId)))
         .limit(1)
     )[0];
+    // Every bit that changes, in allow or deny, old or new: replacing an overwrite can lift
+    // a deny or drop an allow as surely as setting one grants.
+    const oldAllow = before ? parsePermissions(before.allow) : 0n;
+    const oldDeny = before ? parsePermissions(before.deny) : 0n;
+    requireGrantable(ca.perms, (allow ^ oldAllow) | (deny ^ oldDeny));
+    await requireOverwriteTarget(db, ca.community, targetKind, targetId, true);
     await db.batch([
       db
         .insert(channelOverwrites)
@@ -316,6 +327,7 @@ export const channelRoutes = new Hono<AppEnv>()
     if (!before) throw new ApiError("not_found", "No such overwrite.");
     // Removing an overwrite can grant as much as it took away: the same rule as setting one.
     requireGrantable(ca.perms, parsePermissions(before.allow) | parsePermissions(before.deny));
+    await requireOverwriteTarget(db, ca.community, targetKind, targetId, false);
     await db.batch([
       db.delete(channelOverwrites).where(where),
       auditInsert(db, {
@@ -331,29 +343,34 @@ export const channelRoutes = new Hono<AppEnv>()
     return c.body(null, 204);
   });
 
-/** Overwrites target a role of the community (@everyone included) or one of its members. */
-async function requireTarget(db: Db, communityId: string, kind: "role" | "member", targetId: string): Promise<void> {
-  const found =
-    kind === "role"
-      ? await db.select({ id: roles.id }).from(roles).where(and(eq(roles.id, targetId), eq(roles.communityId, communityId))).limit(1)
-      : await db
-          .select({ id: members.userId })
-          .from(members)
-          .where(and(eq(members.communityId, communityId), eq(members.userId, targetId)))
-          .limit(1);
-  if (!found.length) throw new ApiError("not_found", kind === "role" ? "No such role." : "No such member.");
+/**
+ * Overwrites target a role of the community (@everyone included) or one of its members, and
+ * only ones the actor may act on: a role strictly below their highest (@everyone is below
+ * everyone), a member below them or themselves (requireCanActOnMember); the owner may act on
+ * all. `mustExist` false (deleting): an overwrite of someone who is no longer a member has
+ * nobody left to protect and may go.
+ */
+async function requireOverwriteTarget(db: Db, actor: CommunityAccess, kind: "role" | "member", targetId: string, mustExist: boolean): Promise<void> {
+  if (kind === "role") {
+    const role = (
+      await db
+        .select({ position: roles.position, isEveryone: roles.isEveryone })
+        .from(roles)
+        .where(and(eq(roles.id, targetId), eq(roles.communityId, actor.community.id)))
+        .limit(1)
+    )[0];
+    if (!role) {
+      if (mustExist) throw new ApiError("not_found", "No such role.");
+      return;
+    }
+    if (!role.isEveryone) requireOutranksRole(actor, role.position);
+    return;
+  }
+  if (!mustExist && !(await memberRank(db, actor.community, targetId))) return;
+  await requireCanActOnMember(db, actor, targetId);
 }
 
 async function afterOverwriteChange(env: Env, communityId: string, channel: ChannelRow): Promise<void> {
-  await Promise.all([syncHubChannels(env, communityId), channel.kind === "text" ? revalidateRooms(env, [channel.id]) : Promise.resolve()]);
-}
-
-/** Text channels of a community (each has a ChannelRoom). */
-export async function textChannelIds(db: Db, communityId: string): Promise<string[]> {
-  const rows = await db
-    .select({ id: channels.id })
-    .from(channels)
-    .where(and(eq(channels.communityId, communityId), eq(channels.kind, "text")));
-  return rows.map((r) => r.id);
+  await Promise.all([syncHubChannels(env, communityId), hasCommunityRoom(channel.kind) ? revalidateRooms(env, [channel.id]) : Promise.resolve()]);
 }
 

@@ -26,12 +26,13 @@ import type { AppEnv } from "../env";
 import { communityAccess, loadPermissionModel, memberRank, requirePerms, visibleChannels } from "../lib/access";
 import { auditInsert, diff } from "../lib/audit";
 import { runBatch } from "../lib/batch";
+import { roomChannelIds } from "../lib/chat-rooms";
 import { log } from "../lib/log";
 import { hubOf, publish, purgeRooms, revalidateRooms, syncHubChannels } from "../lib/rooms";
+import { closeVoiceRoom } from "../lib/voice";
 import { sortRoles, toChannel, toCommunity, toRole, toUserSummary } from "../lib/views";
 import { authed } from "../middleware/session";
 import { validate } from "../middleware/validate";
-import { textChannelIds } from "./channels";
 
 /** Communities one user may own. */
 export const MAX_OWNED_COMMUNITIES = 100;
@@ -183,8 +184,8 @@ export const communityRoutes = new Hono<AppEnv>()
     ]);
     const updated = { ...a.community, ownerId: userId };
     await publish(c.env, id, { type: "community.updated", community: toCommunity(updated) });
-    // The old owner keeps only what their roles give: rooms re-check their sockets.
-    await Promise.all([syncHubChannels(c.env, id, [user.id, userId]), revalidateRooms(c.env, await textChannelIds(db, id))]);
+    // The old owner keeps only what their roles give: rooms (voice chats too) re-check their sockets.
+    await Promise.all([syncHubChannels(c.env, id, [user.id, userId]), revalidateRooms(c.env, await roomChannelIds(db, id))]);
     return c.json({ community: toCommunity(updated) } satisfies CommunityResponse);
   })
   .delete("/:id", validate("param", CommunityParam), validate("json", DeleteCommunityBody), async (c) => {
@@ -201,6 +202,8 @@ export const communityRoutes = new Hono<AppEnv>()
     }
     const chans = await db.select({ id: channels.id, kind: channels.kind }).from(channels).where(eq(channels.communityId, id));
     const chanIds = chans.map((ch) => ch.id);
+    // Read before the channels go: every room (text and voice chat) is purged afterwards.
+    const rooms = await roomChannelIds(db, id);
     const files = chanIds.length
       ? await db.select({ key: attachments.key }).from(attachments).where(inArray(attachments.channelId, chanIds))
       : [];
@@ -212,11 +215,13 @@ export const communityRoutes = new Hono<AppEnv>()
     log({ event: "community.deleted", requestId: c.var.requestId, communityId: id, userId: user.id });
     const keys = [...files.map((f) => f.key), ...(a.community.iconKey ? [a.community.iconKey] : [])];
     await Promise.allSettled([
-      (async () => (await hubOf(c.env, id)).shutdown())(),
-      purgeRooms(
-        c.env,
-        chans.filter((ch) => ch.kind === "text").map((ch) => ch.id),
-      ),
+      (async () => {
+        // Running calls end (LiveKit RoomService) before the hub goes: closeVoiceRoom also
+        // clears the channel's voice states in the hub, which shutdown then wipes for good.
+        await Promise.allSettled(chans.filter((ch) => ch.kind === "voice").map((ch) => closeVoiceRoom(c.env, id, ch.id)));
+        await (await hubOf(c.env, id)).shutdown();
+      })(),
+      purgeRooms(c.env, rooms),
       ...chunk(keys, 1000).map((k) => c.env.FILES.delete(k)),
     ]);
     return c.body(null, 204);

@@ -1,7 +1,8 @@
 /**
  * Members and moderation: list, nicknames, kick, ban (with message clean-up), unban, bans
  * list, leave. Mounted at /api/communities. Losing access takes effect at once: the hub
- * closes the member's sockets and every text channel re-checks its connections.
+ * closes the member's sockets and every room (text channels, voice channels' chat)
+ * re-checks its connections.
  */
 import { and, asc, eq, gt, inArray } from "drizzle-orm";
 import { Hono } from "hono";
@@ -25,12 +26,12 @@ import type { AppEnv } from "../env";
 import { communityAccess, isBanned, memberRank, requireCanActOnMember, requirePerms } from "../lib/access";
 import { auditInsert } from "../lib/audit";
 import { runBatch } from "../lib/batch";
+import { roomChannelIds } from "../lib/chat-rooms";
 import { afterMemberRemoved, memberView, presencesOf, removeMemberStatements } from "../lib/membership";
 import { deleteMessagesBy, publish } from "../lib/rooms";
 import { toMember, toUserSummary } from "../lib/views";
 import { authed } from "../middleware/session";
 import { validate } from "../middleware/validate";
-import { textChannelIds } from "./channels";
 
 const notSelf = (what: string) =>
   new ApiError("validation_failed", `You cannot ${what} yourself.`, { issues: [{ path: ["userId"], message: "yourself" }] });
@@ -159,7 +160,7 @@ export const memberRoutes = new Hono<AppEnv>()
     const seconds = body.deleteMessageSeconds ?? 0;
     await Promise.all([
       wasMember ? afterMemberRemoved(db, c.env, id, userId, "banned") : Promise.resolve(),
-      seconds > 0 ? deleteMessagesBy(c.env, await textChannelIds(db, id), userId, now - seconds * 1000) : Promise.resolve(),
+      seconds > 0 ? deleteMessagesBy(c.env, await roomChannelIds(db, id), userId, now - seconds * 1000) : Promise.resolve(),
     ]);
     return c.body(null, 204);
   })

@@ -1,8 +1,10 @@
 /**
  * Roles: list, create, edit, delete, reorder, and assigning them to members. Mounted at
  * /api/communities. Takes MANAGE_ROLES; members act only on roles (and members) strictly
- * below their highest role, and cannot grant permissions they do not have; the owner and
- * ADMINISTRATOR can.
+ * below their highest role, and only on permissions they hold themselves: creating or
+ * editing a role changes only bits the actor has, and assigning, removing, deleting or
+ * moving a role takes holding everything it carries (requireHoldsRoles), since position
+ * alone says nothing about what a role grants. The owner and ADMINISTRATOR hold it all.
  */
 import { and, eq, sql } from "drizzle-orm";
 import { Hono } from "hono";
@@ -22,16 +24,26 @@ import { newId } from "../../../shared/ids";
 import { P, parsePermissions } from "../../../shared/permissions";
 import { channelOverwrites, memberRoles, roles } from "../db/schema";
 import type { AppEnv } from "../env";
-import { type CommunityAccess, communityAccess, outranks, requireCanActOnMember, requireGrantable, requireOutranksRole, requirePerms } from "../lib/access";
+import {
+  type CommunityAccess,
+  communityAccess,
+  outranks,
+  requireCanActOnMember,
+  requireGrantable,
+  requireHoldsRoles,
+  requireOutranksRole,
+  requirePerms,
+  rolesNotHeld,
+} from "../lib/access";
 import { auditInsert, diff } from "../lib/audit";
 import { type Statement, runBatch } from "../lib/batch";
+import { roomChannelIds } from "../lib/chat-rooms";
 import { memberView } from "../lib/membership";
 import { publish, revalidateRooms, syncHubChannels } from "../lib/rooms";
 import { sortRoles, toRole } from "../lib/views";
 import type { Db } from "../middleware/db";
 import { authed } from "../middleware/session";
 import { validate } from "../middleware/validate";
-import { textChannelIds } from "./channels";
 
 type RoleRow = typeof roles.$inferSelect;
 
@@ -47,10 +59,10 @@ async function rankedRoles(db: Db, communityId: string): Promise<RoleRow[]> {
   return sortRoles(rows).reverse();
 }
 
-/** Permissions changed for some members: re-send channel views and re-check every room. */
+/** Permissions changed for some members: re-send channel views and re-check every room (voice chats included). */
 async function permissionsChanged(db: Db, env: Env, communityId: string, userIds?: string[]): Promise<void> {
-  const text = await textChannelIds(db, communityId);
-  await Promise.all([syncHubChannels(env, communityId, userIds), revalidateRooms(env, text)]);
+  const rooms = await roomChannelIds(db, communityId);
+  await Promise.all([syncHubChannels(env, communityId, userIds), revalidateRooms(env, rooms)]);
 }
 
 async function requireManageRoles(db: Db, userId: string, communityId: string): Promise<CommunityAccess> {
@@ -128,6 +140,19 @@ export const roleRoutes = new Hono<AppEnv>()
         throw new ApiError("forbidden", "You can only move roles below your highest role.");
       }
     }
+    // A role's place decides whom its holders may act on (and who may act on them): moving a
+    // role whose permissions the actor lacks past another one, or another one past it, would
+    // hand out or take away rank the actor could not give by assigning. Such roles keep their
+    // order relative to every other role.
+    const newIndex = new Map(roleIds.map((rid, i) => [rid, i]));
+    const moved = (x: number, y: number) => Math.sign(x - y);
+    for (const rid of await rolesNotHeld(db, a, current.filter((r) => outranks(a, r.position)).map((r) => r.id))) {
+      const from = current.findIndex((r) => r.id === rid);
+      const to = newIndex.get(rid)!;
+      if (current.some((other, j) => other.id !== rid && moved(from, j) !== moved(to, newIndex.get(other.id)!))) {
+        throw new ApiError("forbidden", "You can only move roles whose permissions you have.");
+      }
+    }
     const byId = new Map(current.map((r) => [r.id, r]));
     const stmts: Statement[] = [];
     const changed: RoleRow[] = [];
@@ -164,7 +189,8 @@ export const roleRoutes = new Hono<AppEnv>()
     if (body.mentionable !== undefined) patch.mentionable = body.mentionable;
     if (body.permissions !== undefined) {
       const next = parsePermissions(body.permissions);
-      requireGrantable(a.perms, next & ~parsePermissions(role.permissions));
+      // Taking a bit away from a role is as much the actor's call as adding it: both need it.
+      requireGrantable(a.perms, next ^ parsePermissions(role.permissions));
       patch.permissions = next.toString();
     }
     const changes = diff(role, patch);
@@ -189,6 +215,8 @@ export const roleRoutes = new Hono<AppEnv>()
       throw new ApiError("validation_failed", "The @everyone role cannot be deleted.", { issues: [{ path: ["roleId"], message: "@everyone" }] });
     }
     requireOutranksRole(a, role.position);
+    // Deleting a role takes it (and its overwrites) from every holder at once.
+    await requireHoldsRoles(db, a, [roleId]);
     await db.batch([
       db.delete(roles).where(eq(roles.id, roleId)),
       db.delete(memberRoles).where(eq(memberRoles.roleId, roleId)),
@@ -225,6 +253,10 @@ async function setMemberRole(
   if (role.isEveryone) throw new ApiError("validation_failed", "Everyone has @everyone.", { issues: [{ path: ["roleId"], message: "@everyone" }] });
   requireOutranksRole(a, role.position);
   const target = await requireCanActOnMember(db, a, p.userId);
+  // Rank alone is not enough: a role made later sits low but may carry ADMINISTRATOR.
+  // Assigning hands out everything the role carries, removing takes it back (and lifts the
+  // denies of its overwrites): both need the actor to hold all of it.
+  await requireHoldsRoles(db, a, [p.roleId]);
   const has = target.roleIds.includes(p.roleId);
   if (has === add) return 204;
   await db.batch([
