@@ -161,6 +161,39 @@ export async function connectParty<Frame extends { type: string }>(
   );
   const ws = res.webSocket;
   if (!ws) throw new Error(`upgrade refused: ${res.status} ${await res.text()}`);
+  const sock = acceptSocket<Frame>(ws);
+  await sock.nextWhere((f) => f.type === "ready");
+  return sock;
+}
+
+/**
+ * Tries a WebSocket upgrade into a ChannelRoom through the worker: the HTTP status when it is
+ * refused, the close code when the room closes the socket before `ready` (socket null either
+ * way), or 101 with the socket once `ready` has arrived.
+ */
+export async function upgradeRoom(channelId: string, user: Pick<TestUser, "token">): Promise<{ status: number; socket: RoomSocket | null }> {
+  const res = await exports.default.fetch(
+    new Request(`${ORIGIN}/parties/channel-room/${channelId}`, {
+      headers: { Upgrade: "websocket", origin: ORIGIN, cookie: `woxly_session=${user.token}` },
+    }),
+  );
+  const ws = res.webSocket;
+  if (!ws) {
+    await res.arrayBuffer();
+    return { status: res.status, socket: null };
+  }
+  const sock = acceptSocket<Frame>(ws);
+  try {
+    await sock.nextWhere((f) => f.type === "ready");
+  } catch (e) {
+    if (sock.closed) return { status: sock.closed.code, socket: null };
+    throw e;
+  }
+  return { status: 101, socket: sock };
+}
+
+/** Accepts an upgraded WebSocket and records its frames (`ready` is the caller's to wait for). */
+function acceptSocket<Frame extends { type: string }>(ws: WebSocket): TestSocket<Frame> {
   ws.accept();
   const frames: Frame[] = [];
   const taken = new Set<number>();
@@ -254,7 +287,6 @@ export async function connectParty<Frame extends { type: string }>(
       }
     },
   };
-  await sock.nextWhere((f) => f.type === "ready");
   return sock;
 }
 
