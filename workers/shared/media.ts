@@ -19,16 +19,30 @@ export const MediaGrants = z.strictObject({
 });
 export type MediaGrants = z.infer<typeof MediaGrants>;
 
-/** Longest a media token lives, seconds. LiveKit refreshes the token of a connected participant itself. */
-export const MEDIA_TOKEN_TTL_SECONDS = 600;
+/**
+ * How long a join token lives, seconds. A token is only a ticket to join: LiveKit checks it
+ * when it is used to connect; from then on LiveKit refreshes it by itself (at once on joining,
+ * then every 5 minutes and on every permission change, each valid 10 minutes) and
+ * livekit-client resumes a dropped connection with the refreshed one. A rejoin after LiveKit
+ * gave up asks the token route again (web/src/lib/media/call.ts connects with a fresh token).
+ * So the TTL only has to cover asking → connecting, and the web app asks early: when the
+ * pointer reaches a Join button, keeping that token for up to 120 s (TOKEN_REUSE_MS in
+ * call.svelte.ts). LiveKit also accepts a token up to 60 s past its expiry (clock leeway). A
+ * participant who lost access meanwhile is removed when its join webhook arrives
+ * (lib/voice.ts `admitParticipant`); the short TTL bounds how long a leaked token works.
+ */
+export const MEDIA_TOKEN_TTL_SECONDS = 120;
+
+/** The longest TTL the token worker signs at all, seconds. */
+export const MEDIA_TOKEN_MAX_TTL_SECONDS = 600;
 
 export const TokenRequest = z.strictObject({
   /** Opaque participant identity (never the username). */
   identity: z.string().min(1).max(128),
   name: z.string().max(64),
   room: z.string().min(1).max(128),
-  /** At most 10 minutes. */
-  ttlSeconds: z.number().int().min(10).max(MEDIA_TOKEN_TTL_SECONDS),
+  /** At most 10 minutes; the voice route asks for MEDIA_TOKEN_TTL_SECONDS. */
+  ttlSeconds: z.number().int().min(10).max(MEDIA_TOKEN_MAX_TTL_SECONDS),
   metadata: z.string().max(1024).optional(),
   grants: MediaGrants,
 });

@@ -25,10 +25,24 @@ import type {
 export const VOICE_HISTORY_MS = 24 * 60 * 60 * 1000;
 
 export type VoiceHubOp =
-  /** A verified LiveKit webhook for a room (= channel) of this community; `userId` opened from the identity. */
-  | { op: "webhook"; channelId: string; userId: string | null; event: MediaWebhookEvent }
-  /** LiveKit's own list of a room at `at` (ms). Sessions not in it and unseen for `graceMs` have left. */
-  | { op: "reconcile"; channelId: string; at: number; graceMs: number; participants: (MediaParticipant & { userId: string })[] }
+  /**
+   * A verified LiveKit webhook for a room (= channel) of this community; `userId` opened from the identity.
+   * `denied`: the access check says this member may not be in the room (the api has removed
+   * them): nothing of the event is shown; see `VoiceDenial`.
+   */
+  | { op: "webhook"; channelId: string; userId: string | null; event: MediaWebhookEvent; denied?: boolean }
+  /**
+   * LiveKit's own list of a room at `at` (ms). Sessions not in it and unseen for `graceMs` have left.
+   * `participants` are those who may stay; `denied` those who may no longer be there (see `VoiceDenial`).
+   */
+  | {
+      op: "reconcile";
+      channelId: string;
+      at: number;
+      graceMs: number;
+      participants: (MediaParticipant & { userId: string })[];
+      denied?: VoiceDenial[];
+    }
   /** The member's own toggles, from their client. */
   | { op: "client"; userId: string; selfMute?: boolean; selfDeaf?: boolean }
   /** A moderator's server mute / deafen; kept across calls like Discord's. */
@@ -37,6 +51,17 @@ export type VoiceHubOp =
   | { op: "move"; userId: string; fromChannelId: string; toChannelId: string; at: number }
   | { op: "list" }
   | { op: "get"; userId: string };
+
+/**
+ * A member the access check turned away from a room (kicked, banned, lost CONNECT, blocked)
+ * who LiveKit still let in with a token issued before. Every live session of theirs in the
+ * channel ends at once, whatever the grace, and `sids` (LiveKit sessions seen for them) are
+ * stored as already left, so no later or repeated event of those sessions shows them again.
+ */
+export interface VoiceDenial {
+  userId: string;
+  sids: string[];
+}
 
 export interface VoiceOpResult {
   /** The webhook's event id was seen before; nothing changed. */
@@ -172,6 +197,24 @@ function prune(sql: SqlStorage, now: number): void {
   sql.exec(`DELETE FROM voice_sessions WHERE left_at < ?`, before);
 }
 
+/** Ends what a denial covers (see `VoiceDenial`) at `at`, ms. */
+function applyDenial(sql: SqlStorage, channelId: string, d: VoiceDenial, at: number, touched: Set<string>): void {
+  touched.add(d.userId);
+  for (const sid of d.sids) {
+    sql.exec(
+      `INSERT INTO voice_sessions (sid, user_id, channel_id, joined_at, seen_at, left_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT(sid) DO UPDATE SET left_at = coalesce(left_at, excluded.left_at)`,
+      sid,
+      d.userId,
+      channelId,
+      at,
+      at,
+      at,
+    );
+  }
+  sql.exec(`UPDATE voice_sessions SET left_at = ? WHERE channel_id = ? AND user_id = ? AND left_at IS NULL`, at, channelId, d.userId);
+}
+
 const PARTICIPANT_EVENTS = new Set(["participant_joined", "participant_left", "participant_connection_aborted", "track_published", "track_unpublished"]);
 
 function applyWebhook(sql: SqlStorage, op: Extract<VoiceHubOp, { op: "webhook" }>, touched: Set<string>): { duplicate: boolean; needsReconcile: boolean } {
@@ -182,7 +225,9 @@ function applyWebhook(sql: SqlStorage, op: Extract<VoiceHubOp, { op: "webhook" }
   const at = ev.createdAt;
   const p = ev.participant;
 
-  if (PARTICIPANT_EVENTS.has(ev.event) && p && op.userId) {
+  if (op.denied) {
+    if (op.userId) applyDenial(sql, op.channelId, { userId: op.userId, sids: p ? [p.sid] : [] }, at, touched);
+  } else if (PARTICIPANT_EVENTS.has(ev.event) && p && op.userId) {
     touched.add(op.userId);
     touchSession(sql, p, op.userId, op.channelId, at);
     touchTracks(sql, p, at);
@@ -205,6 +250,7 @@ function applyWebhook(sql: SqlStorage, op: Extract<VoiceHubOp, { op: "webhook" }
 function applyReconcile(sql: SqlStorage, op: Extract<VoiceHubOp, { op: "reconcile" }>, touched: Set<string>): void {
   const listed = new Set(op.participants.map((p) => p.sid));
   for (const u of usersIn(sql, op.channelId)) touched.add(u);
+  for (const d of op.denied ?? []) applyDenial(sql, op.channelId, d, op.at, touched);
   for (const p of op.participants) {
     touched.add(p.userId);
     touchSession(sql, p, p.userId, op.channelId, op.at);
@@ -301,6 +347,7 @@ export function applyVoiceOp(sql: SqlStorage, op: VoiceHubOp): VoiceOpResult {
     case "reconcile":
       snapshot(usersIn(sql, op.channelId));
       snapshot(op.participants.map((p) => p.userId));
+      snapshot((op.denied ?? []).map((d) => d.userId));
       applyReconcile(sql, op, touched);
       break;
     case "client":

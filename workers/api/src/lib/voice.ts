@@ -28,12 +28,12 @@ import {
 import { P, has } from "../../../shared/permissions";
 import { channels } from "../db/schema";
 import { makeDb, type Db } from "../middleware/db";
-import { channelAccess } from "./access";
+import { channelAccess, type ChannelRow } from "./access";
 import { log } from "./log";
 import { userFromIdentity, voiceIdentity } from "./voice-identity";
 import { publish } from "./rooms";
 import { e2eeChannelIds, rotateCallKeys } from "./voice-keys";
-import type { VoiceHubOp, VoiceOpResult } from "./voice-state";
+import type { VoiceDenial, VoiceHubOp, VoiceOpResult } from "./voice-state";
 
 /** A session unseen by webhooks for this long and absent from LiveKit's list has left, ms. */
 export const RECONCILE_GRACE_MS = 60_000;
@@ -111,12 +111,49 @@ async function roomMembers(env: Env, room: string, participants: MediaParticipan
 /**
  * Makes the hub's voice states of a channel agree with LiveKit's participant list (repairs
  * lost webhooks). Sessions heard of in the last `graceMs` are kept even if LiveKit does not
- * list them yet.
+ * list them yet. It also does what a lost `participant_joined` webhook would have done (see
+ * `admitParticipant`): whoever may no longer CONNECT here — listed by LiveKit or only shown
+ * by the hub — is dropped from the voice states at once and removed from the room, identities
+ * we did not issue are removed, and a participant holding more than its grants now gets them.
  */
 export async function reconcileChannel(env: Env, communityId: string, channelId: string, graceMs = RECONCILE_GRACE_MS): Promise<void> {
   const at = Date.now();
+  const db = makeDb(env.DB);
   const listed = (await listRooms(env, [channelId]))[channelId] ?? [];
-  await hubVoice(env, communityId, { op: "reconcile", channelId, at, graceMs, participants: await roomMembers(env, channelId, listed) });
+  const shown = (await hubVoice(env, communityId, { op: "list" })).states;
+  const mod = new Map(shown.map((s) => [s.userId, { serverMute: s.serverMute, serverDeaf: s.serverDeaf }]));
+  const moderation = async (userId: string) => mod.get(userId) ?? (await hubVoice(env, communityId, { op: "get", userId })).moderation;
+
+  const participants: (MediaParticipant & { userId: string })[] = [];
+  const denied = new Map<string, string[]>();
+  const remove: { room: string; identity: string }[] = [];
+  const updates: { identity: string; grants: MediaGrants }[] = [];
+  for (const p of listed) {
+    const userId = await userFromIdentity(env.PASSWORD_PEPPER, channelId, p.identity);
+    const grants = userId ? await currentVoiceGrants(db, channelId, userId, await moderation(userId)) : null;
+    if (!userId || !grants) {
+      remove.push({ room: channelId, identity: p.identity });
+      if (userId) denied.set(userId, [...(denied.get(userId) ?? []), p.sid]);
+      continue;
+    }
+    participants.push({ ...p, userId });
+    if (p.grants && !sameGrants(p.grants, grants)) updates.push({ identity: p.identity, grants });
+  }
+  // Shown in this channel but not (yet) listed by LiveKit, e.g. a lost "left": they go now if they lost access.
+  const listedUsers = new Set(participants.map((p) => p.userId));
+  for (const s of shown) {
+    if (s.channelId !== channelId || listedUsers.has(s.userId) || denied.has(s.userId)) continue;
+    if (!(await connectAccess(db, channelId, s.userId))) denied.set(s.userId, []);
+  }
+
+  const deniedList: VoiceDenial[] = [...denied].map(([userId, sids]) => ({ userId, sids }));
+  await hubVoice(env, communityId, { op: "reconcile", channelId, at, graceMs, participants, denied: deniedList });
+  if (deniedList.some((d) => d.sids.length)) await rotateAfterRefusal(env, db, channelId);
+  for (let i = 0; i < remove.length; i += 50) await roomCall(env, { op: "remove", targets: remove.slice(i, i + 50) }, RemoveResponse);
+  for (const u of updates) await roomCall(env, { op: "update", room: channelId, ...u }, UpdateResponse);
+  if (remove.length || deniedList.length || updates.length) {
+    log({ event: "voice.reconcile_enforced", channelId, removed: remove.length, dropped: deniedList.length, updated: updates.length });
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -175,6 +212,17 @@ async function rotateKeysIfLost(env: Env, db: Db, ids: string[], userId: string)
   await announceRotation(env, db, rotated);
 }
 
+/**
+ * E2EE: someone the access check turned away got into the room for a moment, maybe with a
+ * key fetched while they still had access (losing CONNECT outside a call rotates nothing):
+ * a new key generation, so what is sent from now on is not readable with it.
+ */
+async function rotateAfterRefusal(env: Env, db: Db, channelId: string): Promise<void> {
+  const rotated = await rotateCallKeys(db, [channelId]);
+  if (rotated.length) log({ event: "voice.key_rotated", channelId, reason: "refused_participant" });
+  await announceRotation(env, db, rotated);
+}
+
 /** Tells the hubs that these channels have a new key, so the clients in their calls take it. */
 async function announceRotation(env: Env, db: Db, channelIds: string[]): Promise<void> {
   if (!channelIds.length) return;
@@ -212,18 +260,28 @@ function sameGrants(a: MediaGrants | null, b: MediaGrants): boolean {
 }
 
 /**
- * What one member may do in one channel's room now: null when they may not be there at all
- * (no longer a member, cannot see it, or lost CONNECT).
+ * The one access check for being in a channel's room (`channelAccess`: membership and
+ * VIEW_CHANNEL, or still a DM recipient and not blocked; then CONNECT). The member's
+ * permissions there and whether it is a community channel, or null when they may not be in it.
  */
-export async function currentVoiceGrants(db: Db, channelId: string, userId: string, mod: VoiceModeration): Promise<MediaGrants | null> {
+async function connectAccess(db: Db, channelId: string, userId: string): Promise<{ perms: bigint; community: boolean } | null> {
   try {
     const a = await channelAccess(db, userId, channelId);
-    if (!has(a.perms, P.CONNECT)) return null;
-    return voiceGrants(a.perms, a.community ? mod : { serverMute: false, serverDeaf: false });
+    return has(a.perms, P.CONNECT) ? { perms: a.perms, community: a.community !== null } : null;
   } catch (e) {
     if (e instanceof ApiError && e.code === "not_found") return null;
     throw e;
   }
+}
+
+/**
+ * What one member may do in one channel's room now: null when they may not be there at all
+ * (no longer a member, cannot see it, or lost CONNECT).
+ */
+export async function currentVoiceGrants(db: Db, channelId: string, userId: string, mod: VoiceModeration): Promise<MediaGrants | null> {
+  const a = await connectAccess(db, channelId, userId);
+  if (!a) return null;
+  return voiceGrants(a.perms, a.community ? mod : { serverMute: false, serverDeaf: false });
 }
 
 /**
@@ -287,10 +345,57 @@ export async function applyVoiceGrants(env: Env, db: Db, channelId: string, user
 // ---------------------------------------------------------------------------------------
 // Webhooks
 
+/** Participant events that say the participant is in the room now (all but leaving ones). */
+const PRESENT_EVENTS = new Set(["participant_joined", "track_published", "track_unpublished"]);
+
+const NO_MODERATION: VoiceModeration = { serverMute: false, serverDeaf: false };
+
+/**
+ * LiveKit checks a token only when it is used to join, and a token outlives the access it was
+ * issued for (up to MEDIA_TOKEN_TTL_SECONDS): a member kicked, banned, blocked or stripped of
+ * CONNECT after fetching one could still join with it. So every participant LiveKit reports
+ * present in a room of ours is checked against the one access check (`connectAccess`) before
+ * the event is applied. Whoever may not CONNECT now — and any identity we did not issue for
+ * this room — is removed through RoomService at once (the webhook arrives within moments of
+ * the join) and never recorded as a voice state; at join, an encrypted channel gets a new key. On
+ * `participant_joined`, someone who may stay but holds more (or other) grants than they have
+ * now, from an older token, gets today's grants, as `syncVoicePermissions` would give them.
+ * Returns whether the participant may stay. Throws when LiveKit does not answer, so the
+ * webhook fails and LiveKit delivers it again (nothing has been recorded yet).
+ */
+async function admitParticipant(env: Env, db: Db, ch: ChannelRow, ev: MediaWebhookEvent, p: MediaParticipant, userId: string | null): Promise<boolean> {
+  const access = userId ? await connectAccess(db, ch.id, userId) : null;
+  if (!userId || !access) {
+    const r = await roomCall(env, { op: "remove", targets: [{ room: ch.id, identity: p.identity }] }, RemoveResponse);
+    // Only at join: track events of someone refused (or removed by an access change) came after a rotation already.
+    if (userId && ch.e2ee && ev.event === "participant_joined") await rotateAfterRefusal(env, db, ch.id);
+    log({
+      event: "voice.participant_refused",
+      channelId: ch.id,
+      userId,
+      reason: userId ? "no_connect" : "unknown_identity",
+      webhook: ev.event,
+      removed: r.removed.length > 0,
+    });
+    return false;
+  }
+  if (ev.event === "participant_joined" && p.grants) {
+    // LiveKit reports every participant's permission; a snapshot without one (null) cannot be compared.
+    const mod = ch.communityId && access.community ? (await hubVoice(env, ch.communityId, { op: "get", userId })).moderation : NO_MODERATION;
+    const grants = voiceGrants(access.perms, mod);
+    if (!sameGrants(p.grants, grants)) {
+      await roomCall(env, { op: "update", room: ch.id, identity: p.identity, grants }, UpdateResponse);
+      log({ event: "voice.join_grants_updated", channelId: ch.id, userId });
+    }
+  }
+  return true;
+}
+
 /**
  * Applies a verified webhook: room (= channel id) → community → that hub's voice states.
- * Also enforces the user limit at join time (two tokens issued at once can both pass the
- * check in the token route; the later joiner is removed here).
+ * Participants who may not be in the room are removed first (`admitParticipant`). Also
+ * enforces the user limit at join time (two tokens issued at once can both pass the check in
+ * the token route; the later joiner is removed here).
  */
 export async function handleWebhook(
   env: Env,
@@ -301,20 +406,24 @@ export async function handleWebhook(
   const db = makeDb(env.DB);
   const ch = (await db.select().from(channels).where(eq(channels.id, ev.room)).limit(1))[0];
   if (!ch || !VOICE_KINDS.has(ch.kind)) return { applied: false, duplicate: false }; // not ours
+  const p = ev.participant;
+  const userId = p ? await userFromIdentity(env.PASSWORD_PEPPER, ch.id, p.identity) : null;
+  const admitted = p && PRESENT_EVENTS.has(ev.event) ? await admitParticipant(env, db, ch, ev, p, userId) : true;
   if (!ch.communityId) {
     // A DM call: no hub; the DM's ChannelRoom keeps who is in it (durable-objects/dm-call.ts).
+    if (!admitted) return { applied: true, duplicate: false };
     const event = ev.event === "participant_joined" ? "joined" : ev.event === "participant_left" ? "left" : ev.event === "room_finished" ? "finished" : null;
     if (!event) return { applied: false, duplicate: false };
-    const userId = ev.participant ? await userFromIdentity(env.PASSWORD_PEPPER, ch.id, ev.participant.identity) : null;
     await (await getServerByName(env.ChannelRoom, ch.id)).callMedia({ event, userId });
     return { applied: true, duplicate: false };
   }
   const communityId = ch.communityId;
-  const userId = ev.participant ? await userFromIdentity(env.PASSWORD_PEPPER, ch.id, ev.participant.identity) : null;
-  const r = await hubVoice(env, communityId, { op: "webhook", channelId: ch.id, userId, event: ev });
+  if (!admitted && !userId) return { applied: true, duplicate: false }; // not ours to show: removed, nothing to record
+  const r = await hubVoice(env, communityId, { op: "webhook", channelId: ch.id, userId, event: ev, denied: !admitted });
   if (r.needsReconcile) {
     waitUntil(reconcileChannel(env, communityId, ch.id).catch((e) => log({ event: "voice.reconcile_failed", channelId: ch.id, error: String(e) })));
   }
+  if (!admitted) return { applied: true, duplicate: r.duplicate };
   if (!r.duplicate && ev.event === "participant_joined" && userId) {
     // The first one in starts the call: a system message in the channel's chat says so.
     waitUntil(
