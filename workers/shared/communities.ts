@@ -12,6 +12,7 @@
 import { z } from "zod";
 import { VoiceMoveFrame, VoiceSetFrame, VoiceState, VoiceUpdatedFrame } from "./media";
 import { ALL_PERMISSIONS } from "./permissions";
+import { visibleName } from "./protocol";
 
 // ---------------------------------------------------------------------------------------
 // Limits
@@ -53,17 +54,20 @@ export const Id = z.string().regex(/^[0-9A-Za-z_-]{1,64}$/, { message: "not an i
 /** Invite codes: at least 128 random bits, base32. */
 export const InviteCode = z.string().regex(/^[0-9a-z]{20,64}$/, { message: "not an invite code" });
 
-const noControl = (s: string) => !/[\p{Cc}]/u.test(s);
+// Names people see refuse invisible and text-direction characters (impersonation): one
+// rule for all of them, visibleName in protocol.ts.
 
-/** 1–100 characters after trimming, no control characters. */
-export const CommunityName = z.string().trim().min(1).max(100).refine(noControl, { message: "no control characters" });
-/** 1–100 characters after trimming; text channel names are lower-cased with spaces as dashes. */
-export const ChannelName = z.string().trim().min(1).max(100).refine(noControl, { message: "no control characters" });
+/** 1–100 characters after trimming, nothing invisible. */
+export const CommunityName = visibleName(z.string().trim().min(1).max(100));
+/** 1–100 characters after trimming, nothing invisible; text channel names are lower-cased with spaces as dashes. */
+export const ChannelName = visibleName(z.string().trim().min(1).max(100));
 export const Topic = z.string().trim().max(1024);
-export const RoleName = z.string().trim().min(1).max(100).refine(noControl, { message: "no control characters" });
+/** 1–100 characters after trimming, nothing invisible. */
+export const RoleName = visibleName(z.string().trim().min(1).max(100));
 /** 0xRRGGBB as an integer, or null for no colour. */
 export const RoleColor = z.number().int().min(0).max(0xffffff).nullable();
-export const Nickname = z.string().trim().min(1).max(32).refine(noControl, { message: "no control characters" });
+/** 1–32 characters after trimming, nothing invisible. */
+export const Nickname = visibleName(z.string().trim().min(1).max(32));
 export const Reason = z.string().trim().max(512);
 
 /** A permission set as a decimal string; only known bits are accepted. */
@@ -501,7 +505,7 @@ export const Unread = z.object({
 });
 export type Unread = z.infer<typeof Unread>;
 
-export const HubErrorCode = z.enum(["invalid_json", "frame_too_large", "unknown_type", "validation_failed", "not_found", "internal"]);
+export const HubErrorCode = z.enum(["invalid_json", "frame_too_large", "unknown_type", "validation_failed", "not_found", "rate_limited", "internal"]);
 export type HubErrorCode = z.infer<typeof HubErrorCode>;
 
 export const MemberLeftReason = z.enum(["left", "kicked", "banned"]);
@@ -554,7 +558,14 @@ export const HubServerFrame = z.discriminatedUnion("type", [
   VoiceUpdatedFrame,
   VoiceMoveFrame,
   ...HubEvent.options,
-  z.object({ type: z.literal("error"), code: HubErrorCode, message: z.string(), ref: z.string().nullable() }),
+  z.object({
+    type: z.literal("error"),
+    code: HubErrorCode,
+    message: z.string(),
+    ref: z.string().nullable(),
+    /** rate_limited only: when a retry will be accepted, ms from now. */
+    retryAfterMs: z.number().optional(),
+  }),
 ]);
 export type HubServerFrame = z.infer<typeof HubServerFrame>;
 export type HubServerFrameOf<T extends HubServerFrame["type"]> = Extract<HubServerFrame, { type: T }>;

@@ -15,6 +15,8 @@ export const ERROR_STATUS = {
   username_taken: 409,
   owner_cannot_leave: 409,
   payload_too_large: 413,
+  /** Too many uploaded files (or bytes) not yet sent in a message (lib/pending-uploads.ts). */
+  upload_quota_exceeded: 413,
   unsupported_media_type: 415,
   rate_limited: 429,
   internal: 500,

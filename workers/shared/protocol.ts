@@ -5,20 +5,43 @@
  */
 import { z } from "zod";
 
+/**
+ * Characters that are never shown but change what a name looks like, so that one name can
+ * pass for another: control and format characters (\p{Cf}: the bidi embeddings, overrides
+ * and isolates U+202A–U+202E and U+2066–U+2069, the marks U+200E/U+200F and U+061C, the
+ * zero-width U+200B–U+200D, U+2060 and U+FEFF, soft hyphen, tags, ...), line and paragraph
+ * separators, lone surrogates, and blank letters used for "invisible" names (combining
+ * grapheme joiner, Hangul fillers, Khmer inherent vowels, Mongolian selectors, braille blank).
+ */
+const INVISIBLE_RE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\u034F\u115F\u1160\u17B4\u17B5\u180B-\u180F\u2800\u3164\uFFA0]/u;
+/** A zero-width joiner between two emoji (👩‍💻, 👨‍👩‍👧) draws one emoji and is not hidden. */
+const EMOJI_ZWJ_RE = /(\p{Extended_Pictographic}\uFE0F?[\u{1F3FB}-\u{1F3FF}]?)\u200D(?=\p{Extended_Pictographic})/gu;
+
+/** Whether a name has no invisible or direction-changing characters (see INVISIBLE_RE). */
+export function isVisibleName(s: string): boolean {
+  return !INVISIBLE_RE.test(s.replace(EMOJI_ZWJ_RE, "$1"));
+}
+
+/**
+ * The one rule for every name people see (usernames, display names, nicknames, community,
+ * channel and role names): refuses names with invisible or direction-changing characters,
+ * which let one name impersonate another. A failure is a 400 `validation_failed`.
+ */
+export function visibleName<T extends z.ZodType<string>>(schema: T) {
+  return schema.refine(isVisibleName, { message: "no invisible or text-direction characters" });
+}
+
 /** Usernames: 2–32 chars of letters, digits, `_ . -`; unique case-insensitively. */
 export const USERNAME_RE = /^[\p{L}\p{N}_.-]{2,32}$/u;
-export const Username = z
-  .string()
-  .trim()
-  .regex(USERNAME_RE, { message: "2–32 letters, digits, _ . or -" });
+export const Username = visibleName(
+  z
+    .string()
+    .trim()
+    .regex(USERNAME_RE, { message: "2–32 letters, digits, _ . or -" }),
+);
 
-/** Display names: 1–32 chars after trimming, no control characters. */
-export const DisplayName = z
-  .string()
-  .trim()
-  .min(1)
-  .max(32)
-  .refine((s) => !/[\p{Cc}]/u.test(s), { message: "no control characters" });
+/** Display names: 1–32 chars after trimming, nothing invisible (control, format, bidi characters). */
+export const DisplayName = visibleName(z.string().trim().min(1).max(32));
 
 /** Passwords: 8–128 chars, no composition rules (common ones are refused by the server). */
 export const Password = z.string().min(8).max(128);

@@ -5,13 +5,12 @@
  * audio or video file at upload (INLINE_TYPES). Single byte ranges work, for media seeking.
  */
 import { and, eq } from "drizzle-orm";
-import { parse } from "hono/utils/cookie";
 import { ApiError, errorBody } from "../../shared/errors";
 import { P } from "../../shared/permissions";
 import { attachments } from "./db/schema";
 import { chatAccess } from "./lib/chat-rooms";
 import { INLINE_TYPES, contentDisposition } from "./lib/files";
-import { loadSession } from "./lib/sessions";
+import { loadSession, sessionTokenFrom } from "./lib/sessions";
 import { makeDb } from "./middleware/db";
 
 const FILE_HEADERS: Record<string, string> = {
@@ -30,8 +29,7 @@ export async function serveAttachment(request: Request, env: Env): Promise<Respo
   if (request.method !== "GET" && request.method !== "HEAD") return fail("method_not_allowed", "Only GET.", 405);
   const [, , channelId, attachmentId] = new URL(request.url).pathname.split("/");
   if (!channelId || !attachmentId) return fail("not_found", "No such file.", 404);
-  const cookies = parse(request.headers.get("cookie") ?? "");
-  const token = cookies["__Host-woxly_session"] ?? cookies["woxly_session"];
+  const token = sessionTokenFrom(request.headers.get("cookie"), request.url);
   const db = makeDb(env.DB);
   const s = token ? await loadSession(db, token) : undefined;
   if (!s) return fail("unauthorized", "Log in to continue.", 401);

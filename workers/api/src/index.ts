@@ -6,6 +6,7 @@
 import { app } from "./app";
 import { serveAttachment } from "./attachments";
 import { kit } from "./kit";
+import { cleanupUploads } from "./lib/pending-uploads";
 import { routeRealtime } from "./realtime";
 
 export { ChannelRoom } from "../../../durable-objects/channel-room";
@@ -30,5 +31,9 @@ export default {
     const out = new Response(res.body, res);
     for (const [k, v] of Object.entries(PAGE_HEADERS)) if (!out.headers.has(k)) out.headers.set(k, v);
     return out;
+  },
+  // The cron in wrangler.toml: uploads never sent in a message, expired throttle counters.
+  async scheduled(controller, env): Promise<void> {
+    await cleanupUploads(env, controller.scheduledTime);
   },
 } satisfies ExportedHandler<Env>;

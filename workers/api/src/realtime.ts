@@ -3,13 +3,13 @@
  * Origin, the session and access before the upgrade, and hands the DO the identity in a
  * header it sets itself (any client-sent copy is overwritten).
  */
-import { parse } from "hono/utils/cookie";
 import { routePartykitRequest } from "partyserver";
 import { ApiError, errorBody } from "../../shared/errors";
-import { formatPermissions } from "../../shared/permissions";
+import { P, formatPermissions } from "../../shared/permissions";
 import { IDENTITY_HEADER, type ConnectionIdentity } from "../../shared/realtime";
-import { channelAccess, communityAccess } from "./lib/access";
-import { loadSession } from "./lib/sessions";
+import { communityAccess } from "./lib/access";
+import { chatAccess } from "./lib/chat-rooms";
+import { loadSession, sessionTokenFrom } from "./lib/sessions";
 import { makeDb } from "./middleware/db";
 import { isOriginAllowed } from "./middleware/origin";
 
@@ -22,14 +22,15 @@ async function identify(req: Request, env: Env, party: string, room: string): Pr
   if (!isOriginAllowed(req, env.ALLOWED_ORIGINS)) {
     throw new ApiError("forbidden_origin", "WebSocket upgrades must come from the Woxly app's own origin.");
   }
-  const cookies = parse(req.headers.get("cookie") ?? "");
-  const token = cookies["woxly_session"] ?? cookies["__Host-woxly_session"];
+  const token = sessionTokenFrom(req.headers.get("cookie"), req.url);
   const db = makeDb(env.DB);
   const s = token ? await loadSession(db, token) : undefined;
   if (!s) throw new ApiError("unauthorized", "Log in to continue.");
   const base = { userId: s.user.id, username: s.user.username, displayName: s.user.displayName, sessionId: s.session.id };
   if (party === "channel-room") {
-    const a = await channelAccess(db, s.user.id, room);
+    // chatAccess, not channelAccess: only channels with a chat have a room (a category's id
+    // would open a room no screen shows and no ban or revalidation ever closes).
+    const a = await chatAccess(db, s.user.id, room, P.VIEW_CHANNEL);
     return { ...base, communityId: a.channel.communityId, perms: formatPermissions(a.perms) };
   }
   if (party === "community-hub") {

@@ -38,12 +38,17 @@ export const sessions = sqliteTable(
   (t) => [index("sessions_user").on(t.userId)],
 );
 
-/** Fixed-window counters for login throttling, keyed by e.g. `ip:1.2.3.4`. */
-export const throttles = sqliteTable("throttles", {
-  key: text("key").primaryKey(),
-  windowStart: integer("window_start").notNull(),
-  count: integer("count").notNull(),
-});
+/** Fixed-window attempt counters (lib/throttle.ts), keyed by e.g. `login-ip:1.2.3.4`. */
+export const throttles = sqliteTable(
+  "throttles",
+  {
+    key: text("key").primaryKey(),
+    windowStart: integer("window_start").notNull(),
+    count: integer("count").notNull(),
+  },
+  // The scheduled clean-up deletes old windows by start.
+  (t) => [index("throttles_window").on(t.windowStart)],
+);
 
 export const communities = sqliteTable("communities", {
   id: text("id").primaryKey(),
@@ -229,7 +234,12 @@ export const auditLog = sqliteTable(
   (t) => [index("audit_log_community").on(t.communityId, t.createdAt)],
 );
 
-/** Metadata of files in R2; the bytes live under `key`. */
+/**
+ * Metadata of files in R2; the bytes live under `key`. Which message carries a file is known
+ * to the channel's ChannelRoom (its `used_attachments`), not here: `attachedAt` records that
+ * the room confirmed it (lib/pending-uploads.ts). Rows still null are pending and count
+ * against the uploader's quota until confirmed or cleaned up.
+ */
 export const attachments = sqliteTable(
   "attachments",
   {
@@ -244,8 +254,14 @@ export const attachments = sqliteTable(
     width: integer("width"),
     height: integer("height"),
     createdAt: integer("created_at").notNull(),
+    /** When the file's ChannelRoom confirmed a message carries it, ms; null = pending. */
+    attachedAt: integer("attached_at"),
   },
-  (t) => [index("attachments_channel").on(t.channelId)],
+  (t) => [
+    index("attachments_channel").on(t.channelId),
+    index("attachments_uploader_pending").on(t.uploaderId, t.attachedAt),
+    index("attachments_pending_age").on(t.attachedAt, t.createdAt),
+  ],
 );
 
 /** A support desk embedded on a website through widget.js. */

@@ -5,7 +5,8 @@
  */
 import { and, eq, gt, ne } from "drizzle-orm";
 import type { Context } from "hono";
-import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { deleteCookie, setCookie } from "hono/cookie";
+import { parse } from "hono/utils/cookie";
 import { randomToken } from "../../../shared/ids";
 import type { Db } from "../middleware/db";
 import { sessions, users } from "../db/schema";
@@ -44,9 +45,20 @@ export function clearSessionCookie(c: Context): void {
   deleteCookie(c, SESSION_COOKIE, { path: "/", secure: !insecure, ...cookiePrefix(c.req.url) });
 }
 
+/**
+ * The session token a request carries, for every entry point (API middleware, WebSocket
+ * upgrades, attachment downloads): only the cookie name `setSessionCookie` uses for that
+ * URL. Over https that is `__Host-woxly_session`, which a sibling subdomain cannot set; a
+ * plain `woxly_session` there may have been tossed in from one and is ignored. Plain http
+ * on loopback uses only the plain name.
+ */
+export function sessionTokenFrom(cookieHeader: string | null, url: string): string | undefined {
+  const name = isInsecureLocal(url) ? SESSION_COOKIE : `__Host-${SESSION_COOKIE}`;
+  return parse(cookieHeader ?? "", name)[name] || undefined;
+}
+
 export function readSessionToken(c: Context): string | undefined {
-  const { prefix } = cookiePrefix(c.req.url);
-  return (prefix ? getCookie(c, SESSION_COOKIE, prefix) : getCookie(c, SESSION_COOKIE)) || undefined;
+  return sessionTokenFrom(c.req.header("cookie") ?? null, c.req.url);
 }
 
 export async function createSession(db: Db, userId: string, userAgent: string | null, now = Date.now()) {

@@ -9,10 +9,19 @@ import { log } from "../lib/log";
 import { hashPassword, verifyPassword } from "../lib/passwords";
 import { createSession, endUserSessions, setSessionCookie } from "../lib/sessions";
 import { closeSockets } from "../lib/sockets";
+import { clearThrottle, clientIp, refund, take, type Limit } from "../lib/throttle";
 import { toMe } from "../lib/users";
 import { authed } from "../middleware/session";
 import { validate } from "../middleware/validate";
 import { passwordProblem } from "./auth";
+
+/**
+ * Wrong current passwords allowed per account when changing the password: a stolen session
+ * must not become an unlimited password oracle (the password unlocks other sites too).
+ */
+export const PASSWORD_CHECK_USER_LIMIT: Limit = { max: 10, windowMs: 15 * 60_000 };
+/** Wrong current passwords allowed from one IP address, across accounts (many stolen sessions). */
+export const PASSWORD_CHECK_IP_LIMIT: Limit = { max: 30, windowMs: 15 * 60_000 };
 
 export const me = new Hono<AppEnv>()
   .get("/", (c) => c.json({ user: toMe(authed(c).user) }))
@@ -28,11 +37,20 @@ export const me = new Hono<AppEnv>()
   .post("/password", validate("json", ChangePasswordBody), async (c) => {
     const { user } = authed(c);
     const { currentPassword, newPassword } = c.req.valid("json");
+    // Counted before the hash, atomically, like logins (lib/throttle.ts).
+    const ipKey = `password-ip:${clientIp(c.req.raw)}`;
+    const userKey = `password-user:${user.id}`;
+    const tooMany = "Too many wrong passwords.";
+    const ipHit = await take(c.var.db, ipKey, PASSWORD_CHECK_IP_LIMIT, tooMany);
+    await take(c.var.db, userKey, PASSWORD_CHECK_USER_LIMIT, tooMany);
     if (!(await verifyPassword(currentPassword, user.passwordHash, c.env.PASSWORD_PEPPER))) {
+      log({ event: "password.check_failed", requestId: c.var.requestId, userId: user.id });
       throw new ApiError("invalid_credentials", "The current password is wrong.", {
         issues: [{ path: ["currentPassword"], message: "wrong password" }],
       });
     }
+    await clearThrottle(c.var.db, userKey);
+    await refund(c.var.db, ipKey, ipHit);
     const problem = await passwordProblem(user.username, newPassword);
     if (problem) throw new ApiError("common_password", problem, { issues: [{ path: ["newPassword"], message: problem }] });
     const now = Date.now();

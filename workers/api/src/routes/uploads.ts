@@ -1,8 +1,10 @@
 /**
  * Raw-body uploads (the JSON-only middleware skips /api/uploads/). Attachments: stored in R2
  * under attachments/<channelId>/<attachmentId>, described by a row in D1, and bound to a
- * message when the uploader sends it with `attachmentIds` in the same channel.
+ * message when the uploader sends it with `attachmentIds` in the same channel. Until then an
+ * upload is pending: rate, quota and clean-up in lib/pending-uploads.ts.
  */
+import { eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { UploadQuery, attachmentUrl, type Attachment } from "../../../shared/chat";
 import { ApiError } from "../../../shared/errors";
@@ -12,6 +14,8 @@ import { attachments } from "../db/schema";
 import type { AppEnv } from "../env";
 import { chatAccess } from "../lib/chat-rooms";
 import { imageSize, maxAttachmentBytes, readCapped, safeFilename, storedContentType } from "../lib/files";
+import { UPLOAD_RATE, checkPendingQuota, insertWithinQuota } from "../lib/pending-uploads";
+import { take } from "../lib/throttle";
 import { authed } from "../middleware/session";
 import { validate } from "../middleware/validate";
 
@@ -19,15 +23,21 @@ export const uploads = new Hono<AppEnv>().post("/channels/:id/attachments", vali
   const { user } = authed(c);
   const channelId = c.req.param("id");
   await chatAccess(c.var.db, user.id, channelId, P.ATTACH_FILES);
-  const bytes = await readCapped(c.req.raw, maxAttachmentBytes(c.env));
+  // Rate and quota before a byte is read: a refused upload costs neither bandwidth nor R2.
+  await take(c.var.db, `upload:${user.id}`, UPLOAD_RATE, "You are uploading files too fast.");
+  const max = maxAttachmentBytes(c.env);
+  const declared = Number(c.req.header("content-length") ?? "1");
+  // Larger than `max` is readCapped's 413 payload_too_large, not a quota matter.
+  await checkPendingQuota(c.env, c.var.db, user.id, Number.isSafeInteger(declared) && declared > 0 ? Math.min(declared, max) : 1);
+  const bytes = await readCapped(c.req.raw, max);
   if (bytes.byteLength === 0) throw new ApiError("bad_request", "The file is empty.");
   const filename = safeFilename(c.req.valid("query").filename);
   const { type, media } = storedContentType(bytes, c.req.header("content-type") ?? null);
   const size = media === "image" ? imageSize(bytes, type) : null;
   const id = newId();
   const key = `attachments/${channelId}/${id}`;
-  await c.env.FILES.put(key, bytes, { httpMetadata: { contentType: type } });
-  await c.var.db.insert(attachments).values({
+  // The row (and with it the quota) first, atomically; then the bytes.
+  await insertWithinQuota(c.env, c.var.db, {
     id,
     channelId,
     uploaderId: user.id,
@@ -39,6 +49,12 @@ export const uploads = new Hono<AppEnv>().post("/channels/:id/attachments", vali
     height: size?.height ?? null,
     createdAt: Date.now(),
   });
+  try {
+    await c.env.FILES.put(key, bytes, { httpMetadata: { contentType: type } });
+  } catch (e) {
+    await c.var.db.delete(attachments).where(eq(attachments.id, id));
+    throw e;
+  }
   const attachment: Attachment = {
     id,
     filename,
