@@ -1,16 +1,19 @@
 /**
- * The call as runes — the one place the framework-free media core (`call.ts`, `devices.ts`,
- * `prefs.ts`) meets Svelte and the rest of the app: the CommunityHub (self mute/deafen out as
- * `voice.set`, moves in as `voice.move_requested`), the member list (who a participant is),
- * the keyboard (push-to-talk). Components read `voice.*` and call its methods; nothing else.
+ * The call as runes — the one place the framework-free media core (`call.ts` and its parts,
+ * `devices.ts`, `prefs.ts`) meets Svelte and the rest of the app: the CommunityHub (self
+ * mute/deafen out as `voice.set`, moves in as `voice.move_requested`), the member list (who a
+ * participant is), the keyboard (push-to-talk). Components read `voice.*` and call its
+ * methods; nothing else.
  */
 import { SvelteSet } from "svelte/reactivity";
 import { communities } from "$lib/communities/store.svelte";
+import { bind, type Bound } from "$lib/realtime/bind.svelte";
 import { hubs } from "$lib/realtime/hub.svelte";
 import { dmCallApi, inbox } from "$lib/realtime/inbox.svelte";
 import { session } from "$lib/session.svelte";
-import { CallSession, IDLE_CALL, type CallState, type CallTarget, type ParticipantView } from "./call";
+import { CallSession, type CallState, type CallTarget, type ParticipantView } from "./call";
 import { NO_DEVICES, type DeviceLists, watchDevices } from "./devices";
+import { soleNameMatch, speakingUsers } from "./participants";
 import { loadPrefs, loadVolumes, savePrefs, saveVolumes, type VoicePrefs } from "./prefs";
 import { playTone } from "./tones";
 import { callKey, voiceToken } from "./voice-api";
@@ -21,8 +24,6 @@ const TOKEN_REUSE_MS = 120_000;
 const RESEND_AFTER_MS = 3000;
 
 class Voice {
-  /** The current call (a new object after every change). */
-  state: CallState = $state.raw(IDLE_CALL);
   prefs: VoicePrefs = $state(loadPrefs());
   devices: DeviceLists = $state.raw(NO_DEVICES);
   /** The settings dialog is waiting for a new push-to-talk key (the key must not talk). */
@@ -35,6 +36,7 @@ class Voice {
   #hubKey = $derived(this.state.phase !== "idle" ? (this.state.target?.communityId ?? null) : null);
   readonly #volumes: Record<string, number> = loadVolumes();
   readonly #session: CallSession;
+  readonly #call: Bound<CallState>;
   #lastSent: { key: string; at: number } | null = null;
   #deviceWatchers = 0;
   #stopDevices: (() => void) | null = null;
@@ -56,10 +58,8 @@ class Voice {
       onSelfState: (target, self) => this.#sendSelf(target, self),
       tone: (kind) => playTone(kind, 0.12, this.prefs.audioOutput),
     });
-    this.#session.subscribe((s) => {
-      this.state = s;
-      this.#updateSpeaking(s);
-    });
+    this.#call = bind(this.#session);
+    this.#session.subscribe((s) => this.#updateSpeaking(s));
     if (typeof window !== "undefined") {
       window.addEventListener("keydown", this.#onKey);
       window.addEventListener("keyup", this.#onKey);
@@ -70,6 +70,11 @@ class Voice {
 
   // -------------------------------------------------------------------------------------
   // What components read
+
+  /** The current call (a new object after every change). */
+  get state(): CallState {
+    return this.#call.current;
+  }
 
   get inCall(): boolean {
     return this.state.phase === "connecting" || this.state.phase === "connected" || this.state.phase === "reconnecting";
@@ -87,9 +92,8 @@ class Voice {
     if (!t) return null;
     if (!t.communityId) {
       // A DM call: its people, by the display name LiveKit shows, when exactly one matches.
-      const people = communities.dms.find((d) => d.id === t.channelId)?.recipients ?? [];
-      const matches = people.filter((u) => u.id !== session.user?.id && u.displayName.slice(0, 64) === p.name);
-      return matches.length === 1 ? matches[0]!.id : null;
+      const people = (communities.dms.find((d) => d.id === t.channelId)?.recipients ?? []).filter((u) => u.id !== session.user?.id);
+      return soleNameMatch(p.name, people, (u) => u.displayName)?.id ?? null;
     }
     const hub = hubs.get(t.communityId)?.state;
     if (!hub) return null;
@@ -97,11 +101,10 @@ class Voice {
     // shows is the member's nickname or display name, so match it against who the hub says is
     // in this channel, and only when exactly one matches.
     const candidates = hub.voiceStates.filter((v) => v.channelId === t.channelId && v.userId !== session.user?.id);
-    const matches = candidates.filter((v) => {
+    return soleNameMatch(p.name, candidates, (v) => {
       const m = hub.members?.[v.userId];
-      return m && (m.nickname ?? m.user.displayName).slice(0, 64) === p.name;
-    });
-    return matches.length === 1 ? matches[0]!.userId : null;
+      return m && (m.nickname ?? m.user.displayName);
+    })?.userId ?? null;
   }
 
   /** Whether a user (by id) is speaking in the member's current call. */
@@ -287,12 +290,7 @@ class Voice {
   }
 
   #updateSpeaking(s: CallState): void {
-    const now = new Set<string>();
-    for (const p of s.participants) {
-      if (!p.speaking) continue;
-      const id = this.userIdOf(p);
-      if (id) now.add(id);
-    }
+    const now = speakingUsers(s.participants, (p) => this.userIdOf(p));
     for (const id of this.speakingUsers) if (!now.has(id)) this.speakingUsers.delete(id);
     for (const id of now) if (!this.speakingUsers.has(id)) this.speakingUsers.add(id);
   }
