@@ -46,7 +46,8 @@ import { makeDb } from "../workers/api/src/middleware/db";
 import type { DmCall } from "../workers/shared/calls";
 import type { UserSummary } from "../workers/shared/communities";
 import { ChannelStore, tombstone, type NewMessage } from "./channel-store";
-import { DmCalls } from "./dm-call";
+import { DmCalls, type CallResult } from "./dm-call";
+import { ConnBudget, FrameBudget, StoredBuckets, type FrameBudgetSpec } from "./frame-budget";
 import { inboxOf } from "./user-inbox";
 import type { CommunityHub } from "./community-hub";
 
@@ -71,8 +72,55 @@ const Identity = z.object({
   sessionId: z.string().min(1),
 }) satisfies z.ZodType<ConnectionIdentity>;
 
-const ConnState = z.object({ identity: Identity });
+const ConnState = z.object({ identity: Identity, budget: ConnBudget.optional() });
 type ConnState = z.infer<typeof ConnState>;
+
+/**
+ * What each client frame costs (frame-budget.ts). A member's sockets share 90 tokens that
+ * refill at 10/s; each socket alone holds 60 (8/s). Cheap frames cost 1; frames that write
+ * an event and fan it out to every socket cost more, so one member cannot flood a room with
+ * events (about 2.5 reactions/s sustained); `message.send` is further held to
+ * RATE_LIMIT_MESSAGES per RATE_WINDOW_MS. Both buckets refill in under 10 s (see
+ * frame-budget.ts for why that matters). `invalid`: a frame that does not parse.
+ */
+export const CHAT_FRAME_BUDGET = {
+  connection: { capacity: 60, perSecond: 8 },
+  user: { capacity: 90, perSecond: 10 },
+  costs: {
+    hello: 3,
+    "message.send": 2,
+    "message.edit": 6,
+    "message.delete": 4,
+    "reaction.add": 4,
+    "reaction.remove": 4,
+    "pin.add": 6,
+    "pin.remove": 6,
+    "typing.start": 1,
+    "read.mark": 1,
+    // Answered to the sender alone, after at most 16 KiB of JSON.parse: cheaper than a frame that fans out.
+    invalid: 0.5,
+  },
+} satisfies FrameBudgetSpec<ClientFrame["type"] | "invalid">;
+
+/**
+ * Replays, per member and room: a `hello` that replays n events takes n + REPLAY_BASE_COST
+ * from a bucket of 3,000 that refills 3,000 a minute, kept in SQLite so that neither closing
+ * every socket nor hibernation resets it. (At most 1,000 events per replay: MAX_RESUME_EVENTS.)
+ */
+export const REPLAY_BUDGET = { capacity: 3000, perSecond: 50 };
+export const REPLAY_BASE_COST = 20;
+
+/**
+ * DM call requests (HTTP, forwarded here over RPC) per member and DM: each one pushes a frame
+ * to every member's inbox. They come without a socket, so only the member's bucket applies
+ * (in memory: an eviction forgets it, which an attacker cannot cause; the ring cooldown that
+ * matters more is in storage, dm-call.ts RING_COOLDOWN_MS).
+ */
+export const CALL_BUDGET = {
+  connection: { capacity: 20, perSecond: 0.5 },
+  user: { capacity: 20, perSecond: 0.5 },
+  costs: { start: 2, answer: 1 },
+} satisfies FrameBudgetSpec<"start" | "answer">;
 
 /** A frame the room refuses, with what to tell the client. */
 class FrameError extends Error {
@@ -161,8 +209,52 @@ function refOf(value: unknown): string | null {
   return null;
 }
 
+/** A client frame read from the wire: the frame, or why it is refused; `ref` either way when it had one. */
+type ReadFrame = { ref: string | null; frame: ClientFrame; error?: undefined } | { ref: string | null; frame?: undefined; error: FrameError };
+
+function readFrame(raw: WSMessage): ReadFrame {
+  if (typeof raw !== "string") return { ref: null, error: new FrameError("unsupported_frame", "Frames are JSON text.") };
+  if (raw.length > MAX_FRAME_BYTES || (raw.length * 3 > MAX_FRAME_BYTES && utf8.encode(raw).byteLength > MAX_FRAME_BYTES)) {
+    return { ref: null, error: new FrameError("frame_too_large", `Frames may be at most ${MAX_FRAME_BYTES} bytes.`) };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return { ref: null, error: new FrameError("invalid_json", "The frame is not valid JSON.") };
+  }
+  const ref = refOf(value);
+  const type: unknown = value && typeof value === "object" ? Reflect.get(value, "type") : undefined;
+  if (typeof type !== "string" || !(CLIENT_FRAME_TYPES as string[]).includes(type)) {
+    return { ref, error: new FrameError("unknown_type", `Unknown frame type. Known: ${CLIENT_FRAME_TYPES.join(", ")}.`) };
+  }
+  const parsed = ClientFrame.safeParse(value);
+  if (!parsed.success) {
+    return {
+      ref,
+      error: new FrameError("validation_failed", "Some fields are not valid.", {
+        issues: parsed.error.issues.slice(0, 10).map((i) => ({
+          path: i.path.filter((p): p is string | number => typeof p !== "symbol"),
+          message: i.message,
+        })),
+      }),
+    };
+  }
+  return { ref, frame: parsed.data };
+}
+
 export class ChannelRoom extends Server<Env> {
   static override options = { hibernate: true };
+
+  /** Every client frame's budget (per socket and per member); the sockets' halves live in their attachments. */
+  #budget = new FrameBudget(CHAT_FRAME_BUDGET);
+  /** DM call requests per member (no socket: the member's bucket only). */
+  #callBudget = new FrameBudget(CALL_BUDGET);
+  #replayBuckets: StoredBuckets | undefined;
+  get #replays(): StoredBuckets {
+    this.#replayBuckets ??= new StoredBuckets(this.ctx.storage.sql, REPLAY_BUDGET);
+    return this.#replayBuckets;
+  }
 
   #store: ChannelStore | undefined;
   /** Per-connection chains, so one socket's frames are handled in the order sent even across awaits. */
@@ -235,9 +327,13 @@ export class ChannelRoom extends Server<Env> {
     });
   }
 
-  #identity(conn: Connection): ConnectionIdentity | null {
+  #state(conn: Connection): ConnState | null {
     const r = ConnState.safeParse(conn.state);
-    return r.success ? r.data.identity : null;
+    return r.success ? r.data : null;
+  }
+
+  #identity(conn: Connection): ConnectionIdentity | null {
+    return this.#state(conn)?.identity ?? null;
   }
 
   #send(conn: WebSocket, frame: ServerFrame): void {
@@ -290,38 +386,19 @@ export class ChannelRoom extends Server<Env> {
   }
 
   async #handle(conn: Connection, raw: WSMessage): Promise<void> {
-    const me = this.#identity(conn);
-    if (!me) {
+    const state = this.#state(conn);
+    if (!state) {
       conn.close(CLOSE.NO_IDENTITY, "no identity");
       return;
     }
-    let ref: string | null = null;
+    const me = state.identity;
+    const read = readFrame(raw);
+    const ref = read.ref;
     try {
-      if (typeof raw !== "string") throw new FrameError("unsupported_frame", "Frames are JSON text.");
-      if (raw.length > MAX_FRAME_BYTES || (raw.length * 3 > MAX_FRAME_BYTES && utf8.encode(raw).byteLength > MAX_FRAME_BYTES)) {
-        throw new FrameError("frame_too_large", `Frames may be at most ${MAX_FRAME_BYTES} bytes.`);
-      }
-      let value: unknown;
-      try {
-        value = JSON.parse(raw);
-      } catch {
-        throw new FrameError("invalid_json", "The frame is not valid JSON.");
-      }
-      ref = refOf(value);
-      const type: unknown = value && typeof value === "object" ? Reflect.get(value, "type") : undefined;
-      if (typeof type !== "string" || !(CLIENT_FRAME_TYPES as string[]).includes(type)) {
-        throw new FrameError("unknown_type", `Unknown frame type. Known: ${CLIENT_FRAME_TYPES.join(", ")}.`);
-      }
-      const parsed = ClientFrame.safeParse(value);
-      if (!parsed.success) {
-        throw new FrameError("validation_failed", "Some fields are not valid.", {
-          issues: parsed.error.issues.slice(0, 10).map((i) => ({
-            path: i.path.filter((p): p is string | number => typeof p !== "symbol"),
-            message: i.message,
-          })),
-        });
-      }
-      await this.#dispatch(conn, me, parsed.data);
+      // Every frame pays, a malformed one too, before any of its work is done.
+      this.#charge(conn, state, read.frame?.type ?? "invalid");
+      if (read.error) throw read.error;
+      await this.#dispatch(conn, me, read.frame);
     } catch (e) {
       if (e instanceof FrameError) {
         this.#send(conn, { type: "error", code: e.code, message: e.message, ref, ...e.extra });
@@ -332,11 +409,28 @@ export class ChannelRoom extends Server<Env> {
     }
   }
 
+  /**
+   * Takes a frame's cost from the socket's and the member's budget, or throws rate_limited.
+   * O(1); the new state goes into the socket's attachment (memory the runtime keeps across
+   * hibernation, not a SQLite write: see frame-budget.ts).
+   */
+  #charge(conn: Connection, state: ConnState, type: keyof typeof CHAT_FRAME_BUDGET.costs): void {
+    const userId = state.identity.userId;
+    const r = this.#budget.charge(userId, type, state.budget, () => this.#budgetsOf(userId), Date.now());
+    if (!r.ok) throw new FrameError("rate_limited", "You are doing that too fast.", { retryAfterMs: r.retryAfterMs });
+    conn.setState({ ...state, budget: r.budget } satisfies ConnState);
+  }
+
+  /** The stored budgets of a member's sockets (read after a wake-up, when the member's bucket is not in memory). */
+  *#budgetsOf(userId: string): Iterable<ConnBudget | undefined> {
+    for (const c of this.getConnections(userTag(userId))) yield this.#state(c)?.budget;
+  }
+
   async #dispatch(conn: Connection, me: ConnectionIdentity, f: ClientFrame): Promise<void> {
     const perms = parsePermissions(me.perms);
     switch (f.type) {
       case "hello":
-        return this.#resume(conn, perms, f.lastSeq);
+        return this.#resume(conn, me, perms, f.lastSeq);
       case "message.send":
         return this.#sendMessage(conn, me, perms, f);
       case "message.edit":
@@ -362,7 +456,7 @@ export class ChannelRoom extends Server<Env> {
 
   // --- frames ---------------------------------------------------------------------------
 
-  #resume(conn: Connection, perms: bigint, lastSeq: number | undefined): void {
+  #resume(conn: Connection, me: ConnectionIdentity, perms: bigint, lastSeq: number | undefined): void {
     // Queued events go out first, so nothing live arrives after `resumed` that the replay had.
     this.#flush();
     const head = this.#room.head();
@@ -375,7 +469,14 @@ export class ChannelRoom extends Server<Env> {
       return;
     }
     if (!has(perms, P.READ_HISTORY)) throw new FrameError("forbidden", "You may not read this channel's history.");
-    const frames = head - lastSeq > MAX_RESUME_EVENTS ? null : this.#room.eventsAfter(lastSeq);
+    if (head - lastSeq > MAX_RESUME_EVENTS) {
+      this.#send(conn, { type: "resync", reason: "gap_too_large", headSeq: head });
+      return;
+    }
+    // A replay costs what it sends (capped per minute, per member), paid before any row is read.
+    const wait = this.#replays.take(me.userId, head - lastSeq + REPLAY_BASE_COST, Date.now());
+    if (wait > 0) throw new FrameError("rate_limited", "You are asking for replays too often.", { retryAfterMs: wait });
+    const frames = this.#room.eventsAfter(lastSeq);
     if (!frames) {
       this.#send(conn, { type: "resync", reason: "gap_too_large", headSeq: head });
       return;
@@ -501,6 +602,10 @@ export class ChannelRoom extends Server<Env> {
   }
 
   async #edit(me: ConnectionIdentity, perms: bigint, id: string, content: string): Promise<void> {
+    // An edit is a new message in all but seq (new text, new mentions that ping): it needs
+    // SEND_MESSAGES now. `perms` are the socket's current ones — revalidate() updates them on
+    // role, overwrite and block changes (a block leaves a 1:1 DM read-only).
+    if (!has(perms, P.SEND_MESSAGES)) throw new FrameError("forbidden", "You may not send messages in this channel.");
     const m = this.#room.messageMeta(id);
     if (!m) throw new FrameError("not_found", "No such message.");
     if (m.authorId !== me.userId || m.system) throw new FrameError("forbidden", "You can only edit your own messages.");
@@ -557,8 +662,10 @@ export class ChannelRoom extends Server<Env> {
   }
 
   #pin(me: ConnectionIdentity, perms: bigint, messageId: string, pin: boolean): void {
-    // In DMs every participant may pin; in communities it takes MANAGE_MESSAGES.
-    if (me.communityId !== null && !has(perms, P.MANAGE_MESSAGES)) throw new FrameError("forbidden", "You may not pin messages in this channel.");
+    // In communities it takes MANAGE_MESSAGES; in DMs every participant who may write there
+    // (so not across a block, which leaves a 1:1 DM read-only).
+    const may = me.communityId !== null ? has(perms, P.MANAGE_MESSAGES) : has(perms, P.SEND_MESSAGES);
+    if (!may) throw new FrameError("forbidden", "You may not pin messages in this channel.");
     const m = this.#room.messageMeta(messageId);
     if (!m) throw new FrameError("not_found", "No such message.");
     if (m.pinned === pin) return;
@@ -691,6 +798,11 @@ export class ChannelRoom extends Server<Env> {
     return this.#room.message(id);
   }
 
+  /** Which of these uploads a message of this room carries (for the upload quota and clean-up, lib/pending-uploads.ts). */
+  async attachmentsInUse(ids: string[]): Promise<string[]> {
+    return ids.filter((id) => this.#room.attachmentUsed(id));
+  }
+
   /** Pinned messages, most recently pinned first (at most 50). */
   async pins(): Promise<Message[]> {
     return this.#room.pins();
@@ -739,7 +851,8 @@ export class ChannelRoom extends Server<Env> {
           conn.close(CLOSE.ACCESS_LOST, "access lost");
           closed++;
         } else if (perms !== id.perms) {
-          conn.setState({ identity: { ...id, perms } } satisfies ConnState);
+          const state = this.#state(conn);
+          if (state) conn.setState({ ...state, identity: { ...id, perms } } satisfies ConnState);
           this.#send(conn, { type: "permissions.updated", perms });
           updated++;
         }
@@ -827,6 +940,7 @@ export class ChannelRoom extends Server<Env> {
     }
     this.#room.dropAll();
     this.#store = undefined;
+    this.#replayBuckets = undefined;
     await this.ctx.storage.deleteAll();
     const prefix = `attachments/${this.name}/`;
     let cursor: string | undefined;
@@ -856,16 +970,31 @@ export class ChannelRoom extends Server<Env> {
     return this.#calls.current();
   }
 
-  async callStart(input: { caller: UserSummary; members: string[]; kind: DmCall["kind"] }): Promise<DmCall> {
+  /**
+   * Starts (or joins) the DM's call. `retryAfterMs` instead when the member asks too often
+   * (CALL_BUDGET) or rang this DM a moment ago without an answer (RING_COOLDOWN_MS).
+   */
+  async callStart(input: { caller: UserSummary; members: string[]; kind: DmCall["kind"] }): Promise<CallResult> {
+    const wait = this.#chargeCall(input.caller.id, "start");
+    if (wait > 0) return { retryAfterMs: wait };
     return this.#calls.start(input);
   }
 
-  async callAnswer(input: { userId: string; accept: boolean }): Promise<DmCall | null> {
-    return this.#calls.answer(input.userId, input.accept);
+  async callAnswer(input: { userId: string; accept: boolean }): Promise<CallResult> {
+    const wait = this.#chargeCall(input.userId, "answer");
+    if (wait > 0) return { retryAfterMs: wait };
+    return { call: await this.#calls.answer(input.userId, input.accept) };
   }
 
-  async callLeave(userId: string): Promise<DmCall | null> {
-    return this.#calls.leave(userId);
+  /** Never refused: hanging up must always work, and it changes something only once per join (which start and answer pay for). */
+  async callLeave(userId: string): Promise<CallResult> {
+    return { call: await this.#calls.leave(userId) };
+  }
+
+  /** A DM call request's cost from the member's budget: 0 when paid, else ms to wait. */
+  #chargeCall(userId: string, type: keyof typeof CALL_BUDGET.costs): number {
+    const r = this.#callBudget.charge(userId, type, null, () => [], Date.now());
+    return r.ok ? 0 : r.retryAfterMs;
   }
 
   /** From LiveKit's webhooks for the DM's room. */

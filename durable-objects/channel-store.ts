@@ -3,12 +3,19 @@
  * nonces, the send-rate log, read markers and the FTS5 index, all in the room's own SQLite.
  * Every method is synchronous: SQLite calls in a Durable Object do not yield, so a method
  * (or several in a row without an `await`) is atomic and nothing interleaves with it.
+ *
+ * Text that is gone stays gone: editing or deleting a message rewrites, in the same method,
+ * every stored frame that carries its text (its own message.created/updated frames and the
+ * reply previews quoting it), and the search index deletes for real (FTS5 secure-delete), so
+ * neither a replay nor the index returns text that no longer exists.
  */
 import { z } from "zod";
 import {
   Attachment,
   Author,
   type ChannelEvent,
+  MessageCreated,
+  MessageUpdated,
   MAX_RESUME_EVENTS,
   Mentions,
   type Message,
@@ -39,6 +46,8 @@ const SCHEMA = [
   `CREATE INDEX IF NOT EXISTS messages_author ON messages (author_id, created_at)`,
   `CREATE INDEX IF NOT EXISTS messages_created ON messages (created_at)`,
   `CREATE INDEX IF NOT EXISTS messages_pinned ON messages (pinned_at) WHERE pinned_at IS NOT NULL`,
+  // The replies quoting a message, whose stored frames carry its text (rewritten on edit and delete).
+  `CREATE INDEX IF NOT EXISTS messages_reply_to ON messages (reply_to) WHERE reply_to IS NOT NULL`,
   `CREATE TABLE IF NOT EXISTS reactions (
      message_id TEXT NOT NULL, emoji TEXT NOT NULL, user_id TEXT NOT NULL, created_at INTEGER NOT NULL,
      PRIMARY KEY (message_id, emoji, user_id))`,
@@ -84,6 +93,9 @@ const MESSAGE_SELECT = `SELECT m.seq, m.id, m.author_id, m.author, m.content, m.
 
 const NO_MENTIONS: Mentions = { users: [], roles: [], everyone: false, here: false };
 
+/** A stored frame that carries a message (the ones whose text an edit or delete rewrites). */
+const StoredMessageFrame = z.discriminatedUnion("type", [MessageCreated, MessageUpdated]);
+
 function parseJson<T>(schema: z.ZodType<T>, text: string | null): T | null {
   if (text === null) return null;
   try {
@@ -125,6 +137,20 @@ export class ChannelStore {
 
   migrate(): void {
     for (const s of SCHEMA) this.sql.exec(s);
+    this.secureDeleteIndex();
+  }
+
+  /**
+   * FTS5 normally deletes by adding a "delete" marker and keeps the old tokens until a merge:
+   * the words of a deleted or edited-away message would stay readable in the index's pages.
+   * With secure-delete on (stored in the index's config, so this runs once per room) a delete
+   * removes them at once. A room that had it off gets its index merged into one clean segment.
+   */
+  private secureDeleteIndex(): void {
+    const on = this.sql.exec<{ v: number }>(`SELECT v FROM messages_fts_config WHERE k = 'secure-delete'`).toArray()[0]?.v === 1;
+    if (on) return;
+    this.sql.exec(`INSERT INTO messages_fts (messages_fts, rank) VALUES ('secure-delete', 1)`);
+    if (this.sql.exec(`SELECT 1 FROM messages LIMIT 1`).toArray().length) this.sql.exec(`INSERT INTO messages_fts (messages_fts) VALUES ('optimize')`);
   }
 
   /** Drops every table (the room's data is gone; `migrate` makes an empty room again). */
@@ -338,7 +364,12 @@ export class ChannelStore {
     if (pings.everyone) this.sql.exec(`INSERT INTO mentions (seq, kind, target, author_id) VALUES (?, 'everyone', '', ?)`, seq, authorId);
   }
 
-  /** Replaces a message's content (and its mentions); returns the message.updated event. */
+  /**
+   * Replaces a message's content (and its mentions); returns the message.updated event. The
+   * old text leaves every stored frame: the message's earlier created/updated frames carry
+   * the new text (and edit time) and replies quote the new text, so a replay from before the
+   * edit never shows what was edited away. Seqs and the number of events are unchanged.
+   */
   editMessage(id: string, content: string, mentions: Mentions, pings: NewMessage["pings"], now: number) {
     const old = this.messageMeta(id);
     if (!old) return null;
@@ -348,13 +379,44 @@ export class ChannelStore {
     this.sql.exec(`DELETE FROM mentions WHERE seq = ?`, old.seq);
     const message = this.messageBySeq(old.seq)!;
     this.writePings(old.seq, message.author?.id ?? null, pings);
+    this.rewriteFrames(`e.message_id = ?`, [id], (m) => ({ ...m, content: message.content, mentions: message.mentions, editedAt: message.editedAt }));
+    this.rewriteQuotes(id, this.replyPreview(id));
     return this.appendEvent((seq) => ({ type: "message.updated" as const, seq, message }), id, now);
   }
 
   /**
+   * Rewrites the stored message.created/updated frames selected by `where` (over `events e`
+   * joined to the frame's message `m`) with `change`; tombstones stay as they are.
+   */
+  private rewriteFrames(where: string, binds: string[], change: (m: Message) => Message): void {
+    const rows = this.sql
+      .exec<{ seq: number; type: string; frame: string; message_id: string }>(
+        `SELECT e.seq, e.type, e.frame, e.message_id FROM events e JOIN messages m ON m.id = e.message_id
+         WHERE e.type IN ('message.created', 'message.updated') AND ${where}`,
+        ...binds,
+      )
+      .toArray();
+    for (const row of rows) {
+      const f = parseJson(StoredMessageFrame, row.frame);
+      if (f?.message.deleted) continue;
+      // A frame that does not read back (it never should) is rebuilt from the current row
+      // rather than left holding old text.
+      const message = f ? change(f.message) : this.message(row.message_id);
+      if (!message) continue;
+      this.sql.exec(`UPDATE events SET frame = ? WHERE seq = ?`, JSON.stringify({ type: row.type, seq: row.seq, message }), row.seq);
+    }
+  }
+
+  /** Sets the preview of `id` in the stored frames of every reply quoting it. */
+  private rewriteQuotes(id: string, preview: Message["replyTo"]): void {
+    this.rewriteFrames(`m.reply_to = ?`, [id], (m) => (m.replyTo?.id === id ? { ...m, replyTo: preview } : m));
+  }
+
+  /**
    * Deletes a message with everything hanging off it, redacts the frames of its earlier
-   * events (a replay then carries tombstones, never the deleted text), and appends
-   * message.deleted. Returns the event and the ids of the attachments it held.
+   * events (a replay then carries tombstones, never the deleted text) and the reply previews
+   * quoting it, and appends message.deleted. Returns the event and the ids of the attachments
+   * it held.
    */
   deleteMessage(id: string, now: number): { json: string; seq: number; attachmentIds: string[] } | null {
     const m = this.message(id);
@@ -368,6 +430,8 @@ export class ChannelStore {
     for (const e of this.sql.exec<{ seq: number; type: string }>(`SELECT seq, type FROM events WHERE message_id = ? AND type IN ('message.created', 'message.updated')`, id).toArray()) {
       this.sql.exec(`UPDATE events SET frame = ? WHERE seq = ?`, JSON.stringify({ type: e.type, seq: e.seq, message: tomb }), e.seq);
     }
+    // Replies keep quoting it in their stored frames: the preview becomes "deleted", as history shows it.
+    this.rewriteQuotes(id, { id, seq: null, author: null, content: null });
     const ev = this.appendEvent((seq) => ({ type: "message.deleted" as const, seq, id }), id, now);
     return { json: ev.json, seq: ev.seq, attachmentIds: m.attachments.map((a) => a.id) };
   }

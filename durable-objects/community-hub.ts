@@ -37,6 +37,7 @@ import { eq } from "drizzle-orm";
 import { roles } from "../workers/api/src/db/schema";
 import { makeDb } from "../workers/api/src/middleware/db";
 import { applyVoiceOp, listVoiceStates, type VoiceHubOp, type VoiceOpResult } from "../workers/api/src/lib/voice-state";
+import { type ConnBudget, FrameBudget, type FrameBudgetSpec } from "./frame-budget";
 
 /** How long the all-members permission model used for pings is reused, ms. */
 const MODEL_TTL_MS = 30_000;
@@ -63,7 +64,22 @@ interface HubConnState {
   active: boolean;
   /** False until `state.synced` went out: nothing else is sent before the snapshot. */
   ready: boolean;
+  /** This socket's frame budget and its user's (frame-budget.ts); absent before the first frame. */
+  budget?: ConnBudget;
 }
+
+/**
+ * What each hub frame costs (frame-budget.ts): `presence.set` writes and is broadcast to the
+ * whole community, `voice.set` to everyone who can see the channel, `channel.read` answers
+ * only its user's sockets. A member's sockets share 60 tokens refilling at 5/s (one socket
+ * alone: 40 at 4/s), so a burst of clicks is fine and a loop is not (about one presence
+ * change a second sustained). `invalid`: a frame that does not parse.
+ */
+export const HUB_FRAME_BUDGET = {
+  connection: { capacity: 40, perSecond: 4 },
+  user: { capacity: 60, perSecond: 5 },
+  costs: { "presence.set": 4, "voice.set": 4, "channel.read": 1, invalid: 1 },
+} satisfies FrameBudgetSpec<HubClientFrame["type"] | "invalid">;
 
 type HubConnection = Connection<HubConnState>;
 
@@ -194,26 +210,57 @@ export class CommunityHub extends Server<Env> {
     const conn = connection as HubConnection;
     const state = conn.state;
     if (!state) return;
-    if (typeof message !== "string") return this.#error(conn, "invalid_json", "Frames are JSON text.", null);
+    if (typeof message !== "string") return this.#refuse(conn, state, "invalid_json", "Frames are JSON text.", null);
     if (new TextEncoder().encode(message).length > MAX_HUB_FRAME_BYTES) {
-      return this.#error(conn, "frame_too_large", `Frames may be at most ${MAX_HUB_FRAME_BYTES} bytes.`, null);
+      return this.#refuse(conn, state, "frame_too_large", `Frames may be at most ${MAX_HUB_FRAME_BYTES} bytes.`, null);
     }
     let raw: unknown;
     try {
       raw = JSON.parse(message);
     } catch {
-      return this.#error(conn, "invalid_json", "The frame is not valid JSON.", null);
+      return this.#refuse(conn, state, "invalid_json", "The frame is not valid JSON.", null);
     }
     const ref = isRecord(raw) && typeof raw.ref === "string" ? raw.ref.slice(0, 64) : null;
     const parsed = HubClientFrameSchema.safeParse(raw);
     if (!parsed.success) {
       const type = isRecord(raw) ? raw.type : undefined;
       if (typeof type !== "string" || !CLIENT_FRAME_TYPES.has(type)) {
-        return this.#error(conn, "unknown_type", `Unknown frame type: ${String(type).slice(0, 64)}.`, ref);
+        return this.#refuse(conn, state, "unknown_type", `Unknown frame type: ${String(type).slice(0, 64)}.`, ref);
       }
-      return this.#error(conn, "validation_failed", parsed.error.issues.map((i) => i.message).join("; "), ref);
+      return this.#refuse(conn, state, "validation_failed", parsed.error.issues.map((i) => i.message).join("; "), ref);
     }
-    this.#handle(conn, state, parsed.data);
+    const charged = this.#charge(conn, state, parsed.data.type, ref);
+    if (charged) this.#handle(conn, charged, parsed.data);
+  }
+
+  /** The frame budget (one per object); the sockets' halves of its state live in their attachments. */
+  #hubBudget = new FrameBudget(HUB_FRAME_BUDGET);
+
+  /**
+   * Takes a frame's cost from the socket's and the member's budget: the socket's state with
+   * the new budget (already stored in its attachment, an in-memory write that survives
+   * hibernation — no SQLite write per frame), or null after answering rate_limited.
+   */
+  #charge(conn: HubConnection, state: HubConnState, type: keyof typeof HUB_FRAME_BUDGET.costs, ref: string | null): HubConnState | null {
+    const r = this.#hubBudget.charge(
+      state.userId,
+      type,
+      state.budget,
+      () => [...this.getConnections<HubConnState>(`u:${state.userId}`)].map((c) => c.state?.budget),
+      Date.now(),
+    );
+    if (!r.ok) {
+      this.#send(conn, { type: "error", code: "rate_limited", message: "You are doing that too fast.", ref, retryAfterMs: r.retryAfterMs });
+      return null;
+    }
+    const next = { ...state, budget: r.budget };
+    conn.setState(next);
+    return next;
+  }
+
+  /** A frame that does not parse pays too; then its error (or rate_limited) is sent. */
+  #refuse(conn: HubConnection, state: HubConnState, code: HubErrorCode, message: string, ref: string | null): void {
+    if (this.#charge(conn, state, "invalid", ref)) this.#error(conn, code, message, ref);
   }
 
   #handle(conn: HubConnection, state: HubConnState, frame: HubClientFrame): void {

@@ -4,7 +4,9 @@
  * pushed to the UserInbox of every member of the DM, which shows the incoming-call toast and
  * the "call in progress" state in every tab they have open.
  *
- *   start   caller rings the others for RING_TIMEOUT_MS (a "started a call" system message)
+ *   start   caller rings the others for RING_TIMEOUT_MS (a "started a call" system message);
+ *           a caller whose last call here went unanswered may not ring again for
+ *           RING_COOLDOWN_MS (start/leave in a loop would ring the others' every tab)
  *   answer  accept (they join) or decline (their toast goes, everywhere)
  *   leave   a member hangs up; the last one out ends the call
  *   alarm   ringing times out; afterwards LiveKit is asked now and then who is really in
@@ -30,6 +32,13 @@ const KEY = "dm_call";
 const MISSED_KEY = "dm_call_missed";
 /** While a call runs, LiveKit is asked this often who is still in it, ms. */
 export const CALL_CHECK_MS = 60_000;
+/** After an unanswered call, how long its caller may not ring the same DM again, ms (from the start of that call). */
+export const RING_COOLDOWN_MS = 60_000;
+/** When a member last started a call here that nobody answered (yet): ms since the epoch. */
+const rangKey = (userId: string) => `dm_call_rang:${userId}`;
+
+/** A call request's outcome: the call now (null: none), or how long to wait before asking again, ms. */
+export type CallResult = { call: DmCall | null } | { retryAfterMs: number };
 
 export interface CallHost {
   readonly storage: DurableObjectStorage;
@@ -59,11 +68,19 @@ export class DmCalls {
     return (await this.host.storage.get<DmCall>(KEY)) ?? null;
   }
 
-  /** Starts a call and rings everyone else, or (a call is running) joins the caller to it. */
-  async start(input: { caller: UserSummary; members: string[]; kind: DmCall["kind"] }): Promise<DmCall> {
+  /**
+   * Starts a call and rings everyone else, or (a call is running) joins the caller to it.
+   * Refused (retryAfterMs) within RING_COOLDOWN_MS of the caller's last unanswered call here:
+   * a call rings at most once, and hanging up and calling again does not ring anew.
+   */
+  async start(input: { caller: UserSummary; members: string[]; kind: DmCall["kind"] }): Promise<CallResult> {
     const cur = await this.current();
-    if (cur) return this.#save(joinedBy(cur, input.caller.id));
+    if (cur) return { call: await this.#save(joinedBy(cur, input.caller.id)) };
     const now = Date.now();
+    const rang = await this.host.storage.get<number>(rangKey(input.caller.id));
+    if (rang !== undefined && now - rang < RING_COOLDOWN_MS) return { retryAfterMs: rang + RING_COOLDOWN_MS - now };
+    // Recorded before anything else is awaited, so a parallel start sees it.
+    await this.host.storage.put(rangKey(input.caller.id), now);
     const call: DmCall = {
       channelId: this.host.channelId,
       callId: newId(now),
@@ -80,7 +97,7 @@ export class DmCalls {
     await this.host.storage.setAlarm(call.ringUntil);
     await this.host.postSystem("call_started", input.caller.id);
     log({ event: "dm_call.started", channelId: call.channelId, callId: call.callId, ringing: call.ringing.length });
-    return this.#save(call);
+    return { call: await this.#save(call) };
   }
 
   /** Accepts (joins) or declines the running call. Null when there is no call to answer. */
@@ -118,6 +135,8 @@ export class DmCalls {
     if (!cur) return;
     await this.host.storage.delete(KEY);
     await this.host.storage.deleteAlarm();
+    // An answered call lifts its caller's cooldown: calling back after a dropped call rings at once.
+    if (cur.answered) await this.host.storage.delete(rangKey(cur.startedBy.id));
     const missed = await this.#missedIfUnanswered(cur);
     log({ event: "dm_call.ended", channelId: cur.channelId, callId: cur.callId, answered: cur.answered, seconds: Math.round((Date.now() - cur.startedAt) / 1000) });
     await this.#toInboxes(cur.members, (inbox) => inbox.callEnded({ channelId: cur.channelId, callId: cur.callId, missed }));

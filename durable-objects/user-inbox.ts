@@ -10,12 +10,28 @@
  * gets them all in `ready`.
  */
 import { Server, type Connection, type ConnectionContext, type WSMessage } from "partyserver";
+import { z } from "zod";
 import { DmCall, InboxClientFrame, type InboxServerFrame } from "../workers/shared/calls";
 import { IDENTITY_HEADER } from "../workers/shared/realtime";
+import { ConnBudget, FrameBudget, type FrameBudgetSpec } from "./frame-budget";
 
 const CLOSE_NO_IDENTITY = 4400;
 const CLOSE_SESSION_ENDED = 4401;
 const sessionTag = (sessionId: string) => `s:${sessionId}`;
+
+/**
+ * The inbox mostly talks; a client frame (`ping`) only gets a `pong`. Still every frame pays
+ * (frame-budget.ts): a user's tabs share 20 tokens refilling at 2/s. `invalid`: a frame that
+ * does not parse. The whole object is one user's, so its user bucket spans all their tabs.
+ */
+export const INBOX_FRAME_BUDGET = {
+  connection: { capacity: 20, perSecond: 2 },
+  user: { capacity: 20, perSecond: 2 },
+  costs: { ping: 1, invalid: 1 },
+} satisfies FrameBudgetSpec<InboxClientFrame["type"] | "invalid">;
+
+/** What a socket keeps across hibernation: its frame budget. */
+const InboxConnState = z.object({ budget: ConnBudget.optional() });
 
 /** A call no one updated for this long is dropped from the snapshot (its end was lost), ms. */
 const STALE_MS = 6 * 60 * 60 * 1000;
@@ -42,6 +58,7 @@ export class UserInbox extends Server<Env> {
   static override options = { hibernate: true };
 
   #migrated = false;
+  #budget = new FrameBudget(INBOX_FRAME_BUDGET);
 
   /** The inbox's SQLite, its table created on first use from any entry point (socket or RPC). */
   get #sql(): SqlStorage {
@@ -74,6 +91,23 @@ export class UserInbox extends Server<Env> {
       // answered below
     }
     const f = InboxClientFrame.safeParse(value);
+    // The budget is kept in the socket's attachment (no storage write per frame; see frame-budget.ts).
+    const mine = InboxConnState.safeParse(conn.state);
+    const charge = this.#budget.charge(
+      this.name,
+      f.success ? f.data.type : "invalid",
+      mine.success ? mine.data.budget : undefined,
+      () => [...this.getConnections()].map((c) => {
+        const s = InboxConnState.safeParse(c.state);
+        return s.success ? s.data.budget : undefined;
+      }),
+      Date.now(),
+    );
+    if (!charge.ok) {
+      this.#send(conn, { type: "error", code: "rate_limited", message: "Too many frames.", retryAfterMs: charge.retryAfterMs });
+      return;
+    }
+    conn.setState({ budget: charge.budget });
     if (!f.success) {
       this.#send(conn, { type: "error", code: "invalid_frame", message: "This socket only understands {\"type\":\"ping\"}." });
       return;

@@ -38,17 +38,25 @@ export interface CallResponse {
   call: DmCall | null;
 }
 
-/** Frames the inbox sends. */
-export type InboxServerFrame =
+/** Frames the inbox sends (the web client parses them with this schema). */
+export const InboxServerFrame = z.discriminatedUnion("type", [
   /** On connect: every call the user is part of or rung for. */
-  | { type: "ready"; calls: DmCall[] }
-  | { type: "call"; call: DmCall }
+  z.object({ type: z.literal("ready"), calls: z.array(DmCall) }),
+  z.object({ type: z.literal("call"), call: DmCall }),
   /** The call is over; `missed` when nobody answered it. */
-  | { type: "call.ended"; channelId: string; callId: string; missed: boolean }
+  z.object({ type: z.literal("call.ended"), channelId: z.string(), callId: z.string(), missed: z.boolean() }),
   /** A new message in one of the user's DMs (from someone else); unread counts come over HTTP. */
-  | { type: "dm.activity"; channelId: string; seq: number; authorId: string | null; mentioned: boolean }
-  | { type: "pong" }
-  | { type: "error"; code: "invalid_frame"; message: string };
+  z.object({ type: z.literal("dm.activity"), channelId: z.string(), seq: z.number(), authorId: z.string().nullable(), mentioned: z.boolean() }),
+  z.object({ type: z.literal("pong") }),
+  z.object({
+    type: z.literal("error"),
+    code: z.enum(["invalid_frame", "rate_limited"]),
+    message: z.string(),
+    /** rate_limited only (durable-objects/frame-budget.ts): when a frame is accepted again, ms from now. */
+    retryAfterMs: z.number().optional(),
+  }),
+]);
+export type InboxServerFrame = z.infer<typeof InboxServerFrame>;
 
 /** Frames a client may send to its inbox (it mostly listens). */
 export const InboxClientFrame = z.discriminatedUnion("type", [z.object({ type: z.literal("ping") })]);

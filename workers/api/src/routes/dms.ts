@@ -5,10 +5,10 @@
  * can start one, and never across a block. A block turns an existing 1:1 DM read-only
  * (lib/access.ts) at once.
  */
-import { and, desc, eq, inArray, or } from "drizzle-orm";
+import { and, desc, eq, inArray } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
 import { Hono, type Context } from "hono";
-import { CallAnswerBody, type CallResponse } from "../../../shared/calls";
+import { CallAnswerBody, type CallResponse, type DmCall } from "../../../shared/calls";
 import { ChannelParam, CreateDmBody, UserParam, type BlockListResponse, type DmChannel, type DmListResponse, type DmResponse } from "../../../shared/communities";
 import { ApiError } from "../../../shared/errors";
 import { newId } from "../../../shared/ids";
@@ -79,17 +79,18 @@ export const dmRoutes = new Hono<AppEnv>()
       .innerJoin(theirs, eq(theirs.communityId, mine.communityId))
       .where(and(eq(mine.userId, user.id), inArray(theirs.userId, userIds)));
     if (shared.length !== userIds.length) throw noUser();
+    // No conversation across a block, in group DMs either: not between you and anyone you
+    // add, nor between any two of the people you put together (one of them blocked the
+    // other; a group would put them back in one room). Which pair it is stays unsaid.
+    const everyone = [user.id, ...userIds];
     const blocked = await db
       .select({ u: userBlocks.userId })
       .from(userBlocks)
-      .where(
-        or(
-          and(eq(userBlocks.userId, user.id), inArray(userBlocks.blockedId, userIds)),
-          and(inArray(userBlocks.userId, userIds), eq(userBlocks.blockedId, user.id)),
-        ),
-      )
+      .where(and(inArray(userBlocks.userId, everyone), inArray(userBlocks.blockedId, everyone)))
       .limit(1);
-    if (blocked.length) throw new ApiError("forbidden", "You cannot message this user.");
+    if (blocked.length) {
+      throw new ApiError("forbidden", userIds.length === 1 ? "You cannot message this user." : "You cannot start a conversation with these people.");
+    }
     const key = dmKey([user.id, ...userIds]);
     const found = await existingDm(db, key);
     if (found) return c.json({ channel: (await dmViews(db, [found]))[0]! } satisfies DmResponse, 200);
@@ -129,26 +130,36 @@ export const dmRoutes = new Hono<AppEnv>()
   .post("/:id/call", validate("param", ChannelParam), async (c) => {
     const { user } = authed(c);
     const { room, channel, recipients } = await dmCallAccess(c, c.req.valid("param").id, true);
-    const call = await room.callStart({
+    const r = await room.callStart({
       caller: toUserSummary(user),
       members: recipients,
       kind: channel.kind === "dm" ? "dm" : "group_dm",
     });
-    return c.json({ call } satisfies CallResponse);
+    return c.json({ call: callOrThrow(r) } satisfies CallResponse);
   })
   .post("/:id/call/answer", validate("param", ChannelParam), validate("json", CallAnswerBody), async (c) => {
     const { user } = authed(c);
     const { accept } = c.req.valid("json");
     const { room } = await dmCallAccess(c, c.req.valid("param").id, accept);
-    const call = await room.callAnswer({ userId: user.id, accept });
+    const call = callOrThrow(await room.callAnswer({ userId: user.id, accept }));
     if (!call && accept) throw new ApiError("not_found", "This call has ended.");
     return c.json({ call } satisfies CallResponse);
   })
   .post("/:id/call/leave", validate("param", ChannelParam), async (c) => {
     const { user } = authed(c);
     const { room } = await dmCallAccess(c, c.req.valid("param").id, false);
-    return c.json({ call: await room.callLeave(user.id) } satisfies CallResponse);
+    return c.json({ call: callOrThrow(await room.callLeave(user.id)) } satisfies CallResponse);
   });
+
+/** The call of a room's answer, or 429 with Retry-After when the room says to wait (ringing again too soon, too many requests). */
+function callOrThrow(r: { call: DmCall | null } | { retryAfterMs: number }): DmCall | null {
+  if ("retryAfterMs" in r) {
+    throw new ApiError("rate_limited", "You are calling too often. Try again in a moment.", {
+      headers: { "Retry-After": String(Math.max(1, Math.ceil(r.retryAfterMs / 1000))) },
+    });
+  }
+  return r.call;
+}
 
 /** A DM the user is in (404 otherwise); with `connect`, one they may call in (403 when blocked). */
 async function dmCallAccess(c: Context<AppEnv>, id: string, connect: boolean) {
