@@ -1,11 +1,20 @@
 /**
- * The API client: same-origin `fetch`, JSON both ways, every failure thrown as an
- * `ApiRequestError` carrying the server's `{ error: { code, message, issues? } }`.
- * Responses are parsed with the shared zod schemas, never cast.
+ * The API client: Hono's typed client (`hc<AppType>`) over same-origin `fetch`, so every
+ * path, parameter, body and answer type comes from the routes themselves (workers/api) —
+ * nothing is copied here. Every failure is thrown as an `ApiRequestError` carrying the
+ * server's `{ error: { code, message, issues? } }`; answers are parsed with the shared zod
+ * schemas (`read`), never cast.
+ *
+ *   const { community } = await read(client.communities[":id"].$get({ param: { id } }), CommunityResponse);
+ *   await done(client.communities[":id"].leave.$post({ param: { id } }));
  */
 import type { z } from "zod";
+import { hc, type ClientResponse } from "hono/client";
+import type { SuccessStatusCode } from "hono/utils/http-status";
 import { ErrorBody } from "$shared/protocol";
 import type { ErrorCode, ErrorIssue } from "$shared/errors";
+// Type-only: the route tree, never server code in the bundle (generated from workers/api/src/app-type.ts).
+import type { AppType } from "../../../workers/api/app-type.generated";
 
 /** Codes for failures that never got a usable answer from the API. */
 export type ClientErrorCode = "network_error" | "bad_response";
@@ -63,33 +72,95 @@ async function errorFrom(res: Response): Promise<ApiRequestError> {
     const { code, message, issues } = parsed.data.error;
     return new ApiRequestError(code, message, res.status, { issues, retryAfter });
   }
-  const code = res.status === 429 ? "rate_limited" : res.status === 401 ? "unauthorized" : "bad_response";
+  const code =
+    res.status === 429 ? "rate_limited" : res.status === 401 ? "unauthorized" : res.status === 413 ? "payload_too_large" : "bad_response";
   return new ApiRequestError(code, `HTTP ${res.status}`, res.status, { retryAfter });
 }
 
-async function request(method: Method, path: string, body: unknown, fetchImpl: Fetch = fetch): Promise<Response> {
-  const init: RequestInit = {
-    method,
-    credentials: "same-origin",
-    headers: { accept: "application/json" },
+/**
+ * The one place a request leaves the app: same-origin credentials, `accept: application/json`,
+ * a JSON body on every state-changing request (even an empty one, `{}`: the API refuses
+ * bodies that are not JSON; uploads pass their own body and type), and any non-2xx answer or
+ * network failure thrown as an `ApiRequestError`. An abort is rethrown as it is.
+ */
+function sender(fetchImpl?: Fetch): Fetch {
+  return async (input, init = {}) => {
+    const method = (init.method ?? "GET").toUpperCase();
+    const headers = new Headers(init.headers);
+    headers.set("accept", "application/json");
+    let body = init.body;
+    if (method !== "GET" && method !== "HEAD" && body == null) {
+      body = "{}";
+      headers.set("content-type", "application/json");
+    }
+    let res: Response;
+    try {
+      res = await (fetchImpl ?? fetch)(input, { ...init, method, headers, body, credentials: "same-origin" });
+    } catch (err) {
+      if (err instanceof DOMException && err.name === "AbortError") throw err;
+      throw new ApiRequestError("network_error", "network error", 0);
+    }
+    if (!res.ok) throw await errorFrom(res);
+    return res;
   };
-  if (method !== "GET") {
-    // Always JSON, even when empty: the API refuses state-changing requests that are not.
-    init.headers = { accept: "application/json", "content-type": "application/json" };
-    init.body = JSON.stringify(body ?? {});
-  }
-  let res: Response;
-  try {
-    res = await fetchImpl(path, init);
-  } catch (err) {
-    if (err instanceof DOMException && err.name === "AbortError") throw err;
-    throw new ApiRequestError("network_error", "network error", 0);
-  }
-  if (!res.ok) throw await errorFrom(res);
-  return res;
 }
 
-async function parse<T>(res: Response, schema: z.ZodType<T>): Promise<T> {
+/**
+ * Path parameters percent-encoded: `hc` puts them into the path as they are (honojs/hono#3933),
+ * so an id taken from the address bar could otherwise reach another route ("../", "/").
+ */
+function encodingParams<T extends object>(target: T): T {
+  return new Proxy(target, {
+    get(t, key) {
+      const v: unknown = Reflect.get(t, key);
+      return typeof v === "function" ? encodingParams(v) : v;
+    },
+    apply(t, self, args: unknown[]) {
+      const first = args[0];
+      if (first && typeof first === "object" && "param" in first && first.param && typeof first.param === "object") {
+        const param = Object.fromEntries(Object.entries(first.param).map(([k, v]) => [k, encodeURIComponent(String(v))]));
+        args = [{ ...first, param }, ...args.slice(1)];
+      }
+      return Reflect.apply(t as (...a: unknown[]) => unknown, self, args);
+    },
+  });
+}
+
+/**
+ * A typed client for `/api`, rooted there: `apiClient().communities[":id"].$get(...)` is
+ * `GET /api/communities/:id`. Pass the `fetch` of a load function; elsewhere use `client`.
+ */
+export function apiClient(fetchImpl?: Fetch) {
+  return encodingParams(hc<AppType>("/", { fetch: sender(fetchImpl) }).api);
+}
+
+/** The typed client for `/api` (see `apiClient`). */
+export const client = apiClient();
+
+/** What a successful answer of a typed request holds (its 2xx JSON bodies). */
+export type Answer<R> = R extends ClientResponse<infer O, infer S, infer F> ? (S extends SuccessStatusCode ? (F extends "json" ? O : never) : never) : never;
+
+/**
+ * Compiles only when everything the route declares it answers passes `schema` (`A` fits `T`),
+ * so a route that drops or retypes a field the app reads fails `npm run check`, not a user.
+ */
+type Fits<A, T> = [A] extends [never]
+  ? { "this route answers no JSON": never }
+  : [A] extends [T]
+    ? unknown
+    : { "the route's answer does not fit this schema": A };
+
+/** The answer of a typed request, parsed with the shared zod schema (checked against the route). */
+export async function read<R extends ClientResponse<unknown>, T>(request: Promise<R>, schema: z.ZodType<T> & Fits<Answer<R>, T>): Promise<T> {
+  return parse(await request, schema);
+}
+
+/** Waits for a typed request to succeed; its answer, if any, is not needed. */
+export async function done(request: Promise<ClientResponse<unknown>>): Promise<void> {
+  await request;
+}
+
+async function parse<T>(res: { json(): Promise<unknown>; status: number }, schema: z.ZodType<T>): Promise<T> {
   let raw: unknown;
   try {
     raw = await res.json();
@@ -101,21 +172,26 @@ async function parse<T>(res: Response, schema: z.ZodType<T>): Promise<T> {
   return parsed.data;
 }
 
+// ---------------------------------------------------------------------------------------------
+// The path-string client, kept while web/src/lib/realtime/* and web/src/lib/media/* move to
+// `client` above; remove it once nothing imports `api`.
+
 function send(method: Exclude<Method, "GET">) {
   function call(path: string, body?: unknown, schema?: undefined, fetchImpl?: Fetch): Promise<void>;
   function call<T>(path: string, body: unknown, schema: z.ZodType<T>, fetchImpl?: Fetch): Promise<T>;
   async function call<T>(path: string, body?: unknown, schema?: z.ZodType<T>, fetchImpl?: Fetch) {
-    const res = await request(method, path, body, fetchImpl);
+    const res = await sender(fetchImpl)(path, { method, body: JSON.stringify(body ?? {}), headers: { "content-type": "application/json" } });
     if (!schema) return undefined;
     return parse(res, schema);
   }
   return call;
 }
 
+/** @deprecated Use `client` with `read`/`done`. */
 export const api = {
   /** GET `path` and parse the answer with `schema`. Pass the `fetch` of a load function there. */
   async get<T>(path: string, schema: z.ZodType<T>, fetchImpl?: Fetch): Promise<T> {
-    return parse(await request("GET", path, undefined, fetchImpl), schema);
+    return parse(await sender(fetchImpl)(path, { method: "GET" }), schema);
   },
   post: send("POST"),
   put: send("PUT"),

@@ -4,7 +4,7 @@
  */
 import type { Locale, Me } from "$shared/protocol";
 import { MeResponse } from "$shared/protocol";
-import { api, isApiError } from "./api";
+import { apiClient, client, done, isApiError, read } from "./api";
 import { applyLocale, saveLocale, savedLocale } from "./i18n";
 
 class Session {
@@ -13,10 +13,10 @@ class Session {
 
 export const session = new Session();
 
-/** GET /api/me; `null` when not logged in. Other failures are thrown. */
+/** The logged-in user (GET /me); `null` when not logged in. Other failures are thrown. */
 export async function fetchMe(fetchImpl?: typeof fetch): Promise<Me | null> {
   try {
-    const { user } = await api.get("/api/me", MeResponse, fetchImpl);
+    const { user } = await read(apiClient(fetchImpl).me.$get(), MeResponse);
     return user;
   } catch (err) {
     if (isApiError(err, "unauthorized")) return null;
@@ -41,7 +41,7 @@ export async function adoptUser(user: Me): Promise<void> {
 
 async function saveAccountLocale(value: Locale): Promise<void> {
   try {
-    const { user } = await api.patch("/api/me", { locale: value }, MeResponse);
+    const { user } = await read(client.me.$patch({ json: { locale: value } }), MeResponse);
     if (session.user?.id === user.id) session.user = user;
   } catch {
     // Kept locally; the account picks it up on the next change.
@@ -58,7 +58,7 @@ export async function chooseLocale(value: Locale): Promise<void> {
 /** Ends this session (`all` false) or every session of the user (`all` true). */
 export async function logOut(all: boolean): Promise<void> {
   try {
-    await api.post(all ? "/api/auth/logout-all" : "/api/auth/logout");
+    await done(all ? client.auth["logout-all"].$post() : client.auth.logout.$post());
   } catch (err) {
     // Already logged out counts as done.
     if (!isApiError(err, "unauthorized")) throw err;

@@ -1,13 +1,19 @@
 /**
- * Attachment uploads: the raw file POSTed to /api/uploads/channels/:id/attachments, with
- * progress (XMLHttpRequest, since fetch reports none for uploads). Each answers with the
- * stored Attachment, whose id goes into `message.send`.
+ * Attachment uploads: the raw file POSTed to the typed client's uploads route, with progress
+ * (XMLHttpRequest, since fetch reports none for uploads). Each answers with the stored
+ * Attachment, whose id goes into `message.send`.
  */
+import type { InferResponseType } from "hono/client";
 import { z } from "zod";
 import { Attachment } from "$shared/chat";
 import { ErrorBody } from "$shared/protocol";
+import { client } from "$lib/api";
 
+const route = client.uploads.channels[":id"].attachments;
 const UploadResponse = z.object({ attachment: Attachment });
+// The route's answer must pass UploadResponse: a drift fails `npm run check`.
+type Fits<T extends true> = T;
+export type UploadAnswerFits = Fits<InferResponseType<typeof route.$post, 201> extends z.infer<typeof UploadResponse> ? true : false>;
 
 export class UploadError extends Error {
   constructor(
@@ -23,7 +29,7 @@ export function uploadAttachment(channelId: string, file: File, onprogress: (fra
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     const name = file.name || "file";
-    xhr.open("POST", `/api/uploads/channels/${encodeURIComponent(channelId)}/attachments?filename=${encodeURIComponent(name.slice(0, 255))}`);
+    xhr.open("POST", route.$path({ param: { id: channelId }, query: { filename: name.slice(0, 255) } }));
     xhr.setRequestHeader("content-type", file.type || "application/octet-stream");
     xhr.setRequestHeader("accept", "application/json");
     xhr.withCredentials = true;

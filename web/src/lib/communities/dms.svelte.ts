@@ -1,13 +1,13 @@
 /**
  * Direct messages as the DM column shows them: names from the recipients, and unread counts
- * from each conversation's read state (GET /api/channels/:id/read-state). DMs have no hub to
+ * from each conversation's read state (GET /channels/:id/read-state). DMs have no hub to
  * push changes, so the list and the counts of the most recent conversations are fetched
  * again every POLL_MS, when the window gets focus, and when a conversation is left.
  */
 import { SvelteMap } from "svelte/reactivity";
 import type { DmChannel, UserSummary } from "$shared/communities";
 import { ReadState } from "$shared/chat";
-import { api } from "$lib/api";
+import { client, read } from "$lib/api";
 
 /** Everyone in the conversation but the viewer. */
 export function othersIn(dm: DmChannel, meId: string): UserSummary[] {
@@ -35,7 +35,7 @@ class DmUnreads {
     await Promise.all(
       ids.slice(0, POLLED).map(async (id) => {
         try {
-          const s = await api.get(`/api/channels/${encodeURIComponent(id)}/read-state`, ReadState);
+          const s = await read(client.channels[":id"]["read-state"].$get({ param: { id } }), ReadState);
           this.byChannel.set(id, { unread: s.unreadCount, mentions: s.mentionCount });
         } catch {
           // Shown without a badge.

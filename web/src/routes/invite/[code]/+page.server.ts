@@ -1,6 +1,8 @@
-import { InviteCode, InvitePreview } from "$shared/communities";
+import { InviteCode, type InvitePreview } from "$shared/communities";
 import { LOCALES, type Locale } from "$shared/protocol";
 import { init, waitLocale } from "svelte-i18n";
+import { isApiError } from "$lib/api";
+import { communitiesApi } from "$lib/communities/api";
 import type { PageServerLoad } from "./$types";
 import "$lib/i18n";
 
@@ -23,10 +25,11 @@ export const load: PageServerLoad = async ({ params, fetch, request, setHeaders 
   setHeaders({ vary: "Accept-Language" });
   let preview: InvitePreview | null = null;
   if (InviteCode.safeParse(params.code).success) {
-    const res = await fetch(`/api/invites/${params.code}`, { headers: { accept: "application/json" } });
-    if (res.ok) {
-      const parsed = InvitePreview.safeParse(await res.json());
-      if (parsed.success) preview = parsed.data;
+    try {
+      preview = await communitiesApi.previewInvite(params.code, fetch);
+    } catch (err) {
+      // Expired, used up, or an unexpected answer: the page says the link does not work.
+      if (!isApiError(err)) throw err;
     }
   }
   // The page's strings in that language, for this render (they stay loaded in the isolate).
