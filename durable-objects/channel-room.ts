@@ -39,10 +39,10 @@ import {
   attachmentUrl,
   parseMentions,
 } from "../workers/shared/chat";
-import { attachments as attachmentsTable, channelRecipients, channels, roles } from "../workers/api/src/db/schema";
-import { channelAccess } from "../workers/api/src/lib/access";
-import { log } from "../workers/api/src/lib/log";
-import { makeDb } from "../workers/api/src/middleware/db";
+import { attachments as attachmentsTable, channelRecipients, channels, roles } from "../workers/core/schema";
+import { channelAccess } from "../workers/core/access";
+import { log } from "../workers/core/log";
+import { makeDb } from "../workers/core/db";
 import type { DmCall } from "../workers/shared/calls";
 import type { UserSummary } from "../workers/shared/communities";
 import { ChannelStore, tombstone, type NewMessage } from "./channel-store";

@@ -30,13 +30,14 @@ import {
 } from "../workers/shared/communities";
 import type { VoiceState } from "../workers/shared/media";
 import { IDENTITY_HEADER } from "../workers/shared/realtime";
-import { type PermissionModel, loadPermissionModel, membersWhoCanSee, visibleChannels } from "../workers/api/src/lib/access";
-import { log } from "../workers/api/src/lib/log";
-import { toChannel, toCommunity, toRole, sortRoles } from "../workers/api/src/lib/views";
+import { type PermissionModel, loadPermissionModel, membersWhoCanSee, visibleChannels } from "../workers/core/access";
+import { log } from "../workers/core/log";
+import { toChannel, toCommunity, toRole, sortRoles } from "../workers/core/views";
 import { eq } from "drizzle-orm";
-import { roles } from "../workers/api/src/db/schema";
-import { makeDb } from "../workers/api/src/middleware/db";
-import { applyVoiceOp, listVoiceStates, type VoiceHubOp, type VoiceOpResult } from "../workers/api/src/lib/voice-state";
+import { roles } from "../workers/core/schema";
+import { makeDb } from "../workers/core/db";
+import type { VoiceHubOp, VoiceOpResult } from "../workers/shared/media";
+import { applyVoiceOp, listVoiceStates } from "./voice-store";
 import { type ConnBudget, FrameBudget, type FrameBudgetSpec } from "./frame-budget";
 
 /** How long the all-members permission model used for pings is reused, ms. */

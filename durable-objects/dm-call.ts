@@ -22,9 +22,9 @@ import type { SystemKind } from "../workers/shared/chat";
 import type { UserSummary } from "../workers/shared/communities";
 import { ApiError } from "../workers/shared/errors";
 import { newId } from "../workers/shared/ids";
-import { log } from "../workers/api/src/lib/log";
-import { VOICE_NOT_CONFIGURED, listRooms } from "../workers/api/src/lib/voice";
-import { userFromIdentity } from "../workers/api/src/lib/voice-identity";
+import { log } from "../workers/core/log";
+import { VOICE_NOT_CONFIGURED, listRooms } from "../workers/core/media";
+import { userFromIdentity } from "../workers/core/voice-identity";
 import { inboxOf, type UserInbox } from "./user-inbox";
 
 const KEY = "dm_call";

@@ -4,7 +4,7 @@
  */
 import { env } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
-import { sha256Hex } from "../workers/api/src/lib/crypto";
+import { sha256Hex } from "../workers/core/crypto";
 import type { ServerFrame } from "../workers/shared/chat";
 import { newId, randomToken } from "../workers/shared/ids";
 import { DEFAULT_EVERYONE, formatPermissions } from "../workers/shared/permissions";

@@ -5,7 +5,7 @@
 import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { getServerByName } from "partyserver";
 import { describe, expect, it } from "vitest";
-import { sha256Hex } from "../workers/api/src/lib/crypto";
+import { sha256Hex } from "../workers/core/crypto";
 import { P } from "../workers/shared/permissions";
 import { addMember, answer, connectRoom, makeUser, nonce, removeMember, roomStub, say, setOverwrite, sleep, world } from "./chat-fixtures";
 

@@ -6,7 +6,7 @@
 import { env } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { expect } from "vitest";
-import { sha256Hex } from "../workers/api/src/lib/crypto";
+import { sha256Hex } from "../workers/core/crypto";
 import { type CreateCommunityResponse, HubServerFrame, type Role } from "../workers/shared/communities";
 import { newId, randomToken } from "../workers/shared/ids";
 import { ORIGIN, client, type Client } from "./helpers";

@@ -6,7 +6,7 @@
  */
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { voiceIdentity } from "../workers/api/src/lib/voice-identity";
+import { voiceIdentity } from "../workers/core/voice-identity";
 import type { CallResponse, DmCall, InboxServerFrame } from "../workers/shared/calls";
 import type { Message } from "../workers/shared/chat";
 import { addRecipient, connectParty, connectRoom, say, makeChannel, makeCommunity, addMember, makeUser, roomStub, type TestSocket, type TestUser } from "./chat-fixtures";

@@ -10,8 +10,8 @@ import { createExecutionContext, env, runInDurableObject, waitOnExecutionContext
 import { describe, expect, it } from "vitest";
 import { app } from "../workers/api/src/app";
 import { reconcileChannel } from "../workers/api/src/lib/voice";
-import { voiceIdentity } from "../workers/api/src/lib/voice-identity";
-import { listVoiceStates } from "../workers/api/src/lib/voice-state";
+import { voiceIdentity } from "../workers/core/voice-identity";
+import { listVoiceStates } from "../durable-objects/voice-store";
 import type { MediaGrants, RoomRequest, VoiceState, VoiceTokenResponse } from "../workers/shared/media";
 import { MEDIA_TOKEN_TTL_SECONDS } from "../workers/shared/media";
 import { P } from "../workers/shared/permissions";

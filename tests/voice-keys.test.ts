@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import type { RoomRequest } from "../workers/shared/media";
 import { P } from "../workers/shared/permissions";
 import { syncVoicePermissions } from "../workers/api/src/lib/voice";
-import { voiceIdentity } from "../workers/api/src/lib/voice-identity";
+import { voiceIdentity } from "../workers/core/voice-identity";
 import { openHub } from "./community-fixtures";
 import { client } from "./helpers";
 import { channel, community, dm, member, overwrite, user, type TestUser } from "./voice-fixtures";

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import type { RoomRequest } from "../workers/shared/media";
 import { P } from "../workers/shared/permissions";
 import { app } from "../workers/api/src/app";
-import { voiceIdentity } from "../workers/api/src/lib/voice-identity";
+import { voiceIdentity } from "../workers/core/voice-identity";
 import { closeVoiceRoom, removeFromVoice, syncVoicePermissions } from "../workers/api/src/lib/voice";
 import { ORIGIN } from "./helpers";
 import { channel, community, dm, hookEvent, member, overwrite, postHook, role, user, type TestUser } from "./voice-fixtures";

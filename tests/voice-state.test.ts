@@ -2,7 +2,8 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { MediaParticipant, MediaWebhookEvent } from "../workers/shared/media";
-import { VOICE_MOVE_GRACE_MS, applyVoiceOp, applyWebhookEvent, listVoiceStates, setClientVoiceState, type VoiceHubOp } from "../workers/api/src/lib/voice-state";
+import type { VoiceHubOp } from "../workers/shared/media";
+import { VOICE_MOVE_GRACE_MS, applyVoiceOp, applyWebhookEvent, listVoiceStates, setClientVoiceState } from "../durable-objects/voice-store";
 
 let n = 0;
 function hub() {

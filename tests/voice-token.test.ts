@@ -3,7 +3,7 @@ import { createExecutionContext, env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { P } from "../workers/shared/permissions";
 import { app } from "../workers/api/src/app";
-import { voiceIdentity } from "../workers/api/src/lib/voice-identity";
+import { voiceIdentity } from "../workers/core/voice-identity";
 import { ORIGIN, client } from "./helpers";
 import { channel, claims, community, dm, hookEvent, member, overwrite, postHook, role, user, type TestUser } from "./voice-fixtures";
 

@@ -6,7 +6,7 @@
  */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { voiceIdentity } from "../workers/api/src/lib/voice-identity";
+import { voiceIdentity } from "../workers/core/voice-identity";
 import { P, formatPermissions } from "../workers/shared/permissions";
 import { addMember, call, createCommunity, newUser, ok, openHub, type User } from "./community-fixtures";
 import { hookEvent, postHook } from "./voice-fixtures";

@@ -3,7 +3,7 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { VoiceState } from "../workers/shared/media";
 import { P } from "../workers/shared/permissions";
-import { voiceIdentity } from "../workers/api/src/lib/voice-identity";
+import { voiceIdentity } from "../workers/core/voice-identity";
 import { client } from "./helpers";
 import { channel, community, hookEvent, member, overwrite, postHook, sign, user, type TestCommunity, type TestUser } from "./voice-fixtures";
 

@@ -219,3 +219,61 @@ export const VoiceMoveBody = z.strictObject({ channelId: z.string().min(1).max(6
 
 export const VoiceStatesResponse = z.object({ states: z.array(VoiceState) });
 export type VoiceStatesResponse = z.infer<typeof VoiceStatesResponse>;
+
+// ---------------------------------------------------------------------------------------
+// The CommunityHub's voice RPC (`hub.voice(op)`): what the api worker asks of a community's
+// voice states (durable-objects/voice-store.ts keeps them).
+
+export type VoiceHubOp =
+  /**
+   * A verified LiveKit webhook for a room (= channel) of this community; `userId` opened from the identity.
+   * `denied`: the access check says this member may not be in the room (the api has removed
+   * them): nothing of the event is shown; see `VoiceDenial`.
+   */
+  | { op: "webhook"; channelId: string; userId: string | null; event: MediaWebhookEvent; denied?: boolean }
+  /**
+   * LiveKit's own list of a room at `at` (ms). Sessions not in it and unseen for `graceMs` have left.
+   * `participants` are those who may stay; `denied` those who may no longer be there (see `VoiceDenial`).
+   */
+  | {
+      op: "reconcile";
+      channelId: string;
+      at: number;
+      graceMs: number;
+      participants: (MediaParticipant & { userId: string })[];
+      denied?: VoiceDenial[];
+    }
+  /** The member's own toggles, from their client. */
+  | { op: "client"; userId: string; selfMute?: boolean; selfDeaf?: boolean }
+  /** A moderator's server mute / deafen; kept across calls like Discord's. */
+  | { op: "moderate"; userId: string; serverMute?: boolean; serverDeaf?: boolean }
+  /** A moderator moved a member: tell their client where to go, and let them past the user limit there for a while. */
+  | { op: "move"; userId: string; fromChannelId: string; toChannelId: string; at: number }
+  | { op: "list" }
+  | { op: "get"; userId: string };
+
+/**
+ * A member the access check turned away from a room (kicked, banned, lost CONNECT, blocked)
+ * who LiveKit still let in with a token issued before. Every live session of theirs in the
+ * channel ends at once, whatever the grace, and `sids` (LiveKit sessions seen for them) are
+ * stored as already left, so no later or repeated event of those sessions shows them again.
+ */
+export interface VoiceDenial {
+  userId: string;
+  sids: string[];
+}
+
+export interface VoiceOpResult {
+  /** The webhook's event id was seen before; nothing changed. */
+  duplicate: boolean;
+  /** LiveKit reported dropped events: the caller should reconcile the room. */
+  needsReconcile: boolean;
+  /** Frames for every connected member of the community. */
+  frames: VoiceServerFrame[];
+  /** `list`: every state; `get`: the member's state if in voice. */
+  states: VoiceState[];
+  /** `get` / `moderate`: the member's moderation flags. */
+  moderation: VoiceModeration;
+  /** `get`: the channel a moderator just moved the member to (they may exceed its user limit), if any. */
+  movedTo: string | null;
+}

@@ -7,7 +7,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ApiError, errorBody } from "../../shared/errors";
 import type { AppEnv } from "./env";
-import { log } from "./lib/log";
+import { log } from "../../core/log";
 import { db } from "./middleware/db";
 import { apiSecureHeaders, jsonBodyLimit, jsonOnly, noStore, originCheck, requestId } from "./middleware/hygiene";
 import { session } from "./middleware/session";

@@ -7,11 +7,11 @@
 import { and, eq } from "drizzle-orm";
 import { ApiError, errorBody } from "../../shared/errors";
 import { P } from "../../shared/permissions";
-import { attachments } from "./db/schema";
+import { attachments } from "../../core/schema";
 import { chatAccess } from "./lib/chat-rooms";
 import { INLINE_TYPES, contentDisposition } from "./lib/files";
 import { loadSession, sessionTokenFrom } from "./lib/sessions";
-import { makeDb } from "./middleware/db";
+import { makeDb } from "../../core/db";
 
 const FILE_HEADERS: Record<string, string> = {
   "X-Content-Type-Options": "nosniff",

@@ -1,6 +1,6 @@
-import type { Db } from "./middleware/db";
+import type { Db } from "../../core/db";
 import type { SessionUser } from "./lib/sessions";
-import type { sessions } from "./db/schema";
+import type { sessions } from "../../core/schema";
 
 /** Hono's environment: bindings from wrangler.toml (generated `Env`) and per-request variables. */
 export interface AppEnv {

@@ -7,10 +7,10 @@ import { routePartykitRequest } from "partyserver";
 import { ApiError, errorBody } from "../../shared/errors";
 import { P, formatPermissions } from "../../shared/permissions";
 import { IDENTITY_HEADER, type ConnectionIdentity } from "../../shared/realtime";
-import { communityAccess } from "./lib/access";
+import { communityAccess } from "../../core/access";
 import { chatAccess } from "./lib/chat-rooms";
 import { loadSession, sessionTokenFrom } from "./lib/sessions";
-import { makeDb } from "./middleware/db";
+import { makeDb } from "../../core/db";
 import { isOriginAllowed } from "./middleware/origin";
 
 function fail(e: unknown): Response {

@@ -6,9 +6,9 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { ApiError } from "../../../shared/errors";
 import { P, computePermissions, has, parsePermissions } from "../../../shared/permissions";
-import { channelOverwrites, channels, memberRoles, roles } from "../db/schema";
-import type { Db } from "../middleware/db";
-import { channelAccess, communityAccess, type ChannelAccess } from "./access";
+import { channelOverwrites, channels, memberRoles, roles } from "../../../core/schema";
+import type { Db } from "../../../core/db";
+import { channelAccess, communityAccess, type ChannelAccess } from "../../../core/access";
 
 /** Community channel kinds that have a ChannelRoom: text channels, and voice channels' chat beside the call. */
 export const COMMUNITY_ROOM_KINDS = ["text", "voice"] as const;

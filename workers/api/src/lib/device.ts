@@ -7,7 +7,7 @@
 import type { Context } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
 import { randomToken } from "../../../shared/ids";
-import { hmacSha256, timingSafeEqual, toHex } from "./crypto";
+import { hmacSha256, timingSafeEqual, toHex } from "../../../core/crypto";
 import { cookiePrefix, isInsecureLocal } from "./sessions";
 
 const DEVICE_MAX_AGE_S = 365 * 24 * 3600;

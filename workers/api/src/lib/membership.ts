@@ -1,13 +1,14 @@
 /** Member views and the one way a member leaves (leave, kick, ban), shared by the routes. */
 import { and, eq } from "drizzle-orm";
 import type { Member, MemberLeftReason } from "../../../shared/communities";
-import { memberRoles, members, users } from "../db/schema";
-import type { Db } from "../middleware/db";
-import type { Statement } from "./batch";
+import { memberRoles, members, users } from "../../../core/schema";
+import type { Db } from "../../../core/db";
+import type { Statement } from "../../../core/batch";
 import { roomChannelIds } from "./chat-rooms";
-import { disconnectFromHub, hubOf, publish, revalidateRooms } from "./rooms";
-import { toMember } from "./views";
-import { log } from "./log";
+import { disconnectFromHub, publish, revalidateRooms } from "./rooms";
+import { hubOf } from "../stubs";
+import { toMember } from "../../../core/views";
+import { log } from "../../../core/log";
 import { removeFromVoice } from "./voice";
 
 /** One member as the API shows them, with presence from the community's hub. */

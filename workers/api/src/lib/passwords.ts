@@ -4,7 +4,7 @@
  * HMAC. Stored self-describing so the scheme can be raised later:
  *   pbkdf2-sha256$<iterations>$<salt base64>$<hash base64>
  */
-import { fromBase64, hmacSha256, timingSafeEqual, toBase64 } from "./crypto";
+import { fromBase64, hmacSha256, timingSafeEqual, toBase64 } from "../../../core/crypto";
 
 export const PBKDF2_ITERATIONS = 100_000;
 const SCHEME = "pbkdf2-sha256";

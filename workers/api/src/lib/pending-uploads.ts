@@ -16,11 +16,11 @@
 import { and, asc, eq, inArray, isNull, lt, sql } from "drizzle-orm";
 import { MAX_ATTACHMENTS_PER_MESSAGE } from "../../../shared/chat";
 import { ApiError } from "../../../shared/errors";
-import { attachments } from "../db/schema";
-import { makeDb, type Db } from "../middleware/db";
+import { attachments } from "../../../core/schema";
+import { makeDb, type Db } from "../../../core/db";
 import { maxAttachmentBytes } from "./files";
-import { log } from "./log";
-import { roomOf } from "./rooms";
+import { log } from "../../../core/log";
+import { roomOf } from "../stubs";
 import { LONGEST_WINDOW_MS, pruneThrottles, type Limit } from "./throttle";
 
 /** Uploads one member may make per minute (a message holds at most 10 files). */

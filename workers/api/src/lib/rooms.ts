@@ -5,21 +5,12 @@
  * voice channels have a chat too. D1 is the source of truth and has already changed when
  * these run, so a failing Durable Object call is logged, never turned into a failed request.
  */
-import { getServerByName } from "partyserver";
 import type { SystemInfo } from "../../../shared/chat";
 import type { HubEvent } from "../../../shared/communities";
-import { log } from "./log";
-import { syncVoicePermissions } from "./voice";
+import { log } from "../../../core/log";
+import { hubOf, roomOf } from "../stubs";
 
-export function hubOf(env: Env, communityId: string) {
-  return getServerByName(env.CommunityHub, communityId);
-}
-
-export function roomOf(env: Env, channelId: string) {
-  return getServerByName(env.ChannelRoom, channelId);
-}
-
-async function settle(event: string, fields: Record<string, string>, tasks: (() => Promise<unknown>)[]): Promise<void> {
+export async function settle(event: string, fields: Record<string, string>, tasks: (() => Promise<unknown>)[]): Promise<void> {
   const results = await Promise.allSettled(tasks.map((t) => t()));
   for (const r of results) {
     if (r.status === "rejected") log({ event, ...fields, ok: false, error: String(r.reason) });
@@ -29,15 +20,6 @@ async function settle(event: string, fields: Record<string, string>, tasks: (() 
 /** Pushes an event to every socket of the community's hub. */
 export async function publish(env: Env, communityId: string, event: HubEvent): Promise<void> {
   await settle("hub.publish_failed", { communityId, type: event.type }, [async () => (await hubOf(env, communityId)).publish(event)]);
-}
-
-/** Re-sends channel views to connected members (all, or `userIds`) after visibility may have changed. */
-export async function syncHubChannels(env: Env, communityId: string, userIds?: string[]): Promise<void> {
-  await settle("hub.sync_failed", { communityId }, [
-    async () => (await hubOf(env, communityId)).syncChannels(userIds),
-    // Calls follow at once: lost CONNECT → out of the room, lost SPEAK → microphone stopped.
-    () => syncVoicePermissions(env, communityId, { userIds }),
-  ]);
 }
 
 /** Closes a user's sockets to the community's hub (kick, ban, leave). */

@@ -8,9 +8,9 @@ import type { Context } from "hono";
 import { deleteCookie, setCookie } from "hono/cookie";
 import { parse } from "hono/utils/cookie";
 import { randomToken } from "../../../shared/ids";
-import type { Db } from "../middleware/db";
-import { sessions, users } from "../db/schema";
-import { sha256Hex } from "./crypto";
+import type { Db } from "../../../core/db";
+import { sessions, users } from "../../../core/schema";
+import { sha256Hex } from "../../../core/crypto";
 
 export const SESSION_IDLE_MS = 30 * 24 * 3600 * 1000;
 export const SESSION_TOUCH_MS = 3600 * 1000;

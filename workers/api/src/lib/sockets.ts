@@ -5,11 +5,10 @@
  * of the channels they can reach, so those are asked directly.
  */
 import { and, eq, inArray } from "drizzle-orm";
-import { channelRecipients, channels, members } from "../db/schema";
-import type { Db } from "../middleware/db";
-import { log } from "./log";
-import { hubOf, roomOf } from "./rooms";
-import { inboxOf } from "../../../../durable-objects/user-inbox";
+import { channelRecipients, channels, members } from "../../../core/schema";
+import type { Db } from "../../../core/db";
+import { log } from "../../../core/log";
+import { hubOf, inboxOf, roomOf } from "../stubs";
 import { removeFromVoice } from "./voice";
 
 /** Channel kinds whose ChannelRoom may hold a socket of a member. */

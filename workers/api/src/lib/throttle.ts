@@ -7,9 +7,9 @@
  */
 import { and, eq, lt, sql } from "drizzle-orm";
 import { ApiError } from "../../../shared/errors";
-import type { Db } from "../middleware/db";
-import { throttles } from "../db/schema";
-import { log } from "./log";
+import type { Db } from "../../../core/db";
+import { throttles } from "../../../core/schema";
+import { log } from "../../../core/log";
 
 export interface Limit {
   /** attempts allowed in one window */

@@ -1,39 +1,38 @@
 /**
- * Voice on the api side: talking to the token worker (tokens, RoomService, webhook
- * verification — it alone holds the LiveKit secret), to the CommunityHub that keeps voice
- * states, and the functions other features call when access changes:
+ * Voice on the api side: LiveKit through the core's token-worker client (workers/core/media.ts),
+ * the CommunityHub that keeps voice states, and the functions other features call when
+ * access changes:
  *   removeFromVoice(env, where, userId)        kick, ban, leaving a DM, losing CONNECT
  *   syncVoicePermissions(env, communityId, …)  any role / overwrite / member-role change
  * Both act on LiveKit at once (RoomService), so the member is out or muted within a
  * second, not at their next token.
  */
 import { and, eq, inArray } from "drizzle-orm";
-import { getServerByName } from "partyserver";
-import type { z } from "zod";
 import { ApiError } from "../../../shared/errors";
 import {
   CloseResponse,
-  ListRoomsResponse,
   MediaWebhookEvent,
   RemoveResponse,
-  TokenResponse,
   UpdateResponse,
   voiceGrants,
   type MediaGrants,
   type MediaParticipant,
-  type RoomRequest,
-  type TokenRequest,
+  type VoiceDenial,
+  type VoiceHubOp,
   type VoiceModeration,
+  type VoiceOpResult,
 } from "../../../shared/media";
 import { P, has } from "../../../shared/permissions";
-import { channels } from "../db/schema";
-import { makeDb, type Db } from "../middleware/db";
-import { channelAccess, type ChannelRow } from "./access";
-import { log } from "./log";
-import { userFromIdentity, voiceIdentity } from "./voice-identity";
+import { channels } from "../../../core/schema";
+import { makeDb, type Db } from "../../../core/db";
+import { channelAccess, type ChannelRow } from "../../../core/access";
+import { log } from "../../../core/log";
+import { VOICE_NOT_CONFIGURED, listRooms, roomCall } from "../../../core/media";
+import { userFromIdentity, voiceIdentity } from "../../../core/voice-identity";
+
+import { hubOf, roomOf } from "../stubs";
 import { publish } from "./rooms";
-import { e2eeChannelIds, rotateCallKeys } from "./voice-keys";
-import type { VoiceDenial, VoiceHubOp, VoiceOpResult } from "./voice-state";
+import { e2eeChannelIds, rotateCallKeys } from "../../../core/voice-keys";
 
 /** A session unseen by webhooks for this long and absent from LiveKit's list has left, ms. */
 export const RECONCILE_GRACE_MS = 60_000;
@@ -41,56 +40,12 @@ export const RECONCILE_GRACE_MS = 60_000;
 /** Channel kinds that have a LiveKit room. */
 export const VOICE_KINDS = new Set(["voice", "dm", "group_dm"]);
 
-export const VOICE_NOT_CONFIGURED = "Voice is not configured on this server.";
-
-// ---------------------------------------------------------------------------------------
-// Token worker
-
-async function callToken<S extends z.ZodType>(env: Env, path: string, init: RequestInit, schema: S): Promise<z.infer<S>> {
-  let res: Response;
-  try {
-    res = await env.TOKEN.fetch(`https://token${path}`, { method: "POST", ...init });
-  } catch (e) {
-    log({ event: "voice.token_worker_unreachable", path, error: String(e) });
-    throw new ApiError("unavailable", VOICE_NOT_CONFIGURED);
-  }
-  if (res.status === 503) throw new ApiError("unavailable", VOICE_NOT_CONFIGURED);
-  if (res.status === 401) throw new ApiError("unauthorized", "The webhook signature or body hash does not match.");
-  if (!res.ok) {
-    log({ event: "voice.token_worker_failed", path, status: res.status });
-    throw new ApiError("unavailable", "The voice server did not answer. Try again in a moment.");
-  }
-  return schema.parse(await res.json());
-}
-
-export function issueToken(env: Env, req: TokenRequest) {
-  return callToken(env, "/token", { body: JSON.stringify(req) }, TokenResponse);
-}
-
-function roomCall<S extends z.ZodType>(env: Env, req: RoomRequest, schema: S) {
-  return callToken(env, "/room", { body: JSON.stringify(req) }, schema);
-}
-
-/** Verifies a LiveKit webhook in the token worker; throws `unauthorized` (401) when it does not match. */
-export function verifyWebhook(env: Env, body: string, authorization: string | undefined) {
-  return callToken(env, "/webhook", { body, headers: { authorization: authorization ?? "" } }, MediaWebhookEvent);
-}
-
-/** LiveKit's participants of each room. */
-export async function listRooms(env: Env, rooms: string[]): Promise<Record<string, MediaParticipant[]>> {
-  const out: Record<string, MediaParticipant[]> = {};
-  for (let i = 0; i < rooms.length; i += 50) {
-    Object.assign(out, (await roomCall(env, { op: "list", rooms: rooms.slice(i, i + 50) }, ListRoomsResponse)).rooms);
-  }
-  return out;
-}
-
 // ---------------------------------------------------------------------------------------
 // CommunityHub
 
-/** Forwards a voice op to the community's hub (see lib/voice-state.ts). */
+/** Forwards a voice op to the community's hub (see durable-objects/voice-store.ts). */
 export async function hubVoice(env: Env, communityId: string, op: VoiceHubOp): Promise<VoiceOpResult> {
-  const hub = await getServerByName(env.CommunityHub, communityId);
+  const hub = await hubOf(env, communityId);
   return (await hub.voice(op)) as VoiceOpResult;
 }
 
@@ -414,7 +369,7 @@ export async function handleWebhook(
     if (!admitted) return { applied: true, duplicate: false };
     const event = ev.event === "participant_joined" ? "joined" : ev.event === "participant_left" ? "left" : ev.event === "room_finished" ? "finished" : null;
     if (!event) return { applied: false, duplicate: false };
-    await (await getServerByName(env.ChannelRoom, ch.id)).callMedia({ event, userId });
+    await (await roomOf(env, ch.id)).callMedia({ event, userId });
     return { applied: true, duplicate: false };
   }
   const communityId = ch.communityId;
@@ -429,7 +384,7 @@ export async function handleWebhook(
     waitUntil(
       (async () => {
         const inChannel = (await hubVoice(env, communityId, { op: "list" })).states.filter((s) => s.channelId === ch.id);
-        if (inChannel.length === 1 && inChannel[0]!.userId === userId) await (await getServerByName(env.ChannelRoom, ch.id)).postSystem({ kind: "call_started", userId });
+        if (inChannel.length === 1 && inChannel[0]!.userId === userId) await (await roomOf(env, ch.id)).postSystem({ kind: "call_started", userId });
       })().catch((e) => log({ event: "voice.call_started_failed", channelId: ch.id, error: String(e) })),
     );
   }

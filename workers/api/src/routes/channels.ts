@@ -24,7 +24,7 @@ import {
 import { ApiError } from "../../../shared/errors";
 import { newId } from "../../../shared/ids";
 import { CHANNEL_SCOPED, P, formatPermissions, parsePermissions } from "../../../shared/permissions";
-import { attachments, channelOverwrites, channels, communities, invites, roles } from "../db/schema";
+import { attachments, channelOverwrites, channels, communities, invites, roles } from "../../../core/schema";
 import type { AppEnv } from "../env";
 import {
   type ChannelAccess,
@@ -40,15 +40,16 @@ import {
   requireOutranksRole,
   requirePerms,
   visibleChannels,
-} from "../lib/access";
-import { auditInsert, diff } from "../lib/audit";
-import { type Statement, runBatch } from "../lib/batch";
+} from "../../../core/access";
+import { auditInsert, diff } from "../../../core/audit";
+import { type Statement, runBatch } from "../../../core/batch";
 import { hasCommunityRoom } from "../lib/chat-rooms";
-import { purgeRooms, revalidateRooms, syncHubChannels } from "../lib/rooms";
+import { purgeRooms, revalidateRooms } from "../lib/rooms";
+import { syncHubChannels } from "../lib/access-changed";
 import { closeVoiceRoom } from "../lib/voice";
-import { log } from "../lib/log";
-import { toChannel } from "../lib/views";
-import type { Db } from "../middleware/db";
+import { log } from "../../../core/log";
+import { toChannel } from "../../../core/views";
+import type { Db } from "../../../core/db";
 import { authed } from "../middleware/session";
 import { validate } from "../middleware/validate";
 

@@ -21,16 +21,18 @@ import {
 import { ApiError } from "../../../shared/errors";
 import { newId } from "../../../shared/ids";
 import { ALL_PERMISSIONS, DEFAULT_EVERYONE, P, formatPermissions } from "../../../shared/permissions";
-import { attachments, auditLog, channels, communities, members, roles, users } from "../db/schema";
+import { attachments, auditLog, channels, communities, members, roles, users } from "../../../core/schema";
 import type { AppEnv } from "../env";
-import { communityAccess, loadPermissionModel, memberRank, requirePerms, visibleChannels } from "../lib/access";
-import { auditInsert, diff } from "../lib/audit";
-import { runBatch } from "../lib/batch";
+import { communityAccess, loadPermissionModel, memberRank, requirePerms, visibleChannels } from "../../../core/access";
+import { auditInsert, diff } from "../../../core/audit";
+import { runBatch } from "../../../core/batch";
 import { roomChannelIds } from "../lib/chat-rooms";
-import { log } from "../lib/log";
-import { hubOf, publish, purgeRooms, revalidateRooms, syncHubChannels } from "../lib/rooms";
+import { log } from "../../../core/log";
+import { publish, purgeRooms, revalidateRooms } from "../lib/rooms";
+import { hubOf } from "../stubs";
+import { syncHubChannels } from "../lib/access-changed";
 import { closeVoiceRoom } from "../lib/voice";
-import { sortRoles, toChannel, toCommunity, toRole, toUserSummary } from "../lib/views";
+import { sortRoles, toChannel, toCommunity, toRole, toUserSummary } from "../../../core/views";
 import { authed } from "../middleware/session";
 import { validate } from "../middleware/validate";
 

@@ -10,13 +10,13 @@ import { CommunityParam, MAX_ICON_BYTES, type CommunityResponse } from "../../..
 import { ApiError } from "../../../shared/errors";
 import { randomToken } from "../../../shared/ids";
 import { P } from "../../../shared/permissions";
-import { communities } from "../db/schema";
+import { communities } from "../../../core/schema";
 import type { AppEnv } from "../env";
-import { communityAccess, requirePerms } from "../lib/access";
-import { auditInsert } from "../lib/audit";
+import { communityAccess, requirePerms } from "../../../core/access";
+import { auditInsert } from "../../../core/audit";
 import { readCapped, sniffMedia } from "../lib/files";
 import { publish } from "../lib/rooms";
-import { toCommunity } from "../lib/views";
+import { toCommunity } from "../../../core/views";
 import { authed } from "../middleware/session";
 import { validate } from "../middleware/validate";
 

@@ -6,8 +6,8 @@ import { Hono } from "hono";
 import { SearchQuery, type SearchHit } from "../../../shared/chat";
 import type { AppEnv } from "../env";
 import { readableTextChannels } from "../lib/chat-rooms";
-import { roomOf } from "../lib/rooms";
-import { log } from "../lib/log";
+import { roomOf } from "../stubs";
+import { log } from "../../../core/log";
 import { authed } from "../middleware/session";
 import { validate } from "../middleware/validate";
 

@@ -12,15 +12,16 @@ import { CallAnswerBody, type CallResponse, type DmCall } from "../../../shared/
 import { ChannelParam, CreateDmBody, UserParam, type BlockListResponse, type DmChannel, type DmListResponse, type DmResponse } from "../../../shared/communities";
 import { ApiError } from "../../../shared/errors";
 import { newId } from "../../../shared/ids";
-import { channelRecipients, channels, members, userBlocks, users } from "../db/schema";
+import { channelRecipients, channels, members, userBlocks, users } from "../../../core/schema";
 import type { AppEnv } from "../env";
 import { P, has } from "../../../shared/permissions";
-import { channelAccess } from "../lib/access";
-import { revalidateRooms, roomOf } from "../lib/rooms";
-import { log } from "../lib/log";
+import { channelAccess } from "../../../core/access";
+import { revalidateRooms } from "../lib/rooms";
+import { roomOf } from "../stubs";
+import { log } from "../../../core/log";
 import { removeFromVoice } from "../lib/voice";
-import { toUserSummary } from "../lib/views";
-import type { Db } from "../middleware/db";
+import { toUserSummary } from "../../../core/views";
+import type { Db } from "../../../core/db";
 import { authed } from "../middleware/session";
 import { validate } from "../middleware/validate";
 

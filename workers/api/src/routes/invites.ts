@@ -22,14 +22,15 @@ import {
 import { ApiError } from "../../../shared/errors";
 import { randomToken } from "../../../shared/ids";
 import { P, has } from "../../../shared/permissions";
-import { communities, invites, members } from "../db/schema";
+import { communities, invites, members } from "../../../core/schema";
 import type { AppEnv } from "../env";
-import { channelAccess, communityAccess, isBanned, requirePerms } from "../lib/access";
-import { auditInsert } from "../lib/audit";
-import { log } from "../lib/log";
+import { channelAccess, communityAccess, isBanned, requirePerms } from "../../../core/access";
+import { auditInsert } from "../../../core/audit";
+import { log } from "../../../core/log";
 import { memberView } from "../lib/membership";
-import { hubOf, postSystem, publish } from "../lib/rooms";
-import type { Db } from "../middleware/db";
+import { postSystem, publish } from "../lib/rooms";
+import { hubOf } from "../stubs";
+import type { Db } from "../../../core/db";
 import { authed } from "../middleware/session";
 import { validate } from "../middleware/validate";
 

@@ -21,15 +21,15 @@ import {
 } from "../../../shared/communities";
 import { ApiError } from "../../../shared/errors";
 import { P } from "../../../shared/permissions";
-import { bans, memberRoles, members, users } from "../db/schema";
+import { bans, memberRoles, members, users } from "../../../core/schema";
 import type { AppEnv } from "../env";
-import { communityAccess, isBanned, memberRank, requireCanActOnMember, requirePerms } from "../lib/access";
-import { auditInsert } from "../lib/audit";
-import { runBatch } from "../lib/batch";
+import { communityAccess, isBanned, memberRank, requireCanActOnMember, requirePerms } from "../../../core/access";
+import { auditInsert } from "../../../core/audit";
+import { runBatch } from "../../../core/batch";
 import { roomChannelIds } from "../lib/chat-rooms";
 import { afterMemberRemoved, memberView, presencesOf, removeMemberStatements } from "../lib/membership";
 import { deleteMessagesBy, publish } from "../lib/rooms";
-import { toMember, toUserSummary } from "../lib/views";
+import { toMember, toUserSummary } from "../../../core/views";
 import { authed } from "../middleware/session";
 import { validate } from "../middleware/validate";
 

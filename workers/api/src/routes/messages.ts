@@ -9,7 +9,7 @@ import { ApiError } from "../../../shared/errors";
 import { P } from "../../../shared/permissions";
 import type { AppEnv } from "../env";
 import { chatAccess } from "../lib/chat-rooms";
-import { roomOf } from "../lib/rooms";
+import { roomOf } from "../stubs";
 import { authed } from "../middleware/session";
 import { validate } from "../middleware/validate";
 

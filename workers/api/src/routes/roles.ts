@@ -22,7 +22,7 @@ import {
 import { ApiError } from "../../../shared/errors";
 import { newId } from "../../../shared/ids";
 import { P, parsePermissions } from "../../../shared/permissions";
-import { channelOverwrites, memberRoles, roles } from "../db/schema";
+import { channelOverwrites, memberRoles, roles } from "../../../core/schema";
 import type { AppEnv } from "../env";
 import {
   type CommunityAccess,
@@ -34,14 +34,15 @@ import {
   requireOutranksRole,
   requirePerms,
   rolesNotHeld,
-} from "../lib/access";
-import { auditInsert, diff } from "../lib/audit";
-import { type Statement, runBatch } from "../lib/batch";
+} from "../../../core/access";
+import { auditInsert, diff } from "../../../core/audit";
+import { type Statement, runBatch } from "../../../core/batch";
 import { roomChannelIds } from "../lib/chat-rooms";
 import { memberView } from "../lib/membership";
-import { publish, revalidateRooms, syncHubChannels } from "../lib/rooms";
-import { sortRoles, toRole } from "../lib/views";
-import type { Db } from "../middleware/db";
+import { publish, revalidateRooms } from "../lib/rooms";
+import { syncHubChannels } from "../lib/access-changed";
+import { sortRoles, toRole } from "../../../core/views";
+import type { Db } from "../../../core/db";
 import { authed } from "../middleware/session";
 import { validate } from "../middleware/validate";
 

@@ -10,7 +10,7 @@ import { UploadQuery, attachmentUrl, type Attachment } from "../../../shared/cha
 import { ApiError } from "../../../shared/errors";
 import { newId } from "../../../shared/ids";
 import { P } from "../../../shared/permissions";
-import { attachments } from "../db/schema";
+import { attachments } from "../../../core/schema";
 import type { AppEnv } from "../env";
 import { chatAccess } from "../lib/chat-rooms";
 import { imageSize, maxAttachmentBytes, readCapped, safeFilename, storedContentType } from "../lib/files";

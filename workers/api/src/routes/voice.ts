@@ -25,11 +25,11 @@ import {
   type VoiceTokenResponse,
 } from "../../../shared/media";
 import { P, has } from "../../../shared/permissions";
-import { members } from "../db/schema";
+import { members } from "../../../core/schema";
 import type { AppEnv } from "../env";
-import { channelAccess, communityAccess, requirePerms, type ChannelAccess } from "../lib/access";
-import { log } from "../lib/log";
-import { currentCallKey } from "../lib/voice-keys";
+import { channelAccess, communityAccess, requirePerms, type ChannelAccess } from "../../../core/access";
+import { log } from "../../../core/log";
+import { currentCallKey } from "../../../core/voice-keys";
 import {
   RECONCILE_GRACE_MS,
   VOICE_KINDS,
@@ -38,11 +38,10 @@ import {
   handleWebhook,
   hubVoice,
   identityOf,
-  issueToken,
   reconcileChannel,
   removeFromVoice,
-  verifyWebhook,
 } from "../lib/voice";
+import { issueToken, verifyWebhook } from "../../../core/media";
 import { authed } from "../middleware/session";
 import { validate } from "../middleware/validate";
 

@@ -1,6 +1,6 @@
 /** D1 batches: the statements run in order as one transaction (all or nothing). */
 import type { BatchItem } from "drizzle-orm/batch";
-import type { Db } from "../middleware/db";
+import type { Db } from "./db";
 
 export type Statement = BatchItem<"sqlite">;
 

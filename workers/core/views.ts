@@ -1,7 +1,7 @@
 /** D1 rows to the shapes the API and the CommunityHub send (see shared/communities.ts). */
-import { type Channel, type Community, type Member, type PresenceStatus, type Role, type UserSummary, iconUrl } from "../../../shared/communities";
-import { formatPermissions, type OverwriteInput } from "../../../shared/permissions";
-import type { channels, communities, roles, users } from "../db/schema";
+import { type Channel, type Community, type Member, type PresenceStatus, type Role, type UserSummary, iconUrl } from "../shared/communities";
+import { formatPermissions, type OverwriteInput } from "../shared/permissions";
+import type { channels, communities, roles, users } from "./schema";
 
 export function toCommunity(c: typeof communities.$inferSelect): Community {
   return {

@@ -1,8 +1,8 @@
 /** The audit log: every moderation and settings action, readable with VIEW_AUDIT_LOG. */
-import type { AuditAction } from "../../../shared/communities";
-import { newId } from "../../../shared/ids";
-import { auditLog } from "../db/schema";
-import type { Db } from "../middleware/db";
+import type { AuditAction } from "../shared/communities";
+import { newId } from "../shared/ids";
+import { auditLog } from "./schema";
+import type { Db } from "./db";
 
 export interface AuditInput {
   communityId: string;

@@ -5,8 +5,8 @@
  * key they held does not decrypt what is sent after clients take the new one.
  */
 import { and, desc, eq, inArray } from "drizzle-orm";
-import { channels, voiceKeys } from "../db/schema";
-import type { Db } from "../middleware/db";
+import { channels, voiceKeys } from "./schema";
+import type { Db } from "./db";
 
 export interface CallKey {
   /** base64url of 32 bytes. */

@@ -4,7 +4,7 @@
  * alike. Unknown and invisible resources both answer `not_found` (404).
  */
 import { and, eq, inArray, or } from "drizzle-orm";
-import { ApiError } from "../../../shared/errors";
+import { ApiError } from "../shared/errors";
 import {
   DM_PERMISSIONS,
   P,
@@ -13,9 +13,9 @@ import {
   parsePermissions,
   type OverwriteInput,
   type RoleInput,
-} from "../../../shared/permissions";
-import { bans, channelOverwrites, channelRecipients, channels, communities, memberRoles, members, roles, userBlocks } from "../db/schema";
-import type { Db } from "../middleware/db";
+} from "../shared/permissions";
+import { bans, channelOverwrites, channelRecipients, channels, communities, memberRoles, members, roles, userBlocks } from "./schema";
+import type { Db } from "./db";
 
 export type ChannelRow = typeof channels.$inferSelect;
 export type CommunityRow = typeof communities.$inferSelect;
