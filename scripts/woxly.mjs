@@ -85,12 +85,14 @@ async function test() {
   mkdirSync(out, { recursive: true });
   say("unit and integration tests inside workerd");
   const a = vitest("vitest.config.ts", path.join(out, "workers.json"));
+  say("unit tests of the web app's client cores in Node");
+  const w = vitest("vitest.web.config.ts", path.join(out, "web.json"));
   say("end-to-end tests in headless Chromium against the running product");
   const b = vitest("e2e/vitest.config.ts", path.join(out, "e2e.json"));
-  const passed = a.passed + b.passed;
-  const failed = a.failed + b.failed;
-  const skipped = a.skipped + b.skipped;
-  say(`workerd: ${a.passed} passed, ${a.failed} failed; e2e: ${b.passed} passed, ${b.failed} failed; ${Math.round((Date.now() - t0) / 1000)} s`);
+  const passed = a.passed + w.passed + b.passed;
+  const failed = a.failed + w.failed + b.failed;
+  const skipped = a.skipped + w.skipped + b.skipped;
+  say(`workerd: ${a.passed} passed, ${a.failed} failed; web: ${w.passed} passed, ${w.failed} failed; e2e: ${b.passed} passed, ${b.failed} failed; ${Math.round((Date.now() - t0) / 1000)} s`);
   console.log(`Tests: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
   process.exit(failed === 0 && passed > 0 ? 0 : 1);
 }

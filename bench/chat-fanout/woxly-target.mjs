@@ -1,7 +1,8 @@
-// The Woxly side of the fan-out benchmark: ChatClients (bench/lib/chat-client.mjs) against a
-// product started with scripts/product.mjs on a seeded channel. Every message a client sends
-// is written to the ChannelRoom's SQLite before the room acknowledges or broadcasts it.
-import { ChatClient } from "../lib/chat-client.mjs";
+// The Woxly side of the fan-out benchmark: the web app's own ChannelCore per client
+// (bench/lib/chat-client.mjs) against a product started with scripts/product.mjs on a seeded
+// channel. Every message a client sends is written to the ChannelRoom's SQLite before the room
+// acknowledges or broadcasts it.
+import { openChat } from "../lib/chat-client.mjs";
 import { groupProcesses, listeningPorts, pgrpOf, pidListeningOn, serverProbe } from "../lib/stats.mjs";
 import { RATE_LIMIT_MESSAGES, RATE_WINDOW_MS } from "../../workers/shared/chat.ts";
 
@@ -26,6 +27,9 @@ export async function innerWorkerdUrl(publicPort) {
   return undefined;
 }
 
+/** Messages each client's core keeps in its window (the rest of the stream flows through). */
+const WINDOW_LIMIT = 50;
+
 /**
  * A fan-out target (see fanout.mjs) for a running product and a seeded channel. `port` is
  * the public port (its process group is what gets measured); `url` may point past the proxy.
@@ -41,13 +45,15 @@ export function woxlyTarget({ url, port, channelId, users, name = "woxly" }) {
     maxSenders: users.length,
     async connect(i, onMessage) {
       const user = users[i % users.length];
-      const client = new ChatClient({
+      const client = await openChat({
         baseUrl: url,
         channelId,
+        userId: user.id,
         cookie: user.cookie,
-        onEvent: (f) => {
-          if (f.type === "message.created") onMessage(f.message);
-        },
+        onMessage,
+        // Up to a thousand clients share this process: each core keeps a short window, so their
+        // memory stays bounded; every event still goes through its sequencer.
+        windowLimit: WINDOW_LIMIT,
       });
       const timeout = new Promise((_, reject) => {
         const t = setTimeout(() => reject(new Error("not live within 30 s")), 30_000);

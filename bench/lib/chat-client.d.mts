@@ -1,4 +1,4 @@
-import type { Message, ServerFrame } from "../../workers/shared/chat";
+import type { Message } from "../../workers/shared/chat";
 
 export function webSocketWithHeaders(headers: Record<string, string>): new (url: string, protocols?: string | string[]) => unknown;
 export function fetchHistory(
@@ -7,50 +7,59 @@ export function fetchHistory(
   cookie: string,
   opts?: { after?: number },
 ): Promise<{ messages: Message[]; headSeq: number }>;
-export function newNonce(): string;
+
+/** What the chaos test reads of the web app's ChannelCore (web/src/lib/realtime/channel.ts). */
+export interface ChannelCoreView {
+  readonly state: { readonly messages: readonly Message[]; readonly hasBefore: boolean; readonly connection: string; readonly pending: readonly unknown[] };
+  readonly appliedSeq: number | null;
+}
+
+export function loadChannelCore(): Promise<unknown>;
 
 export interface ViewEntry {
   seq: number;
   type: string;
   id: string | null;
-  fromHistory?: boolean;
+  /** Resyncs before this event: the stream restarts from a history page at each. */
+  epoch: number;
 }
 export interface Anomaly {
-  kind: "gap" | "duplicate" | "reset";
+  kind: "gap" | "duplicate";
   seq: number;
-  expected: number | null;
+  expected: number;
 }
-export type ChannelEventFrame = Extract<ServerFrame, { seq: number }> & { fromHistory?: boolean };
 
-export class ChatClient {
-  constructor(o: {
-    baseUrl: string;
-    channelId: string;
-    cookie: string;
-    onEvent?: (event: ChannelEventFrame) => void;
-    recordView?: boolean;
-    socketOptions?: Record<string, unknown>;
-  });
-  readonly baseUrl: string;
-  readonly channelId: string;
-  /** Last seq applied; null until the first `ready`. */
-  lastSeq: number | null;
-  /** headSeq of the first `ready`: the view starts after it. */
-  startSeq: number | undefined;
+export function openChat(o: {
+  baseUrl: string;
+  channelId: string;
+  userId: string;
+  cookie: string;
+  onMessage?: (message: Message) => void;
+  recordView?: boolean;
+  windowLimit?: number;
+  socketOptions?: Record<string, unknown>;
+}): Promise<ChatClient>;
+
+export interface ChatClient {
+  readonly core: ChannelCoreView;
+  /** The room has answered `hello`; sends go out. */
+  readonly live: boolean;
+  /** Seq the core has applied up to; null before its first history page. */
+  readonly lastSeq: number | null;
+  /** Sends not acknowledged yet. */
+  readonly unacked: number;
   view: ViewEntry[];
   anomalies: Anomaly[];
-  pending: Map<string, { content: string; sentAt: number; transmissions?: number; rateLimited?: number }>;
   acked: Map<string, Message>;
   resumeOverlap: number;
   /** `events` frames received (several events coalesced into one frame by a busy room). */
   batches: number;
-  live: boolean;
   connects: number;
   resumes: number;
   resyncs: number;
   errors: { code: string; ref: string | null; message: string }[];
   whenLive(): Promise<void>;
-  send(content: string, nonce?: string): Promise<Message>;
+  send(content: string): Promise<Message>;
   reconnect(): Promise<void>;
   close(): void;
 }

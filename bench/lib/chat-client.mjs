@@ -1,25 +1,26 @@
-// A reconnecting Woxly chat client for Node (benchmarks and the chaos test): partysocket
-// for the reconnecting WebSocket, `ws` underneath so the upgrade can carry the session cookie
-// and an Origin (Node's built-in WebSocket cannot set headers), and the resume protocol of
-// workers/shared/chat.ts on top:
+// The Woxly chat client of the benchmarks and the chaos test: the web app's own ChannelCore
+// (web/src/lib/realtime/channel.ts — sequencer, outbox, resume, resync), bundled for Node with
+// esbuild on first use, over partysocket with a `ws` WebSocket so the upgrade can carry the
+// session cookie and an Origin (Node's built-in WebSocket cannot set headers). Nothing of the
+// chat protocol is written here; this file only plays the user and the observer around it:
 //
-//  - the room greets every connection with `ready` (headSeq); after every (re)connect the client
-//    sends `hello` with the last seq it applied (none the first time) and is live once the
-//    room answers `resumed` (after replaying what was missed) or `resync`;
-//  - it applies channel events strictly in seq order and records every gap and duplicate.
-//    Between `ready` and `resumed` the socket already gets live broadcasts while the replay
-//    (everything after the seq its `hello` named) is still to come: a live event ahead of the
-//    replay is held back until the replay reaches it, and replayed events that had already
-//    arrived live are dropped. Both are counted in `resumeOverlap`, not as anomalies; a seq at
-//    or below the `hello`'s is a real duplicate;
-//  - `send()` gives each message a nonce and keeps it until `message.ack`; after a reconnect it
-//    sends every unacknowledged message again with the same nonce (the room answers a known
-//    nonce with the original message, so nothing is doubled); a `rate_limited` error frame is
-//    retried after its `retryAfterMs`;
-//  - on `resync` (gap too large) it loads what it missed over HTTP, page by page.
-import { randomBytes } from "node:crypto";
-import PartySocket from "partysocket";
+//  - `send()` hands the message to the core and resolves with the room's ack; a send the core
+//    marks failed is retried the way a user would — `rate_limited` once the room says, a
+//    `timeout` (no ack within the core's SEND_TIMEOUT_MS, e.g. across a server restart) at
+//    once — always with its nonce, so the room never stores it twice; any other failure
+//    rejects;
+//  - it counts what a benchmark reports: `events` frames, rate-limited sends, and order
+//    anomalies — an event that arrives while the core is live (after `resumed`) and is not the
+//    next seq. Between `ready` and `resumed` the replay overlapping live frames is expected;
+//    the core drops those copies (`resumeOverlap` counts them).
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { build } from "esbuild";
 import WebSocket from "ws";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 /** A `ws` WebSocket class that sends fixed headers (Cookie, Origin) with its upgrade. */
 export function webSocketWithHeaders(headers) {
@@ -46,258 +47,225 @@ export async function fetchHistory(baseUrl, channelId, cookie, { after = 0 } = {
   }
 }
 
-export const newNonce = () => randomBytes(12).toString("base64url");
+let bundle;
+/**
+ * The web app's ChannelCore (and the HistoryPage schema), built for Node once per process:
+ * esbuild resolves SvelteKit's `$lib`/`$shared` aliases and inlines the core's packages into a
+ * temporary file, which is imported and removed.
+ */
+export function loadChannelCore() {
+  bundle ??= (async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "woxly-channel-core-"));
+    const outfile = path.join(dir, "channel-core.mjs");
+    try {
+      await build({
+        stdin: {
+          contents: 'export { ChannelCore } from "$lib/realtime/channel";\nexport { HistoryPage } from "$shared/chat";\n',
+          resolveDir: ROOT,
+          sourcefile: "bench-channel-core.ts",
+          loader: "ts",
+        },
+        alias: { $lib: path.join(ROOT, "web", "src", "lib"), $shared: path.join(ROOT, "workers", "shared") },
+        bundle: true,
+        platform: "node",
+        format: "esm",
+        target: "node22",
+        outfile,
+        logLevel: "warning",
+      });
+      return await import(pathToFileURL(outfile).href);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  })();
+  return bundle;
+}
 
-const EVENT_TYPES = new Set(["message.created", "message.updated", "message.deleted", "reaction.added", "reaction.removed", "pin.added", "pin.removed"]);
+/**
+ * A ChannelCore for one seeded user, not yet live (see `whenLive`).
+ * @param {object} o
+ * @param {string} o.baseUrl   e.g. http://localhost:8787
+ * @param {string} o.channelId
+ * @param {string} o.userId
+ * @param {string} o.cookie    `woxly_session=…`
+ * @param {(message: any) => void} [o.onMessage]  every message.created the core applies, in seq order, once
+ * @param {boolean} [o.recordView]  keep every applied event (seq, type, message id) in `view`
+ * @param {number} [o.windowLimit] messages each core keeps (many clients in one process)
+ * @param {object} [o.socketOptions] partysocket options (delays, timeouts)
+ */
+export async function openChat(o) {
+  const { ChannelCore, HistoryPage } = await loadChannelCore();
+  return new ChatClient(ChannelCore, HistoryPage, o);
+}
 
-export class ChatClient {
-  /**
-   * @param {object} o
-   * @param {string} o.baseUrl   e.g. http://localhost:8787
-   * @param {string} o.channelId
-   * @param {string} o.cookie    `woxly_session=…`
-   * @param {(event: any) => void} [o.onEvent]  every channel event, in seq order, once
-   * @param {boolean} [o.recordView]  keep the applied events (seq, type, message id) in `view`
-   * @param {object} [o.socketOptions] partysocket options (delays, timeouts)
-   */
-  constructor({ baseUrl, channelId, cookie, onEvent, recordView = false, socketOptions = {} }) {
-    this.baseUrl = baseUrl;
-    this.channelId = channelId;
-    this.cookie = cookie;
-    this.onEvent = onEvent ?? (() => {});
-    this.recordView = recordView;
-    /** Last seq applied; null until the first `ready`. */
-    this.lastSeq = null;
-    /** Applied events when recordView: { seq, type, id } */
-    this.view = [];
-    /** Protocol violations seen: { kind: "gap" | "duplicate", seq, expected } */
-    this.anomalies = [];
-    /** nonce -> { content, resolve, reject, sentAt, timer } */
-    this.pending = new Map();
-    /** nonce -> message, for every ack received */
-    this.acked = new Map();
-    /** live events that arrived during a resume ahead of the replay, held until `resumed` */
-    this._held = [];
-    /** events dropped because the replay had delivered them (expected overlap, see above) */
-    this.resumeOverlap = 0;
-    this.live = false;
-    this.connects = 0;
-    this.resumes = 0;
-    this.resyncs = 0;
-    /** `events` frames received (several events coalesced into one frame by a busy room) */
-    this.batches = 0;
-    this.errors = [];
-    this._liveWaiters = [];
-    this._resyncing = null;
-    this._buffered = [];
-    const origin = new URL(baseUrl).origin;
-    this.socket = new PartySocket({
-      host: new URL(baseUrl).host,
-      party: "channel-room",
-      room: channelId,
-      WebSocket: webSocketWithHeaders({ cookie, origin }),
-      // Frames are never queued inside partysocket: unacknowledged sends live in `pending`
-      // and go out again after `hello`, in order.
-      maxEnqueuedMessages: 0,
-      minReconnectionDelay: 200 + Math.random() * 300,
-      maxReconnectionDelay: 3000,
-      reconnectionDelayGrowFactor: 1.5,
-      connectionTimeout: 15_000,
-      ...socketOptions,
+class ChatClient {
+  /** nonce -> message, for every ack received */
+  acked = new Map();
+  /** With recordView: the applied events, in order; `epoch` counts the resyncs before each. */
+  view = [];
+  /** Order anomalies: an event while live that is not the next seq. */
+  anomalies = [];
+  /** Replayed events the core dropped because they had arrived live (expected while resuming). */
+  resumeOverlap = 0;
+  /** `events` frames received (several events coalesced into one frame by a busy room). */
+  batches = 0;
+  connects = 0;
+  resumes = 0;
+  resyncs = 0;
+  errors = [];
+  /** nonce -> { resolve, reject } of `send()` */
+  #waiting = new Map();
+  /** nonce -> timer of a retry the "user" scheduled */
+  #retries = new Map();
+  #lives = 0;
+  #waiters = [];
+  #lastPending = null;
+
+  constructor(ChannelCore, HistoryPage, { baseUrl, channelId, userId, cookie, onMessage, recordView = false, windowLimit, socketOptions = {} }) {
+    const url = new URL(baseUrl);
+    const origin = url.origin;
+    this.core = new ChannelCore(channelId, userId, {
+      windowLimit,
+      socket: {
+        options: {
+          host: url.host,
+          protocol: url.protocol === "https:" ? "wss" : "ws",
+          WebSocket: webSocketWithHeaders({ cookie, origin }),
+          minReconnectionDelay: 200 + Math.random() * 300,
+          maxReconnectionDelay: 3000,
+          reconnectionDelayGrowFactor: 1.5,
+          connectionTimeout: 15_000,
+          ...socketOptions,
+        },
+      },
+      history: async (id, at) => {
+        const query = new URLSearchParams(Object.entries(at).map(([k, v]) => [k, String(v)]));
+        const res = await fetch(`${origin}/api/channels/${encodeURIComponent(id)}/messages?${query}`, { headers: { cookie, origin } });
+        if (!res.ok) throw new Error(`history ?${query}: ${res.status}`);
+        return HistoryPage.parse(await res.json());
+      },
+      trace: {
+        frame: (f) => this.#observe(f),
+        applied: (ev) => {
+          if (recordView) this.view.push({ seq: ev.seq, type: ev.type, id: ev.message?.id ?? ev.id ?? ev.messageId ?? null, epoch: this.resyncs });
+          if (ev.type === "message.created") onMessage?.(ev.message);
+        },
+      },
     });
-    this.socket.addEventListener("open", () => this._onOpen());
-    this.socket.addEventListener("close", () => {
-      this.live = false;
+    let online = false;
+    this.core.subscribe((s) => {
+      if (s.connection === "online" && !online) {
+        this.#lives++;
+        for (const w of this.#waiters.splice(0)) w();
+      }
+      online = s.connection === "online";
+      if (s.pending !== this.#lastPending) this.#actOnFailures(s.pending);
     });
-    this.socket.addEventListener("message", (e) => this._onFrame(e.data));
+    this.core.start();
   }
 
-  /** Resolves once the client is live (after ready, and after resumed/resync on a reconnect). */
+  /** Live: the room has answered `hello` (the first time, after the latest history page). */
+  get live() {
+    return this.core.state.connection === "online";
+  }
+
+  /** Seq the core has applied up to; null before its first history page. */
+  get lastSeq() {
+    return this.core.appliedSeq;
+  }
+
+  /** Sends not acknowledged yet. */
+  get unacked() {
+    return this.#waiting.size;
+  }
+
   whenLive() {
     if (this.live) return Promise.resolve();
-    return new Promise((resolve) => this._liveWaiters.push(resolve));
-  }
-
-  _setLive() {
-    this.live = true;
-    const w = this._liveWaiters;
-    this._liveWaiters = [];
-    for (const r of w) r();
-    // Everything not yet acknowledged goes out again, oldest first, with its nonce.
-    for (const [nonce, p] of this.pending) if (!p.timer) this._transmit(nonce, p.content);
-  }
-
-  _onOpen() {
-    this.connects++;
-    this.live = false;
-    this._awaitingResume = true;
-    this._held = [];
-    this._helloSeq = this.lastSeq;
-    const hello = { type: "hello" };
-    if (this.lastSeq !== null) hello.lastSeq = this.lastSeq;
-    this.socket.send(JSON.stringify(hello));
-  }
-
-  _onFrame(data) {
-    let f;
-    try {
-      f = JSON.parse(typeof data === "string" ? data : data.toString());
-    } catch {
-      return;
-    }
-    switch (f.type) {
-      case "ready":
-        if (this.lastSeq === null) {
-          this.lastSeq = f.headSeq;
-          this.startSeq = f.headSeq;
-        }
-        this.me = f.me;
-        return;
-      case "resumed":
-        if (f.fromSeq <= f.toSeq) this.resumes++;
-        this._endResume();
-        this._setLive();
-        return;
-      case "resync":
-        this.resyncs++;
-        // "reset": the room has fewer events than this client saw; that is data loss.
-        if (f.reason === "reset") this.anomalies.push({ kind: "reset", seq: f.headSeq, expected: this.lastSeq });
-        {
-          const connection = this.connects;
-          this._resync().then(() => {
-            if (connection !== this.connects) return; // reconnected meanwhile; that hello decides
-            this._endResume();
-            this._setLive();
-          });
-        }
-        return;
-      case "message.ack":
-        return this._onAck(f);
-      case "error":
-        return this._onError(f);
-      case "events": // a busy room's coalesced fan-out: several events, in seq order
-        this.batches++;
-        for (const e of f.events) this._event(e);
-        return;
-      default:
-        if (EVENT_TYPES.has(f.type)) this._event(f);
-    }
-  }
-
-  _event(f) {
-    if (this._resyncing) this._buffered.push(f);
-    else this._apply(f);
-  }
-
-  _apply(f) {
-    const seq = f.seq;
-    if (this.lastSeq === null) return; // before ready: the ready's headSeq covers it
-    if (this._awaitingResume && seq > this.lastSeq + 1) {
-      this._held.push(f); // a live event ahead of the replay
-      return;
-    }
-    if (seq <= this.lastSeq) {
-      // During a resume the replay repeats what arrived live after `hello` was sent.
-      if (this._awaitingResume && this._helloSeq !== null && seq > this._helloSeq) this.resumeOverlap++;
-      else this.anomalies.push({ kind: "duplicate", seq, expected: this.lastSeq + 1 });
-      return;
-    }
-    if (seq !== this.lastSeq + 1) this.anomalies.push({ kind: "gap", seq, expected: this.lastSeq + 1 });
-    this.lastSeq = seq;
-    if (this.recordView) this.view.push({ seq, type: f.type, id: f.message?.id ?? f.id ?? f.messageId ?? null });
-    this.onEvent(f);
-  }
-
-  /** After `resumed`/`resync`: held live events the replay covered are dropped, the rest applied. */
-  _endResume() {
-    this._awaitingResume = false;
-    const held = this._held.sort((a, b) => a.seq - b.seq);
-    this._held = [];
-    for (const f of held) {
-      if (f.seq <= this.lastSeq) this.resumeOverlap++;
-      else this._apply(f);
-    }
-  }
-
-  _onAck(f) {
-    const p = this.pending.get(f.nonce);
-    // The sender's own message.created follows as a broadcast like everyone else's.
-    this.acked.set(f.nonce, f.message);
-    if (!p) return;
-    this.pending.delete(f.nonce);
-    if (p.timer) clearTimeout(p.timer);
-    p.resolve(f.message);
-  }
-
-  _onError(f) {
-    this.errors.push({ code: f.code, ref: f.ref, message: f.message });
-    const p = f.ref ? this.pending.get(f.ref) : undefined;
-    if (!p) return;
-    if (f.code === "rate_limited") {
-      p.rateLimited = (p.rateLimited ?? 0) + 1;
-      p.timer = setTimeout(() => {
-        p.timer = undefined;
-        if (this.live) this._transmit(f.ref, p.content);
-      }, (f.retryAfterMs ?? 1000) + 10);
-      return;
-    }
-    this.pending.delete(f.ref);
-    p.reject(Object.assign(new Error(`${f.code}: ${f.message}`), { code: f.code }));
-  }
-
-  async _resync() {
-    this._resyncing = true;
-    try {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          const { messages, headSeq } = await fetchHistory(this.baseUrl, this.channelId, this.cookie, { after: this.lastSeq ?? 0 });
-          for (const m of messages) {
-            if (m.seq <= this.lastSeq) continue;
-            this.lastSeq = m.seq;
-            if (this.recordView) this.view.push({ seq: m.seq, type: "message.created", id: m.id, fromHistory: true });
-            this.onEvent({ type: "message.created", seq: m.seq, message: m, fromHistory: true });
-          }
-          // Events without a message of their own (reactions, pins…) are not in history.
-          this.lastSeq = Math.max(this.lastSeq, headSeq);
-          break;
-        } catch (e) {
-          if (attempt >= 20) throw e;
-          await new Promise((r) => setTimeout(r, 500));
-        }
-      }
-    } finally {
-      this._resyncing = null;
-      const buf = this._buffered;
-      this._buffered = [];
-      for (const f of buf) if (f.seq > this.lastSeq) this._apply(f);
-    }
-  }
-
-  _transmit(nonce, content) {
-    const p = this.pending.get(nonce);
-    if (p) p.transmissions = (p.transmissions ?? 0) + 1;
-    this.socket.send(JSON.stringify({ type: "message.send", nonce, content }));
+    return new Promise((resolve) => this.#waiters.push(resolve));
   }
 
   /** Sends a message; resolves with the stored message once the room acknowledges it. */
-  send(content, nonce = newNonce()) {
-    return new Promise((resolve, reject) => {
-      this.pending.set(nonce, { content, resolve, reject, sentAt: performance.now() });
-      if (this.live) this._transmit(nonce, content);
+  send(content) {
+    const { nonce } = this.core.send(content);
+    return new Promise((resolve, reject) => this.#waiting.set(nonce, { resolve, reject }));
+  }
+
+  /** Drops the connection and connects again; resolves once it has resumed. */
+  reconnect() {
+    const lives = this.#lives;
+    this.core.reconnect();
+    return new Promise((resolve) => {
+      const check = () => (this.#lives > lives ? resolve() : this.#waiters.push(check));
+      check();
     });
   }
 
-  /** Drops the connection and connects again; resolves once resumed. */
-  reconnect() {
-    this.live = false;
-    const p = this.whenLive();
-    this.socket.reconnect();
-    return p;
+  close() {
+    for (const t of this.#retries.values()) clearTimeout(t);
+    this.#retries.clear();
+    this.core.destroy();
   }
 
-  close() {
-    this.live = false;
-    for (const p of this.pending.values()) if (p.timer) clearTimeout(p.timer);
-    this.socket.close();
+  #observe(f) {
+    switch (f.type) {
+      case "ready":
+        this.connects++;
+        return;
+      case "resumed":
+        if (f.fromSeq <= f.toSeq) this.resumes++;
+        return;
+      case "resync":
+        this.resyncs++;
+        return;
+      case "events":
+        this.batches++;
+        return this.#checkOrder(f.events);
+      case "message.ack": {
+        this.acked.set(f.nonce, f.message);
+        const w = this.#waiting.get(f.nonce);
+        this.#waiting.delete(f.nonce);
+        w?.resolve(f.message);
+        return;
+      }
+      case "error":
+        this.errors.push({ code: f.code, ref: f.ref, message: f.message });
+        return;
+      default:
+        if (typeof f.seq === "number") this.#checkOrder([f]);
+    }
+  }
+
+  #checkOrder(events) {
+    let last = this.core.appliedSeq;
+    if (last === null) return;
+    const live = this.live;
+    for (const e of events) {
+      if (e.seq <= last && !live) this.resumeOverlap++;
+      else if (live && e.seq !== last + 1) this.anomalies.push({ kind: e.seq <= last ? "duplicate" : "gap", seq: e.seq, expected: last + 1 });
+      last = Math.max(last, e.seq);
+    }
+  }
+
+  /** What a user does with a failed send: wait out a rate limit, resend a timed-out one, give up on the rest. */
+  #actOnFailures(pending) {
+    this.#lastPending = pending;
+    for (const p of pending) {
+      if (p.status !== "failed" || this.#retries.has(p.nonce)) continue;
+      if (p.error === "rate_limited" || p.error === "timeout") {
+        const delay = p.retryAt === null ? 0 : Math.max(0, p.retryAt - Date.now()) + 10;
+        this.#retries.set(
+          p.nonce,
+          setTimeout(() => {
+            this.#retries.delete(p.nonce);
+            this.core.retry(p.nonce);
+          }, delay),
+        );
+        continue;
+      }
+      const w = this.#waiting.get(p.nonce);
+      this.#waiting.delete(p.nonce);
+      queueMicrotask(() => this.core.discard(p.nonce));
+      w?.reject(Object.assign(new Error(`${p.error}`), { code: p.error }));
+    }
   }
 }

@@ -1,12 +1,13 @@
 /**
- * The client of one channel's ChannelRoom, framework-free (channel.svelte.ts wraps it in
- * runes). It keeps a contiguous window of the channel's messages and applies the room's
- * events strictly in `seq` order: out-of-order frames wait in a buffer, duplicates are
- * ignored, a gap is asked for again with `hello`, and `resync` reloads history over HTTP.
- * Sends are optimistic and reconciled by nonce; a failed send stays until retried (same
- * nonce, so the room never stores it twice) or discarded. See docs/chat-protocol.md.
+ * The client of one channel's ChannelRoom, framework-free: a Core whose snapshot holds a
+ * contiguous window of the channel's messages, the outbox, typing, notices and the connection.
+ * Events go through the Sequencer (strictly in `seq` order: out-of-order frames wait,
+ * duplicates are dropped, a gap is asked for again with `hello`, `resync` reloads history over
+ * HTTP). Sends are optimistic and reconciled by nonce through the outbox; a failed send stays
+ * until retried (same nonce, so the room never stores it twice) or discarded. See
+ * docs/chat-protocol.md. Components bind it with `bind(core)`; the benchmark and the chaos
+ * test drive this same class from Node.
  */
-import PartySocket from "partysocket";
 import {
   HistoryPage,
   ServerFrame,
@@ -18,26 +19,21 @@ import {
   type ReplyPreview,
   REPLY_PREVIEW_CHARS,
 } from "$shared/chat";
-import { api, isApiError } from "$lib/api";
+import type { CloseName } from "$shared/close-codes";
+import { assertNever } from "$shared/communities";
+import { client, isApiError, read } from "$lib/api";
+import { Core } from "./core";
+import * as outbox from "./outbox";
+import type { PendingSend } from "./outbox";
+import { Sequencer, type Sequenced } from "./sequencer";
+import { RealtimeSocket, type SocketConfig } from "./socket";
+
+export type { PendingSend } from "./outbox";
 
 export type ConnectionState = "connecting" | "online" | "reconnecting" | "offline" | "closed";
 
-/** Why a channel connection ended for good (the room's close codes). */
+/** Why a channel connection ended for good (the room's final close codes). */
 export type ClosedReason = "session_ended" | "access_lost" | "gone";
-
-export interface PendingSend {
-  nonce: string;
-  content: string;
-  replyTo: ReplyPreview | null;
-  attachments: Attachment[];
-  /** ms since the epoch, when the user pressed send */
-  createdAt: number;
-  status: "sending" | "failed";
-  /** Error code of the last failure (`rate_limited`, `timeout`, `forbidden`, …). */
-  error: string | null;
-  /** rate_limited only: when a retry will be accepted, ms since the epoch. */
-  retryAt: number | null;
-}
 
 /** A failure of a frame that has no place in the list (edit, delete, reaction, pin). */
 export interface ChannelNotice {
@@ -55,46 +51,82 @@ export interface TypingUser {
   until: number;
 }
 
-/** What changed in the last notification, for the list's announcements and pill. */
-export interface ChannelChange {
-  /** Messages appended at the live end (not the user's own). */
-  appended: Message[];
-  /** The window was replaced (first load, jump, resync). */
-  replaced: boolean;
+export interface ChannelState {
+  /** The window: consecutive messages of the channel, ascending by seq. */
+  messages: readonly Message[];
+  /** There are older messages than the window's first. */
+  hasBefore: boolean;
+  /** There are newer messages than the window's last (the window is not at the live end). */
+  hasAfter: boolean;
+  /** Sends the room has not acknowledged yet, oldest first. */
+  pending: readonly PendingSend[];
+  connection: ConnectionState;
+  closedReason: ClosedReason | null;
+  /** Seq of the latest event known. */
+  headSeq: number;
+  /** This member's read marker as the room has it. */
+  lastReadSeq: number;
+  /** The read marker when the channel was opened: the unread divider stays put while reading. */
+  unreadAfterSeq: number | null;
+  /** Permissions in this channel from the room (updated live); null until `ready`. */
+  perms: string | null;
+  typing: readonly TypingUser[];
+  loadingOlder: boolean;
+  loadingNewer: boolean;
+  /** The first page is being loaded. */
+  loadingInitial: boolean;
+  /** Code of the last history failure (e.g. `forbidden` without READ_HISTORY). */
+  historyError: string | null;
+  notices: readonly ChannelNotice[];
+  /** Bumped on every pin change, so a pins list knows to reload. */
+  pinsVersion: number;
+  /**
+   * Others' messages that arrived at the live end in the last frame (or burst), for the list's
+   * announcements and "new messages" pill: a new array per arrival, the same one otherwise.
+   */
+  lastAppended: readonly Message[];
 }
 
-export interface ChannelTransport {
-  /** Opens the socket; defaults to partysocket on this origin. */
-  open(channelId: string): PartySocket;
-  /** GET a history page. */
-  history(channelId: string, query: string): Promise<HistoryPage>;
+/** Watches the stream without changing it (the benchmark and the chaos test record with it). */
+export interface ChannelTrace {
+  /** Every frame that passed the schema, before it is handled. */
+  frame?(frame: ServerFrame): void;
+  /** Every event as it is applied, in seq order, exactly once. */
+  applied?(event: ChannelEvent): void;
 }
 
-const defaultTransport: ChannelTransport = {
-  open: (channelId) =>
-    new PartySocket({
-      host: location.host,
-      protocol: location.protocol === "https:" ? "wss" : "ws",
-      party: "channel-room",
-      room: channelId,
-      // Frames are only sent once the room has answered `hello`; nothing is queued blindly.
-      maxEnqueuedMessages: 0,
-      minReconnectionDelay: 500 + Math.random() * 1000,
-      maxReconnectionDelay: 10_000,
-    }),
-  history: (channelId, query) => api.get(`/api/channels/${encodeURIComponent(channelId)}/messages${query}`, HistoryPage),
+/** Which history page: the latest (`{}`), or the one just before, after or around a seq. */
+export type HistoryAt = { before?: number; after?: number; around?: number };
+
+export interface ChannelOptions {
+  socket?: SocketConfig;
+  /** GET a history page; the API by default. */
+  history?: (channelId: string, at: HistoryAt) => Promise<HistoryPage>;
+  trace?: ChannelTrace;
+  /**
+   * Most messages the window holds (default: no limit). Past it the oldest leave as new ones
+   * arrive at the live end (`hasBefore` turns true; `loadOlder` brings them back), and no
+   * more events than this are kept to replay onto fetched pages. For many clients in one
+   * process: the benchmark.
+   */
+  windowLimit?: number;
+}
+
+const apiHistory = (channelId: string, at: HistoryAt) =>
+  read(client.channels[":id"].messages.$get({ param: { id: channelId }, query: Object.fromEntries(Object.entries(at).map(([k, v]) => [k, String(v)])) }), HistoryPage);
+
+const CLOSED_REASONS: Record<CloseName, ClosedReason> = {
+  NO_IDENTITY: "session_ended",
+  SESSION_ENDED: "session_ended",
+  ACCESS_LOST: "access_lost",
+  GONE: "gone",
 };
-
-/** Close codes the room uses for "do not come back". */
-const FINAL_CLOSES: Record<number, ClosedReason> = { 4401: "session_ended", 4403: "access_lost", 4404: "gone" };
 /** Events kept to replay onto history pages fetched while the stream moved on. */
 const RECENT_EVENTS = 1000;
 /** A send without ack this long after it went out is shown as failed, ms. */
-const SEND_TIMEOUT_MS = 15_000;
+export const SEND_TIMEOUT_MS = 15_000;
 /** A gap in seq not filled by then is asked for again, ms. */
-const GAP_WAIT_MS = 1500;
-/** Buffered events past which a resync over HTTP is cheaper. */
-const MAX_BUFFERED = 2000;
+export const GAP_WAIT_MS = 1500;
 /** How long a typing indicator lasts after the last frame, ms. */
 const TYPING_SHOWN_MS = TYPING_THROTTLE_MS + 3000;
 
@@ -102,55 +134,49 @@ const TYPING_SHOWN_MS = TYPING_THROTTLE_MS + 3000;
 type RefFrame = Extract<ClientFrame, { ref: string }>;
 type WithoutRef<T> = T extends unknown ? Omit<T, "ref"> : never;
 
-function randomId(): string {
-  return crypto.randomUUID();
-}
-
 function preview(m: Message): ReplyPreview {
   return { id: m.id, seq: m.seq, author: m.author, content: m.content.slice(0, REPLY_PREVIEW_CHARS) };
 }
 
-export class ChannelClient {
+function initialState(): ChannelState {
+  return {
+    messages: [],
+    hasBefore: false,
+    hasAfter: false,
+    pending: [],
+    connection: "connecting",
+    closedReason: null,
+    headSeq: 0,
+    lastReadSeq: 0,
+    unreadAfterSeq: null,
+    perms: null,
+    typing: [],
+    loadingOlder: false,
+    loadingNewer: false,
+    loadingInitial: true,
+    historyError: null,
+    notices: [],
+    pinsVersion: 0,
+    lastAppended: [],
+  };
+}
+
+export class ChannelCore extends Core<ChannelState> {
   readonly channelId: string;
   readonly meId: string;
 
-  /** The window: consecutive messages of the channel, ascending by seq. */
-  messages: readonly Message[] = [];
-  /** There are older messages than the window's first. */
-  hasBefore = false;
-  /** There are newer messages than the window's last (the window is not at the live end). */
-  hasAfter = false;
-  pending: readonly PendingSend[] = [];
-  connection: ConnectionState = "connecting";
-  closedReason: ClosedReason | null = null;
-  /** Seq of the latest event known. */
-  headSeq = 0;
-  /** This member's read marker as the room has it. */
-  lastReadSeq = 0;
-  /** The read marker when the channel was opened: the unread divider stays put while reading. */
-  unreadAfterSeq: number | null = null;
-  /** Permissions in this channel from the room (updated live); null until `ready`. */
-  perms: string | null = null;
-  typing: readonly TypingUser[] = [];
-  loadingOlder = false;
-  loadingNewer = false;
-  /** The first page is being loaded. */
-  loadingInitial = true;
-  /** Code of the last history failure (e.g. `forbidden` without READ_HISTORY). */
-  historyError: string | null = null;
-  notices: readonly ChannelNotice[] = [];
-  /** Bumped on every pin change, so a pins list knows to reload. */
-  pinsVersion = 0;
-
-  #transport: ChannelTransport;
-  #socket: PartySocket | null = null;
-  #applied: number | null = null;
-  #buffer = new Map<number, ChannelEvent>();
+  readonly #options: ChannelOptions;
+  readonly #history: (channelId: string, at: HistoryAt) => Promise<HistoryPage>;
+  readonly #windowLimit: number;
+  readonly #recentLimit: number;
+  #socket: RealtimeSocket<ServerFrame, ClientFrame> | null = null;
+  readonly #sequence = new Sequencer<ChannelEvent>();
   #recent: ChannelEvent[] = [];
+  /** The window by id (an index over `state.messages`). */
   #byId = new Map<string, Message>();
-  #listeners = new Set<(change: ChannelChange) => void>();
-  #change: ChannelChange = { appended: [], replaced: false };
-  #notifyQueued = false;
+  /** The snapshot being built while one frame is handled; published once at its end. */
+  #draft: ChannelState | null = null;
+  #appended: Message[] | null = null;
   #baseLoad: Promise<void> | null = null;
   /** Bumped per socket connection; async work for an older one is dropped. */
   #generation = 0;
@@ -166,20 +192,29 @@ export class ChannelClient {
   #refActions = new Map<string, string>();
   #destroyed = false;
   #onOnline = () => {
-    if (this.connection === "offline") this.#setConnection("reconnecting");
+    if (this.#s.connection === "offline") this.#set({ connection: "reconnecting" });
     this.#socket?.reconnect();
   };
   #onOffline = () => {
     this.#resumed = false;
-    this.#setConnection("offline");
+    this.#set({ connection: "offline" });
     // A socket may look open for a long while on a dead network; start over when it returns.
-    this.#socket?.close();
+    this.#socket?.suspend();
   };
 
-  constructor(channelId: string, meId: string, transport: ChannelTransport = defaultTransport) {
+  constructor(channelId: string, meId: string, options: ChannelOptions = {}) {
+    super(initialState());
     this.channelId = channelId;
     this.meId = meId;
-    this.#transport = transport;
+    this.#options = options;
+    this.#history = options.history ?? apiHistory;
+    this.#windowLimit = options.windowLimit ?? Infinity;
+    this.#recentLimit = Math.min(RECENT_EVENTS, this.#windowLimit);
+  }
+
+  /** Seq the stream is applied up to (the last event, or the history page it continues from); null before the first page. */
+  get appliedSeq(): number | null {
+    return this.#sequence.position;
   }
 
   /** Opens the connection. Call once. */
@@ -187,7 +222,7 @@ export class ChannelClient {
     if (typeof window !== "undefined") {
       window.addEventListener("online", this.#onOnline);
       window.addEventListener("offline", this.#onOffline);
-      if (navigator.onLine === false) this.connection = "offline";
+      if (navigator.onLine === false) this.#set({ connection: "offline" });
     }
     this.#connect();
   }
@@ -204,79 +239,97 @@ export class ChannelClient {
     this.#sendTimers.clear();
     if (this.#gapTimer) clearTimeout(this.#gapTimer);
     if (this.#typingTimer) clearTimeout(this.#typingTimer);
-    this.#listeners.clear();
   }
 
-  subscribe(fn: (change: ChannelChange) => void): () => void {
-    this.#listeners.add(fn);
-    return () => this.#listeners.delete(fn);
+  /** Drops the connection and connects again (it resumes from the last applied seq). */
+  reconnect(): void {
+    this.#socket?.reconnect();
   }
 
-  /** The message with this id if it is in the window. */
-  get(id: string): Message | undefined {
-    return this.#byId.get(id);
+  // --- state -----------------------------------------------------------------------------
+
+  /** The snapshot as it stands, including changes of the frame being handled. */
+  get #s(): ChannelState {
+    return this.#draft ?? this.state;
+  }
+
+  #set(patch: Partial<ChannelState>): void {
+    const s = this.#s;
+    if ((Object.keys(patch) as (keyof ChannelState)[]).every((k) => s[k] === patch[k])) return;
+    if (this.#draft) this.#draft = { ...this.#draft, ...patch };
+    else this.update({ ...this.state, ...patch });
+  }
+
+  /** Runs `fn` and publishes what it changed as one snapshot (a replay burst is one change). */
+  #batch(fn: () => void): void {
+    if (this.#draft) return fn();
+    this.#draft = this.state;
+    this.#appended = [];
+    try {
+      fn();
+    } finally {
+      const appended = this.#appended;
+      let next = this.#draft;
+      this.#draft = null;
+      this.#appended = null;
+      if (appended.length) next = { ...next, lastAppended: appended };
+      this.update(next);
+    }
   }
 
   // --- connection ------------------------------------------------------------------------
 
   #connect(): void {
-    const socket = this.#transport.open(this.channelId);
-    this.#socket = socket;
-    socket.addEventListener("open", () => {
-      this.#generation++;
-      this.#resumed = false;
-    });
-    socket.addEventListener("message", (event: MessageEvent) => this.#onFrame(event.data));
-    socket.addEventListener("close", (event: CloseEvent) => {
-      this.#resumed = false;
-      const final = FINAL_CLOSES[event.code];
-      if (final) {
-        this.closedReason = final;
-        this.#setConnection("closed");
-        socket.close();
-        return;
-      }
-      if (this.#destroyed || this.connection === "closed") return;
-      this.#setConnection(typeof navigator !== "undefined" && navigator.onLine === false ? "offline" : this.connection === "connecting" ? "connecting" : "reconnecting");
-    });
-  }
-
-  #setConnection(state: ConnectionState): void {
-    if (this.connection === state) return;
-    this.connection = state;
-    this.#notify();
+    this.#socket = new RealtimeSocket<ServerFrame, ClientFrame>(
+      "channel-room",
+      this.channelId,
+      {
+        frames: ServerFrame,
+        onOpen: () => {
+          this.#generation++;
+          this.#resumed = false;
+        },
+        onFrame: (f) => {
+          this.#options.trace?.frame?.(f);
+          this.#batch(() => this.#onFrame(f));
+        },
+        onClose: (_code, final) => {
+          this.#resumed = false;
+          if (final) {
+            this.#set({ closedReason: CLOSED_REASONS[final], connection: "closed" });
+            return;
+          }
+          if (this.#destroyed || this.#s.connection === "closed") return;
+          const offline = typeof navigator !== "undefined" && navigator.onLine === false;
+          this.#set({ connection: offline ? "offline" : this.#s.connection === "connecting" ? "connecting" : "reconnecting" });
+        },
+      },
+      {
+        ...this.#options.socket,
+        options: {
+          minReconnectionDelay: 500 + Math.random() * 1000,
+          maxReconnectionDelay: 10_000,
+          ...this.#options.socket?.options,
+        },
+      },
+    );
   }
 
   #sendFrame(frame: ClientFrame): boolean {
-    if (!this.#socket || this.#socket.readyState !== WebSocket.OPEN) return false;
-    this.#socket.send(JSON.stringify(frame));
-    return true;
+    return this.#socket?.send(frame) ?? false;
   }
 
-  #onFrame(data: unknown): void {
-    if (typeof data !== "string") return;
-    let raw: unknown;
-    try {
-      raw = JSON.parse(data);
-    } catch {
-      return;
-    }
-    const parsed = ServerFrame.safeParse(raw);
-    if (!parsed.success) return;
-    const f = parsed.data;
+  #onFrame(f: ServerFrame): void {
     switch (f.type) {
       case "ready":
         return this.#onReady(f);
       case "resumed":
         this.#resumed = true;
-        this.headSeq = Math.max(this.headSeq, f.toSeq);
-        this.#setConnection("online");
+        this.#set({ headSeq: Math.max(this.#s.headSeq, f.toSeq), connection: "online" });
         this.#flushPending();
-        this.#notify();
         return;
       case "resync":
-        this.#resync();
-        return;
+        return this.#resync();
       case "message.ack":
         return this.#onAck(f.nonce, f.message);
       case "message.created":
@@ -293,13 +346,9 @@ export class ChannelClient {
       case "typing":
         return this.#onTyping(f.userId, f.displayName);
       case "read.updated":
-        this.lastReadSeq = f.seq;
-        this.#notify();
-        return;
+        return this.#set({ lastReadSeq: f.seq });
       case "permissions.updated":
-        this.perms = f.perms;
-        this.#notify();
-        return;
+        return this.#set({ perms: f.perms });
       case "error":
         return this.#onError(f);
       default:
@@ -308,94 +357,86 @@ export class ChannelClient {
   }
 
   #onReady(f: Extract<ServerFrame, { type: "ready" }>): void {
-    this.perms = f.me.perms;
-    this.headSeq = Math.max(this.headSeq, f.headSeq);
-    this.lastReadSeq = f.lastReadSeq;
+    this.#set({ perms: f.me.perms, headSeq: Math.max(this.#s.headSeq, f.headSeq), lastReadSeq: f.lastReadSeq });
     if (!this.#greeted) {
       this.#greeted = true;
       // Never opened (marker 0): no divider; the channel opens at its latest messages.
-      if (f.lastReadSeq > 0) this.unreadAfterSeq = f.lastReadSeq;
+      if (f.lastReadSeq > 0) this.#set({ unreadAfterSeq: f.lastReadSeq });
     }
-    const generation = this.#generation;
-    if (this.#applied !== null) {
-      this.#sendFrame({ type: "hello", lastSeq: this.#applied });
+    const position = this.#sequence.position;
+    if (position !== null) {
+      this.#sendFrame({ type: "hello", lastSeq: position });
       return;
     }
-    void this.#loadBase(f.headSeq).then(() => {
-      if (generation === this.#generation && this.#applied !== null) this.#sendFrame({ type: "hello", lastSeq: this.#applied });
+    this.#loadBaseThenHello(f.headSeq);
+  }
+
+  #loadBaseThenHello(readyHead: number): void {
+    const generation = this.#generation;
+    void this.#loadBase(readyHead).then(() => {
+      const position = this.#sequence.position;
+      if (generation === this.#generation && position !== null) this.#sendFrame({ type: "hello", lastSeq: position });
     });
   }
 
   /** Loads the latest page as the window and makes its headSeq the stream's position. */
   #loadBase(readyHead: number): Promise<void> {
     this.#baseLoad ??= (async () => {
-      this.loadingInitial = true;
-      this.#notify();
+      this.#set({ loadingInitial: true });
+      let page: HistoryPage | null = null;
+      let error: unknown = null;
       try {
-        const page = await this.#transport.history(this.channelId, "");
-        this.historyError = null;
-        this.#replaceWindow(page, true);
+        page = await this.#history(this.channelId, {});
       } catch (e) {
-        // Without READ_HISTORY the channel starts empty and shows what happens from now on.
-        this.historyError = isApiError(e) ? e.code : "network_error";
-        if (isApiError(e, "forbidden")) {
-          this.#replaceWindow({ messages: [], headSeq: readyHead, hasBefore: false, hasAfter: false }, true);
-        }
-      } finally {
-        this.loadingInitial = false;
-        this.#baseLoad = null;
-        this.#notify();
+        error = e;
       }
+      this.#batch(() => {
+        if (page) {
+          this.#set({ historyError: null });
+          this.#replaceWindow(page, true);
+        } else {
+          // Without READ_HISTORY the channel starts empty and shows what happens from now on.
+          this.#set({ historyError: isApiError(error) ? error.code : "network_error" });
+          if (isApiError(error, "forbidden")) this.#replaceWindow({ messages: [], headSeq: readyHead, hasBefore: false, hasAfter: false }, true);
+        }
+        this.#set({ loadingInitial: false });
+      });
+      this.#baseLoad = null;
     })();
     return this.#baseLoad;
   }
 
   #resync(): void {
-    this.#applied = null;
-    this.#buffer.clear();
+    this.#sequence.reset();
     this.#recent = [];
-    const generation = this.#generation;
-    void this.#loadBase(this.headSeq).then(() => {
-      if (generation === this.#generation && this.#applied !== null) this.#sendFrame({ type: "hello", lastSeq: this.#applied });
-    });
+    this.#loadBaseThenHello(this.#s.headSeq);
   }
 
   // --- events ----------------------------------------------------------------------------
 
   #onEvent(ev: ChannelEvent): void {
-    this.headSeq = Math.max(this.headSeq, ev.seq);
-    if (this.#applied === null) {
-      this.#buffer.set(ev.seq, ev);
-      return;
-    }
-    if (ev.seq <= this.#applied) return;
-    this.#buffer.set(ev.seq, ev);
-    this.#drain();
+    this.#set({ headSeq: Math.max(this.#s.headSeq, ev.seq) });
+    this.#follow(this.#sequence.accept(ev));
   }
 
-  #drain(): void {
-    if (this.#applied === null) return;
-    for (const seq of this.#buffer.keys()) if (seq <= this.#applied) this.#buffer.delete(seq);
-    let next = this.#buffer.get(this.#applied + 1);
-    while (next) {
-      this.#buffer.delete(next.seq);
-      this.#apply(next, true);
-      this.#applied = next.seq;
-      this.#recent.push(next);
-      if (this.#recent.length > RECENT_EVENTS) this.#recent.splice(0, this.#recent.length - RECENT_EVENTS);
-      next = this.#buffer.get(this.#applied + 1);
+  /** Applies what the sequencer let through; asks for a gap again if one stays open. */
+  #follow(result: Sequenced<ChannelEvent>): void {
+    if (result.kind === "overflow") return this.#resync();
+    if (result.kind === "apply") {
+      for (const ev of result.events) {
+        this.#apply(ev, true);
+        this.#recent.push(ev);
+        this.#options.trace?.applied?.(ev);
+      }
+      if (this.#recent.length > this.#recentLimit) this.#recent.splice(0, this.#recent.length - this.#recentLimit);
     }
-    if (this.#buffer.size > MAX_BUFFERED) {
-      this.#resync();
-      return;
-    }
-    if (this.#buffer.size && !this.#gapTimer) {
+    if (this.#sequence.waiting && !this.#gapTimer) {
       this.#gapTimer = setTimeout(() => {
         this.#gapTimer = null;
-        if (this.#buffer.size && this.#applied !== null) this.#sendFrame({ type: "hello", lastSeq: this.#applied });
+        const position = this.#sequence.position;
+        if (this.#sequence.waiting && position !== null) this.#sendFrame({ type: "hello", lastSeq: position });
       }, GAP_WAIT_MS);
     }
-    this.#notify();
   }
 
   /** Applies one event to the window. Idempotent, so replaying onto newer pages is safe. */
@@ -406,10 +447,11 @@ export class ChannelClient {
         if (m.deleted) return;
         if (m.author) this.#clearTyping(m.author.id);
         if (this.#byId.has(m.id)) return this.#replace(m);
-        const last = this.messages[this.messages.length - 1];
-        if (this.hasAfter && (!last || m.seq > last.seq)) return; // beyond the window: "jump to present" shows it
+        const { messages, hasAfter } = this.#s;
+        const last = messages[messages.length - 1];
+        if (hasAfter && (!last || m.seq > last.seq)) return; // beyond the window: "jump to present" shows it
         this.#insert(m);
-        if (live && m.author?.id !== this.meId) this.#change.appended.push(m);
+        if (live && m.author?.id !== this.meId) this.#appended?.push(m);
         return;
       }
       case "message.updated":
@@ -418,10 +460,9 @@ export class ChannelClient {
         this.#updatePreviews(ev.message.id, preview(ev.message));
         return;
       case "message.deleted": {
-        if (!this.#byId.has(ev.id)) return this.#updatePreviews(ev.id, { id: ev.id, seq: null, author: null, content: null });
-        this.#byId.delete(ev.id);
-        this.messages = this.messages.filter((m) => m.id !== ev.id);
-        this.#updatePreviews(ev.id, { id: ev.id, seq: null, author: null, content: null });
+        const gone: ReplyPreview = { id: ev.id, seq: null, author: null, content: null };
+        if (this.#byId.delete(ev.id)) this.#set({ messages: this.#s.messages.filter((m) => m.id !== ev.id) });
+        this.#updatePreviews(ev.id, gone);
         return;
       }
       case "reaction.added":
@@ -446,7 +487,7 @@ export class ChannelClient {
       }
       case "pin.added":
       case "pin.removed": {
-        this.pinsVersion++;
+        this.#set({ pinsVersion: this.#s.pinsVersion + 1 });
         const m = this.#byId.get(ev.messageId);
         if (m) this.#replace({ ...m, pinned: ev.type === "pin.added" });
         return;
@@ -458,50 +499,54 @@ export class ChannelClient {
 
   #insert(m: Message): void {
     this.#byId.set(m.id, m);
-    const list = this.messages;
+    const list = this.#s.messages;
     const last = list[list.length - 1];
-    if (!last || last.seq < m.seq) {
-      this.messages = [...list, m];
-      return;
-    }
+    if (!last || last.seq < m.seq) return this.#setWindow([...list, m]);
     let i = list.length;
     while (i > 0 && list[i - 1]!.seq > m.seq) i--;
-    this.messages = [...list.slice(0, i), m, ...list.slice(i)];
+    this.#set({ messages: [...list.slice(0, i), m, ...list.slice(i)] });
+  }
+
+  /** The window grown at its live end, its oldest messages dropped past `windowLimit`. */
+  #setWindow(messages: readonly Message[]): void {
+    const over = messages.length - this.#windowLimit;
+    if (over <= 0) return this.#set({ messages });
+    for (const m of messages.slice(0, over)) this.#byId.delete(m.id);
+    this.#set({ messages: messages.slice(over), hasBefore: true });
   }
 
   #replace(m: Message): void {
     if (!this.#byId.has(m.id)) return;
     this.#byId.set(m.id, m);
-    this.messages = this.messages.map((x) => (x.id === m.id ? m : x));
+    this.#set({ messages: this.#s.messages.map((x) => (x.id === m.id ? m : x)) });
   }
 
   #updatePreviews(id: string, next: ReplyPreview): void {
-    if (!this.messages.some((m) => m.replyTo?.id === id)) return;
-    this.messages = this.messages.map((m) => {
-      if (m.replyTo?.id !== id) return m;
-      const updated = { ...m, replyTo: next };
-      this.#byId.set(m.id, updated);
-      return updated;
+    const list = this.#s.messages;
+    if (!list.some((m) => m.replyTo?.id === id)) return;
+    this.#set({
+      messages: list.map((m) => {
+        if (m.replyTo?.id !== id) return m;
+        const updated = { ...m, replyTo: next };
+        this.#byId.set(m.id, updated);
+        return updated;
+      }),
     });
   }
 
   // --- history ---------------------------------------------------------------------------
 
   #replaceWindow(page: HistoryPage, base: boolean): void {
-    this.messages = page.messages.filter((m) => !m.deleted);
-    this.#byId = new Map(this.messages.map((m) => [m.id, m]));
-    this.hasBefore = page.hasBefore;
-    this.hasAfter = page.hasAfter;
-    this.headSeq = Math.max(this.headSeq, page.headSeq);
-    this.#change.replaced = true;
+    const messages = page.messages.filter((m) => !m.deleted);
+    this.#byId = new Map(messages.map((m) => [m.id, m]));
+    this.#set({ hasBefore: page.hasBefore, hasAfter: page.hasAfter, headSeq: Math.max(this.#s.headSeq, page.headSeq) });
+    this.#setWindow(messages);
     if (base) {
-      this.#applied = page.headSeq;
       this.#recent = [];
-      this.#drain();
+      this.#follow(this.#sequence.startAt(page.headSeq));
     } else {
       this.#replayOnto(page.headSeq);
     }
-    this.#notify();
   }
 
   /** A page reflects the channel at its headSeq; events applied since are replayed onto it. */
@@ -511,45 +556,43 @@ export class ChannelClient {
 
   /** Loads the page before the window's first message. */
   async loadOlder(): Promise<void> {
-    const first = this.messages[0];
-    if (!this.hasBefore || this.loadingOlder || !first) return;
-    this.loadingOlder = true;
-    this.#notify();
+    const first = this.#s.messages[0];
+    if (!this.#s.hasBefore || this.#s.loadingOlder || !first) return;
+    this.#set({ loadingOlder: true });
     try {
-      const page = await this.#transport.history(this.channelId, `?before=${first.seq}`);
-      if (this.messages[0]?.id !== first.id) return; // the window moved meanwhile
+      const page = await this.#history(this.channelId, { before: first.seq });
+      if (this.#s.messages[0]?.id !== first.id) return; // the window moved meanwhile
       const older = page.messages.filter((m) => !m.deleted && m.seq < first.seq && !this.#byId.has(m.id));
       for (const m of older) this.#byId.set(m.id, m);
-      this.messages = [...older, ...this.messages];
-      this.hasBefore = page.hasBefore;
-      this.#replayOnto(page.headSeq);
+      this.#batch(() => {
+        this.#set({ messages: [...older, ...this.#s.messages], hasBefore: page.hasBefore });
+        this.#replayOnto(page.headSeq);
+      });
     } catch {
       this.#pushNotice("history_failed", null);
     } finally {
-      this.loadingOlder = false;
-      this.#notify();
+      this.#set({ loadingOlder: false });
     }
   }
 
   /** Loads the page after the window's last message (when it is not at the live end). */
   async loadNewer(): Promise<void> {
-    const last = this.messages[this.messages.length - 1];
-    if (!this.hasAfter || this.loadingNewer || !last) return;
-    this.loadingNewer = true;
-    this.#notify();
+    const last = this.#s.messages[this.#s.messages.length - 1];
+    if (!this.#s.hasAfter || this.#s.loadingNewer || !last) return;
+    this.#set({ loadingNewer: true });
     try {
-      const page = await this.#transport.history(this.channelId, `?after=${last.seq}`);
-      if (this.messages[this.messages.length - 1]?.id !== last.id) return;
+      const page = await this.#history(this.channelId, { after: last.seq });
+      if (this.#s.messages[this.#s.messages.length - 1]?.id !== last.id) return;
       const newer = page.messages.filter((m) => !m.deleted && m.seq > last.seq && !this.#byId.has(m.id));
       for (const m of newer) this.#byId.set(m.id, m);
-      this.messages = [...this.messages, ...newer];
-      this.hasAfter = page.hasAfter;
-      this.#replayOnto(page.headSeq);
+      this.#batch(() => {
+        this.#set({ messages: [...this.#s.messages, ...newer], hasAfter: page.hasAfter });
+        this.#replayOnto(page.headSeq);
+      });
     } catch {
       this.#pushNotice("history_failed", null);
     } finally {
-      this.loadingNewer = false;
-      this.#notify();
+      this.#set({ loadingNewer: false });
     }
   }
 
@@ -558,16 +601,18 @@ export class ChannelClient {
    * page around it if needed. Returns its id, or null when there is no such message.
    */
   async jumpTo(seq: number): Promise<string | null> {
-    const first = this.messages[0];
-    const last = this.messages[this.messages.length - 1];
-    if (first && last && (seq >= first.seq || !this.hasBefore) && (seq <= last.seq || !this.hasAfter)) {
-      return this.messages.find((m) => m.seq >= seq)?.id ?? last.id;
+    const { messages, hasBefore, hasAfter } = this.#s;
+    const first = messages[0];
+    const last = messages[messages.length - 1];
+    if (first && last && (seq >= first.seq || !hasBefore) && (seq <= last.seq || !hasAfter)) {
+      return messages.find((m) => m.seq >= seq)?.id ?? last.id;
     }
     try {
-      const page = await this.#transport.history(this.channelId, `?around=${seq}`);
-      if (this.#applied === null) return null;
-      this.#replaceWindow(page, false);
-      return this.messages.find((m) => m.seq >= seq)?.id ?? this.messages[this.messages.length - 1]?.id ?? null;
+      const page = await this.#history(this.channelId, { around: seq });
+      if (this.#sequence.position === null) return null;
+      this.#batch(() => this.#replaceWindow(page, false));
+      const now = this.#s.messages;
+      return now.find((m) => m.seq >= seq)?.id ?? now[now.length - 1]?.id ?? null;
     } catch {
       this.#pushNotice("history_failed", null);
       return null;
@@ -576,10 +621,10 @@ export class ChannelClient {
 
   /** Back to the live end (the latest page), if the window is not there. */
   async jumpToPresent(): Promise<void> {
-    if (!this.hasAfter) return;
+    if (!this.#s.hasAfter) return;
     try {
-      const page = await this.#transport.history(this.channelId, "");
-      this.#replaceWindow(page, false);
+      const page = await this.#history(this.channelId, {});
+      this.#batch(() => this.#replaceWindow(page, false));
     } catch {
       this.#pushNotice("history_failed", null);
     }
@@ -590,7 +635,7 @@ export class ChannelClient {
   /** Sends a message optimistically; it shows at once and is reconciled by its nonce. */
   send(content: string, opts: { replyTo?: Message | null; attachments?: Attachment[] } = {}): PendingSend {
     const p: PendingSend = {
-      nonce: randomId(),
+      nonce: crypto.randomUUID(),
       content,
       replyTo: opts.replyTo ? preview(opts.replyTo) : null,
       attachments: opts.attachments ?? [],
@@ -599,29 +644,24 @@ export class ChannelClient {
       error: null,
       retryAt: null,
     };
-    this.pending = [...this.pending, p];
     // Writing means you have read what is there: the divider goes.
-    this.unreadAfterSeq = null;
+    this.#set({ pending: outbox.enqueue(this.#s.pending, p), unreadAfterSeq: null });
     this.#transmit(p);
-    this.#notify();
     return p;
   }
 
   /** Sends a failed message again with the same nonce. */
   retry(nonce: string): void {
-    const p = this.pending.find((x) => x.nonce === nonce);
-    if (!p) return;
-    const next: PendingSend = { ...p, status: "sending", error: null, retryAt: null };
-    this.pending = this.pending.map((x) => (x.nonce === nonce ? next : x));
-    this.#transmit(next);
-    this.#notify();
+    const { outbox: pending, send } = outbox.retry(this.#s.pending, nonce);
+    if (!send) return;
+    this.#set({ pending });
+    this.#transmit(send);
   }
 
   /** Drops a failed send from the list. */
   discard(nonce: string): void {
     this.#clearSendTimer(nonce);
-    this.pending = this.pending.filter((x) => x.nonce !== nonce);
-    this.#notify();
+    this.#set({ pending: outbox.discard(this.#s.pending, nonce) });
   }
 
   #transmit(p: PendingSend): void {
@@ -638,7 +678,7 @@ export class ChannelClient {
   }
 
   #flushPending(): void {
-    for (const p of this.pending) if (p.status === "sending") this.#transmit(p);
+    for (const p of outbox.unsent(this.#s.pending)) this.#transmit(p);
   }
 
   #clearSendTimer(nonce: string): void {
@@ -649,48 +689,49 @@ export class ChannelClient {
 
   #fail(nonce: string, code: string, retryAfterMs: number | null): void {
     this.#clearSendTimer(nonce);
-    if (!this.pending.some((x) => x.nonce === nonce)) return;
-    this.pending = this.pending.map((x) =>
-      x.nonce === nonce ? { ...x, status: "failed", error: code, retryAt: retryAfterMs === null ? null : Date.now() + retryAfterMs } : x,
-    );
-    this.#notify();
+    this.#set({ pending: outbox.fail(this.#s.pending, nonce, code, retryAfterMs === null ? null : Date.now() + retryAfterMs) });
   }
 
   #onAck(nonce: string, message: Message): void {
     this.#clearSendTimer(nonce);
-    this.pending = this.pending.filter((x) => x.nonce !== nonce);
+    this.#set({ pending: outbox.confirm(this.#s.pending, nonce).outbox });
     // The created event follows; showing the message now keeps it from flickering away.
-    if (!message.deleted && this.#applied !== null && message.seq > this.#applied && !this.#byId.has(message.id) && !this.hasAfter) {
+    const position = this.#sequence.position;
+    if (!message.deleted && position !== null && message.seq > position && !this.#byId.has(message.id) && !this.#s.hasAfter) {
       this.#insert(message);
     }
-    this.#notify();
   }
 
   #onError(f: Extract<ServerFrame, { type: "error" }>): void {
     const ref = f.ref;
-    if (ref && this.pending.some((p) => p.nonce === ref)) {
-      this.#fail(ref, f.code, f.retryAfterMs ?? null);
-      return;
-    }
+    if (ref && outbox.find(this.#s.pending, ref)) return this.#fail(ref, f.code, f.retryAfterMs ?? null);
     const action = ref ? (this.#refActions.get(ref) ?? null) : null;
     if (ref) this.#refActions.delete(ref);
+    // Before `resumed` only `hello` is sent: a replay over the room's budget is asked again
+    // when the room says, rather than leaving the channel waiting for a resume.
+    if (f.code === "rate_limited" && ref === null && !this.#resumed) {
+      const generation = this.#generation;
+      setTimeout(() => {
+        const position = this.#sequence.position;
+        if (generation === this.#generation && !this.#resumed && position !== null) this.#sendFrame({ type: "hello", lastSeq: position });
+      }, f.retryAfterMs ?? 1000);
+      return;
+    }
     // A `hello` refused (no READ_HISTORY for a gap) leaves the live stream as it is.
     this.#pushNotice(f.code, action, f.retryAfterMs);
   }
 
   #pushNotice(code: string, action: string | null, retryAfterMs?: number): void {
     const notice: ChannelNotice = { id: ++this.#noticeId, code, action, retryAfterMs };
-    this.notices = [...this.notices.slice(-3), notice];
-    this.#notify();
+    this.#set({ notices: [...this.#s.notices.slice(-3), notice] });
   }
 
   dismissNotice(id: number): void {
-    this.notices = this.notices.filter((n) => n.id !== id);
-    this.#notify();
+    this.#set({ notices: this.#s.notices.filter((n) => n.id !== id) });
   }
 
   #withRef(frame: WithoutRef<RefFrame>): void {
-    const ref = randomId().slice(0, 12);
+    const ref = crypto.randomUUID().slice(0, 12);
     this.#refActions.set(ref, frame.type);
     if (this.#refActions.size > 200) this.#refActions.delete(this.#refActions.keys().next().value!);
     if (!this.#sendFrame({ ...frame, ref } as RefFrame)) this.#pushNotice("offline", frame.type);
@@ -720,14 +761,9 @@ export class ChannelClient {
   }
 
   /** Moves the read marker to `seq` (the room never moves it back). */
-  markRead(seq: number = this.#applied ?? 0): void {
-    if (seq <= this.lastReadSeq || seq <= this.#lastMarkSent || !this.#resumed) return;
+  markRead(seq: number = this.#sequence.position ?? 0): void {
+    if (seq <= this.#s.lastReadSeq || seq <= this.#lastMarkSent || !this.#resumed) return;
     if (this.#sendFrame({ type: "read.mark", seq })) this.#lastMarkSent = seq;
-  }
-
-  /** Whether there is anything newer than the read marker. */
-  get hasUnread(): boolean {
-    return (this.#applied ?? 0) > this.lastReadSeq;
   }
 
   // --- typing ----------------------------------------------------------------------------
@@ -735,44 +771,25 @@ export class ChannelClient {
   #onTyping(userId: string, displayName: string): void {
     if (userId === this.meId) return;
     const until = Date.now() + TYPING_SHOWN_MS;
-    this.typing = [...this.typing.filter((t) => t.userId !== userId), { userId, displayName, until }];
+    this.#set({ typing: [...this.#s.typing.filter((t) => t.userId !== userId), { userId, displayName, until }] });
     this.#scheduleTypingSweep();
-    this.#notify();
   }
 
   #clearTyping(userId: string): void {
-    if (!this.typing.some((t) => t.userId === userId)) return;
-    this.typing = this.typing.filter((t) => t.userId !== userId);
+    if (!this.#s.typing.some((t) => t.userId === userId)) return;
+    this.#set({ typing: this.#s.typing.filter((t) => t.userId !== userId) });
   }
 
   #scheduleTypingSweep(): void {
     if (this.#typingTimer) clearTimeout(this.#typingTimer);
-    if (!this.typing.length) return;
-    const next = Math.min(...this.typing.map((t) => t.until)) - Date.now();
+    const typing = this.#s.typing;
+    if (!typing.length) return;
+    const next = Math.min(...typing.map((t) => t.until)) - Date.now();
     this.#typingTimer = setTimeout(() => {
       this.#typingTimer = null;
       const now = Date.now();
-      this.typing = this.typing.filter((t) => t.until > now);
-      this.#notify();
+      this.#set({ typing: this.#s.typing.filter((t) => t.until > now) });
       this.#scheduleTypingSweep();
     }, Math.max(50, next));
   }
-
-  // --- notification ----------------------------------------------------------------------
-
-  /** Coalesces the frames of one task (a replay burst) into one notification. */
-  #notify(): void {
-    if (this.#notifyQueued || this.#destroyed) return;
-    this.#notifyQueued = true;
-    queueMicrotask(() => {
-      this.#notifyQueued = false;
-      const change = this.#change;
-      this.#change = { appended: [], replaced: false };
-      for (const fn of this.#listeners) fn(change);
-    });
-  }
-}
-
-function assertNever(x: never): never {
-  throw new Error(`unhandled frame ${JSON.stringify(x)}`);
 }

@@ -1,12 +1,10 @@
 /**
  * The CommunityHub client, framework-free: one socket per open community
- * (`/parties/community-hub/<communityId>`), a pure reducer that applies the `state.synced`
- * snapshot and then every delta, and listeners that get the new state after each frame.
- * `hub.svelte.ts` wraps it in runes; components never touch the socket.
- *
- * Frames are parsed with the shared schemas (workers/shared/communities.ts), never cast.
+ * (`/parties/community-hub/<communityId>`), a pure reducer (`reduceHub`) that applies the
+ * `state.synced` snapshot and then every delta, and a Core whose snapshot is its result.
+ * `hub.svelte.ts` binds it; components never touch the socket. Frames are parsed with the
+ * shared schemas (workers/shared/communities.ts) by socket.ts, never cast.
  */
-import PartySocket from "partysocket";
 import {
   assertNever,
   type Channel,
@@ -20,11 +18,8 @@ import {
   type Unread,
 } from "$shared/communities";
 import type { VoiceState } from "$shared/media";
-
-/** Close codes the hub uses (durable-objects/community-hub.ts): stop reconnecting after these. */
-export const CLOSE_ACCESS_REVOKED = 4003;
-export const CLOSE_COMMUNITY_DELETED = 4004;
-const CLOSE_BAD_IDENTITY = 1008;
+import { Core } from "./core";
+import { RealtimeSocket, type SocketConfig } from "./socket";
 
 export type HubStatus =
   /** Waiting for the socket or for the snapshot. */
@@ -181,76 +176,57 @@ export function isUnread(unread: Unread | undefined): boolean {
   return !!unread && unread.lastSeq > unread.readSeq;
 }
 
+/**
+ * Told after every change, and after every frame even when it changed nothing: `frame` is
+ * the frame just applied (null for local changes), so one-off signals that are not state —
+ * a move request, a rotated call key — reach the voice code.
+ */
 export type HubListener = (state: HubState, frame: HubServerFrame | null) => void;
 
-/** The little of a WebSocket the client needs; partysocket in the browser, a fake in tests. */
-export interface HubSocket {
-  send(data: string): void;
-  close(code?: number, reason?: string): void;
-  readonly readyState: number;
-  addEventListener(type: "open" | "close" | "message", listener: (event: Event) => void): void;
-}
-
-export interface HubConnectOptions {
-  /** `location.host`. */
-  host: string;
-  /** `wss` behind HTTPS. */
-  secure: boolean;
-  /** For tests: builds the socket instead of partysocket. */
-  createSocket?: (communityId: string, stop: (code: number) => boolean) => HubSocket;
-}
-
-function partySocket(host: string, secure: boolean, communityId: string, stop: (code: number) => boolean): HubSocket {
-  return new PartySocket({
-    host,
-    protocol: secure ? "wss" : "ws",
-    party: "community-hub",
-    room: communityId,
-    maxEnqueuedMessages: 0,
-    shouldReconnectOnClose: (event) => !stop(event.code),
-  }) as unknown as HubSocket; // PartySocket is a WebSocket look-alike; only the members above are used.
-}
-
 /** One community's hub connection. */
-export class HubConnection {
+export class HubCore extends Core<HubState> {
   readonly communityId: string;
-  #state: HubState;
-  #socket: HubSocket;
-  #listeners = new Set<HubListener>();
+  readonly #socket: RealtimeSocket<HubServerFrame, HubClientFrame>;
+  readonly #frameListeners = new Set<HubListener>();
+  /** A frame is being applied: its listeners are told with the frame, once, afterwards. */
+  #inFrame = false;
   /** member.* frames that arrive while the member list is being fetched, replayed after it. */
   #memberBacklog: HubServerFrame[] | null = null;
   /** Sent again after every (re)connect: the client's activity, so a new socket starts right. */
   #idle = false;
 
-  constructor(communityId: string, opts: HubConnectOptions) {
+  constructor(communityId: string, opts: { socket?: SocketConfig } = {}) {
+    super(initialHubState(communityId));
     this.communityId = communityId;
-    this.#state = initialHubState(communityId);
-    const stop = (code: number) => code === CLOSE_ACCESS_REVOKED || code === CLOSE_COMMUNITY_DELETED || code === CLOSE_BAD_IDENTITY;
-    this.#socket = (opts.createSocket ?? ((id, s) => partySocket(opts.host, opts.secure, id, s)))(communityId, stop);
-    this.#socket.addEventListener("message", (e) => this.#onMessage(e as MessageEvent));
-    this.#socket.addEventListener("open", () => {
-      if (this.#idle) this.#send({ type: "presence.set", status: "idle" });
-    });
-    this.#socket.addEventListener("close", (e) => {
-      const code = (e as CloseEvent).code;
-      if (this.#state.status === "closed") return;
-      const status: HubStatus =
-        code === CLOSE_COMMUNITY_DELETED || this.#state.status === "deleted" ? "deleted"
-        : code === CLOSE_ACCESS_REVOKED || code === CLOSE_BAD_IDENTITY ? "revoked"
-        : "reconnecting";
-      this.#set({ ...this.#state, status }, null);
-    });
+    this.#socket = new RealtimeSocket<HubServerFrame, HubClientFrame>(
+      "community-hub",
+      communityId,
+      {
+        frames: HubServerFrame,
+        onFrame: (frame) => this.#onFrame(frame),
+        onOpen: () => {
+          if (this.#idle) this.#send({ type: "presence.set", status: "idle" });
+        },
+        onClose: (_code, final) => {
+          const status: HubStatus =
+            final === "GONE" || this.state.status === "deleted" ? "deleted" : final ? "revoked" : "reconnecting";
+          this.update({ ...this.state, status });
+        },
+      },
+      opts.socket,
+    );
   }
 
-  get state(): HubState {
-    return this.#state;
-  }
-
-  /** Calls `listener` now and after every change; returns the unsubscribe function. */
-  subscribe(listener: HubListener): () => void {
-    this.#listeners.add(listener);
-    listener(this.#state, null);
-    return () => this.#listeners.delete(listener);
+  /** As Core's `subscribe`, and the listener also hears which frame led to the state (see HubListener). */
+  override subscribe(listener: HubListener): () => void {
+    const unsubscribe = super.subscribe((s) => {
+      if (!this.#inFrame) listener(s, null);
+    });
+    this.#frameListeners.add(listener);
+    return () => {
+      unsubscribe();
+      this.#frameListeners.delete(listener);
+    };
   }
 
   /** The member list is being fetched: hold member.* frames until `setMembers`. */
@@ -262,28 +238,27 @@ export class HubConnection {
   setMembers(list: Member[]): void {
     const backlog = this.#memberBacklog ?? [];
     this.#memberBacklog = null;
-    let state: HubState = { ...this.#state, members: Object.fromEntries(list.map((m) => [m.user.id, m])) };
+    let state: HubState = { ...this.state, members: Object.fromEntries(list.map((m) => [m.user.id, m])) };
     for (const f of backlog) state = reduceHub(state, f);
-    this.#set(state, null);
+    this.update(state);
   }
 
   /** The user's chosen status (`online`, `dnd`, `invisible`) or `idle` after no input. */
   setPresence(status: PresenceChoice): void {
-    if (status === "idle") this.#idle = true;
-    else this.#idle = false;
+    this.#idle = status === "idle";
     this.#send({ type: "presence.set", status });
   }
 
   /** The client is active again: re-sends the chosen status (not `online`, which would overwrite dnd). */
   setActive(): void {
     this.#idle = false;
-    const choice = this.#state.me?.choice;
+    const choice = this.state.me?.choice;
     this.#send({ type: "presence.set", status: choice && choice !== "idle" ? choice : "online" });
   }
 
   /** Marks a text channel read up to `seq`. */
   markRead(channelId: string, seq: number): void {
-    const u = this.#state.unreads[channelId];
+    const u = this.state.unreads[channelId];
     if (u && u.readSeq >= seq && u.mentions === 0) return;
     this.#send({ type: "channel.read", channelId, seq });
   }
@@ -294,38 +269,27 @@ export class HubConnection {
   }
 
   close(): void {
-    this.#set({ ...this.#state, status: "closed" }, null);
-    this.#listeners.clear();
+    this.update({ ...this.state, status: "closed" });
+    this.#frameListeners.clear();
     this.#socket.close(1000, "closed");
   }
 
   #send(frame: HubClientFrame): void {
-    // partysocket drops frames while disconnected (maxEnqueuedMessages 0); the snapshot after
-    // a reconnect carries the truth again, and activity is re-sent on open.
-    if (this.#socket.readyState === 1) this.#socket.send(JSON.stringify(frame));
+    // Nothing is queued while disconnected: the snapshot after a reconnect carries the truth
+    // again, and activity is re-sent on open.
+    this.#socket.send(frame);
   }
 
-  #onMessage(event: MessageEvent): void {
-    if (typeof event.data !== "string") return;
-    let raw: unknown;
-    try {
-      raw = JSON.parse(event.data);
-    } catch {
-      return;
-    }
-    const parsed = HubServerFrame.safeParse(raw);
-    if (!parsed.success) return;
-    const frame = parsed.data;
+  #onFrame(frame: HubServerFrame): void {
     if (this.#memberBacklog && (frame.type === "member.joined" || frame.type === "member.updated" || frame.type === "member.left" || frame.type === "role.deleted")) {
       this.#memberBacklog.push(frame);
     }
-    this.#set(reduceHub(this.#state, frame), frame);
-  }
-
-  #set(state: HubState, frame: HubServerFrame | null): void {
-    const changed = state !== this.#state;
-    this.#state = state;
-    if (!changed && !frame) return;
-    for (const l of this.#listeners) l(state, frame);
+    this.#inFrame = true;
+    try {
+      this.update(reduceHub(this.state, frame));
+    } finally {
+      this.#inFrame = false;
+    }
+    for (const l of [...this.#frameListeners]) l(this.state, frame);
   }
 }

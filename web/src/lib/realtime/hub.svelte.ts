@@ -1,13 +1,15 @@
 /**
  * CommunityHub connections as runes: one `LiveHub` per community in the rail (for its unread
  * dots and the user's presence there), the user's chosen status, and idle reporting after
- * IDLE_AFTER_MS without input. A thin wrapper over the framework-free `hub-core.ts`.
+ * IDLE_AFTER_MS without input. A thin wrapper over the framework-free `hub-core.ts`, bound
+ * with `bind()` like every core.
  */
 import { SvelteMap } from "svelte/reactivity";
 import { IDLE_AFTER_MS, type Member, type PresenceChoice, type PresenceStatus } from "$shared/communities";
 import { communitiesApi } from "$lib/communities/api";
 import { type ActivityWatcher, watchActivity } from "./activity";
-import { HubConnection, type HubState, isUnread } from "./hub-core";
+import { bind, type Bound } from "./bind.svelte";
+import { HubCore, type HubState, isUnread } from "./hub-core";
 
 /**
  * What the user picks. `idle` is kept by this browser (its sockets stay inactive until the
@@ -28,27 +30,43 @@ function savedChoice(): ChosenStatus {
 }
 
 export class LiveHub {
-  state: HubState = $state.raw() as HubState;
-  readonly connection: HubConnection;
+  readonly core: HubCore;
+  readonly #bound: Bound<HubState>;
   #membersLoading = false;
   #stop: () => void;
 
-  constructor(connection: HubConnection, onchange: (hub: LiveHub, previous: HubState | undefined, next: HubState) => void) {
-    this.connection = connection;
+  constructor(core: HubCore, onchange: (hub: LiveHub, previous: HubState | undefined, next: HubState) => void) {
+    this.core = core;
+    this.#bound = bind(core);
     let previous: HubState | undefined;
-    this.#stop = connection.subscribe((s) => {
-      this.state = s;
+    this.#stop = core.subscribe((s) => {
+      if (s === previous) return; // a frame that changed nothing
       onchange(this, previous, s);
       previous = s;
     });
+  }
+
+  /** The hub's snapshot (a rune). */
+  get current(): HubState {
+    return this.#bound.current;
+  }
+
+  /** @deprecated Read `current` (kept while communities/, voice/ and media/ move to it). */
+  get state(): HubState {
+    return this.#bound.current;
+  }
+
+  /** @deprecated Use `core` (kept while media/ and communities/ move to it). */
+  get connection(): HubCore {
+    return this.core;
   }
 
   /** Unread text channels and mentions, for the rail. */
   get unread(): { any: boolean; mentions: number } {
     let any = false;
     let mentions = 0;
-    const visible = new Set(this.state.channels.map((c) => c.id));
-    for (const u of Object.values(this.state.unreads)) {
+    const visible = new Set(this.current.channels.map((c) => c.id));
+    for (const u of Object.values(this.current.unreads)) {
       if (!visible.has(u.channelId)) continue;
       if (isUnread(u)) any = true;
       mentions += u.mentions;
@@ -58,20 +76,20 @@ export class LiveHub {
 
   /** A member's status as others see it: the hub's when synced, else what HTTP said. */
   presenceOf(userId: string, fallback?: Member): PresenceStatus {
-    if (this.state.synced) return this.state.presences[userId] ?? "offline";
+    if (this.current.synced) return this.current.presences[userId] ?? "offline";
     return fallback?.presence ?? "offline";
   }
 
   /** Loads the member list once (again after a reconnect); member frames keep it current. */
   async loadMembers(force = false): Promise<void> {
-    if (this.#membersLoading || (!force && this.state.members)) return;
+    if (this.#membersLoading || (!force && this.current.members)) return;
     this.#membersLoading = true;
-    this.connection.beginMembersLoad();
+    this.core.beginMembersLoad();
     try {
-      const list = await communitiesApi.members(this.connection.communityId);
-      this.connection.setMembers(list);
+      const list = await communitiesApi.members(this.core.communityId);
+      this.core.setMembers(list);
     } catch {
-      this.connection.setMembers(Object.values(this.state.members ?? {}));
+      this.core.setMembers(Object.values(this.current.members ?? {}));
     } finally {
       this.#membersLoading = false;
     }
@@ -79,7 +97,8 @@ export class LiveHub {
 
   close(): void {
     this.#stop();
-    this.connection.close();
+    this.#bound.unbind();
+    this.core.close();
   }
 }
 
@@ -118,11 +137,11 @@ class HubManager {
     }
     for (const id of wanted) {
       const existing = this.#hubs.get(id);
-      if (existing && existing.state.status !== "revoked" && existing.state.status !== "deleted") continue;
+      if (existing && existing.current.status !== "revoked" && existing.current.status !== "deleted") continue;
       existing?.close();
-      const conn = new HubConnection(id, { host: location.host, secure: location.protocol === "https:" });
-      if (this.idle) conn.setPresence("idle");
-      this.#hubs.set(id, new LiveHub(conn, (hub, prev, next) => this.#onChange(hub, prev, next)));
+      const core = new HubCore(id);
+      if (this.idle) core.setPresence("idle");
+      this.#hubs.set(id, new LiveHub(core, (hub, prev, next) => this.#onChange(hub, prev, next)));
     }
   }
 
@@ -155,10 +174,10 @@ class HubManager {
   /** Brings a hub in line with this browser: the stored choice, then idle or active. */
   #apply(hub: LiveHub, wasIdle: boolean): void {
     const server = this.#serverChoice;
-    const me = hub.state.me;
-    if (me && me.choice !== server) hub.connection.setPresence(server);
-    if (this.idle) hub.connection.setPresence("idle");
-    else if (wasIdle && (!me || me.choice === server)) hub.connection.setActive();
+    const me = hub.current.me;
+    if (me && me.choice !== server) hub.core.setPresence(server);
+    if (this.idle) hub.core.setPresence("idle");
+    else if (wasIdle && (!me || me.choice === server)) hub.core.setActive();
   }
 
   #start(): void {
@@ -170,8 +189,8 @@ class HubManager {
         this.inactive = inactive;
         if (wasIdle === this.idle) return;
         for (const hub of this.#hubs.values()) {
-          if (this.idle) hub.connection.setPresence("idle");
-          else hub.connection.setActive();
+          if (this.idle) hub.core.setPresence("idle");
+          else hub.core.setActive();
         }
       },
       { idleAfterMs: IDLE_AFTER_MS },
@@ -183,8 +202,8 @@ class HubManager {
       if (!prev?.me || prev.status !== "live") {
         // A fresh snapshot: bring the hub's stored choice in line with this browser's, and
         // after a reconnect fetch the member list again (joins and leaves may have been missed).
-        if (next.me.choice !== this.#serverChoice) hub.connection.setPresence(this.#serverChoice);
-        if (this.idle) hub.connection.setPresence("idle");
+        if (next.me.choice !== this.#serverChoice) hub.core.setPresence(this.#serverChoice);
+        if (this.idle) hub.core.setPresence("idle");
         if (prev?.synced) void hub.loadMembers(true);
       } else if (prev.me.choice !== next.me.choice && next.me.choice !== "idle" && next.me.choice !== this.#serverChoice) {
         // Chosen on another device: follow it here and in the other communities.
@@ -199,7 +218,7 @@ class HubManager {
       }
     }
     if ((next.status === "revoked" || next.status === "deleted") && prev?.status !== next.status) {
-      for (const l of this.#gone) l(hub.connection.communityId, next.status);
+      for (const l of this.#gone) l(hub.core.communityId, next.status);
     }
   }
 }

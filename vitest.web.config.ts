@@ -1,0 +1,22 @@
+/**
+ * Unit tests of the web app's framework-free cores (web/src/lib/realtime: channel, hub, inbox,
+ * the socket helper) in plain Node: no browser, no server, a fake socket. The aliases are
+ * SvelteKit's (web/svelte.config.js), so the cores import exactly as they do in the app.
+ */
+import path from "node:path";
+import { defineConfig } from "vitest/config";
+
+const root = import.meta.dirname;
+
+export default defineConfig({
+  resolve: {
+    alias: {
+      $shared: path.join(root, "workers/shared"),
+      $lib: path.join(root, "web/src/lib"),
+    },
+  },
+  test: {
+    include: ["web/src/**/*.test.ts"],
+    environment: "node",
+  },
+});
