@@ -20,7 +20,6 @@ import type { AppType } from "../../../workers/api/app-type.generated";
 export type ClientErrorCode = "network_error" | "bad_response";
 
 type Fetch = typeof fetch;
-type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 /** A failed API call. `status` is 0 when no response arrived at all. */
 export class ApiRequestError extends Error {
@@ -171,30 +170,3 @@ async function parse<T>(res: { json(): Promise<unknown>; status: number }, schem
   if (!parsed.success) throw new ApiRequestError("bad_response", "unexpected response shape", res.status);
   return parsed.data;
 }
-
-// ---------------------------------------------------------------------------------------------
-// The path-string client, kept while web/src/lib/realtime/* and web/src/lib/media/* move to
-// `client` above; remove it once nothing imports `api`.
-
-function send(method: Exclude<Method, "GET">) {
-  function call(path: string, body?: unknown, schema?: undefined, fetchImpl?: Fetch): Promise<void>;
-  function call<T>(path: string, body: unknown, schema: z.ZodType<T>, fetchImpl?: Fetch): Promise<T>;
-  async function call<T>(path: string, body?: unknown, schema?: z.ZodType<T>, fetchImpl?: Fetch) {
-    const res = await sender(fetchImpl)(path, { method, body: JSON.stringify(body ?? {}), headers: { "content-type": "application/json" } });
-    if (!schema) return undefined;
-    return parse(res, schema);
-  }
-  return call;
-}
-
-/** @deprecated Use `client` with `read`/`done`. */
-export const api = {
-  /** GET `path` and parse the answer with `schema`. Pass the `fetch` of a load function there. */
-  async get<T>(path: string, schema: z.ZodType<T>, fetchImpl?: Fetch): Promise<T> {
-    return parse(await sender(fetchImpl)(path, { method: "GET" }), schema);
-  },
-  post: send("POST"),
-  put: send("PUT"),
-  patch: send("PATCH"),
-  delete: send("DELETE"),
-};

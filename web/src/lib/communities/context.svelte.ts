@@ -21,14 +21,14 @@ export class CommunityContext {
 
   readonly id = $derived.by(() => this.#detail().community.id);
   readonly hub: LiveHub | undefined = $derived.by(() => hubs.get(this.id));
-  readonly synced = $derived.by(() => this.hub?.state.synced === true);
-  readonly community = $derived.by(() => this.hub?.state.community ?? this.#detail().community);
-  readonly channels: Channel[] = $derived.by(() => (this.synced ? this.hub!.state.channels : this.#detail().channels));
+  readonly synced = $derived.by(() => this.hub?.current.synced === true);
+  readonly community = $derived.by(() => this.hub?.current.community ?? this.#detail().community);
+  readonly channels: Channel[] = $derived.by(() => (this.synced ? this.hub!.current.channels : this.#detail().channels));
   /** Highest first, @everyone last. */
-  readonly roles: Role[] = $derived.by(() => sortRoles(this.synced ? this.hub!.state.roles : this.#detail().roles));
+  readonly roles: Role[] = $derived.by(() => sortRoles(this.synced ? this.hub!.current.roles : this.#detail().roles));
   readonly userId = $derived.by(() => this.#userId());
-  readonly members: Member[] | null = $derived.by(() => (this.hub?.state.members ? Object.values(this.hub.state.members) : null));
-  readonly myRoleIds: string[] = $derived.by(() => this.hub?.state.members?.[this.userId]?.roleIds ?? this.#detail().me.roleIds);
+  readonly members: Member[] | null = $derived.by(() => (this.hub?.current.members ? Object.values(this.hub.current.members) : null));
+  readonly myRoleIds: string[] = $derived.by(() => this.hub?.current.members?.[this.userId]?.roleIds ?? this.#detail().me.roleIds);
   readonly isOwner = $derived.by(() => this.community.ownerId === this.userId);
   /** Community-wide permissions of the viewer. */
   readonly perms = $derived.by(() => communityPerms({ userId: this.userId, ownerId: this.community.ownerId, roles: this.roles, roleIds: this.myRoleIds }));
@@ -40,7 +40,7 @@ export class CommunityContext {
   }
 
   member(userId: string): Member | undefined {
-    return this.hub?.state.members?.[userId];
+    return this.hub?.current.members?.[userId];
   }
 
   /** The name a member shows here: nickname, else display name. */

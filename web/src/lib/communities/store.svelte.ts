@@ -22,7 +22,7 @@ class CommunitiesStore {
 
   /** The rail's communities, with the hub's newer name and icon when it has them. */
   get communities(): Community[] {
-    return this.list.map((c) => hubs.get(c.id)?.state.community ?? c);
+    return this.list.map((c) => hubs.get(c.id)?.current.community ?? c);
   }
 
   async load(fetchImpl?: typeof fetch): Promise<void> {
@@ -78,7 +78,7 @@ class CommunitiesStore {
    */
   gone(communityId: string, why: "revoked" | "deleted"): void {
     const name = this.communities.find((c) => c.id === communityId)?.name ?? "";
-    const reason = hubs.get(communityId)?.state.leftReason;
+    const reason = hubs.get(communityId)?.current.leftReason;
     const expected = this.departing.delete(communityId);
     this.remove(communityId);
     lastChannel.forget(communityId);

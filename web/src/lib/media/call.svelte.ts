@@ -95,7 +95,7 @@ class Voice {
       const people = (communities.dms.find((d) => d.id === t.channelId)?.recipients ?? []).filter((u) => u.id !== session.user?.id);
       return soleNameMatch(p.name, people, (u) => u.displayName)?.id ?? null;
     }
-    const hub = hubs.get(t.communityId)?.state;
+    const hub = hubs.get(t.communityId)?.current;
     if (!hub) return null;
     // Identities are sealed user ids (docs/voice.md) the client cannot open; the name LiveKit
     // shows is the member's nickname or display name, so match it against who the hub says is
@@ -248,7 +248,7 @@ class Voice {
   /** `voice.set` through the community's hub socket, so the sidebar shows self mute/deafen. */
   #sendSelf(target: CallTarget, self: { selfMute: boolean; selfDeaf: boolean }): void {
     if (!target.communityId) return;
-    const conn = hubs.get(target.communityId)?.connection;
+    const conn = hubs.get(target.communityId)?.core;
     if (!conn) return;
     this.#lastSent = { key: `${self.selfMute}:${self.selfDeaf}`, at: Date.now() };
     conn.setVoiceState(self);
@@ -261,7 +261,7 @@ class Voice {
         const communityId = this.#hubKey;
         const hub = communityId ? hubs.get(communityId) : undefined;
         if (!hub || !communityId) return;
-        return hub.connection.subscribe((hubState, frame) => {
+        return hub.core.subscribe((hubState, frame) => {
           const t = this.state.target;
           if (!t) return;
           const me = session.user?.id;

@@ -4,13 +4,13 @@
  */
 import { z } from "zod";
 import { CallKeyResponse, VoiceTokenResponse } from "$shared/media";
-import { api } from "$lib/api";
+import { client, read } from "$lib/api";
 
-const enc = encodeURIComponent;
+const participant = client.channels[":id"].voice.participants[":userId"];
 
 /** A LiveKit token for the channel's room, with exactly the member's grants. */
 export function voiceToken(channelId: string): Promise<VoiceTokenResponse> {
-  return api.post(`/api/channels/${enc(channelId)}/voice/token`, {}, VoiceTokenResponse);
+  return read(client.channels[":id"].voice.token.$post({ param: { id: channelId } }), VoiceTokenResponse);
 }
 
 /**
@@ -23,7 +23,7 @@ export function voiceToken(channelId: string): Promise<VoiceTokenResponse> {
 export { CallKeyResponse };
 
 export function callKey(channelId: string): Promise<CallKeyResponse> {
-  return api.post(`/api/channels/${enc(channelId)}/voice/key`, {}, CallKeyResponse);
+  return read(client.channels[":id"].voice.key.$post({ param: { id: channelId } }), CallKeyResponse);
 }
 
 const ModerationResult = z.object({ userId: z.string() }).passthrough();
@@ -31,13 +31,13 @@ const ModerationResult = z.object({ userId: z.string() }).passthrough();
 /** Moderators only (MUTE_MEMBERS / DEAFEN_MEMBERS / MOVE_MEMBERS in the channel). */
 export const voiceModeration = {
   mute: (channelId: string, userId: string, muted: boolean) =>
-    api.post(`/api/channels/${enc(channelId)}/voice/participants/${enc(userId)}/mute`, { muted }, ModerationResult),
+    read(participant.mute.$post({ param: { id: channelId, userId }, json: { muted } }), ModerationResult),
   deafen: (channelId: string, userId: string, deafened: boolean) =>
-    api.post(`/api/channels/${enc(channelId)}/voice/participants/${enc(userId)}/deafen`, { deafened }, ModerationResult),
+    read(participant.deafen.$post({ param: { id: channelId, userId }, json: { deafened } }), ModerationResult),
   move: (channelId: string, userId: string, toChannelId: string) =>
-    api.post(`/api/channels/${enc(channelId)}/voice/participants/${enc(userId)}/move`, { channelId: toChannelId }, ModerationResult),
+    read(participant.move.$post({ param: { id: channelId, userId }, json: { channelId: toChannelId } }), ModerationResult),
   disconnect: (channelId: string, userId: string) =>
-    api.post(`/api/channels/${enc(channelId)}/voice/participants/${enc(userId)}/disconnect`, {}, ModerationResult),
+    read(participant.disconnect.$post({ param: { id: channelId, userId } }), ModerationResult),
 };
 
 /** base64url → bytes. */

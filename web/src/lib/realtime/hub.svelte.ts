@@ -51,16 +51,6 @@ export class LiveHub {
     return this.#bound.current;
   }
 
-  /** @deprecated Read `current` (kept while communities/, voice/ and media/ move to it). */
-  get state(): HubState {
-    return this.#bound.current;
-  }
-
-  /** @deprecated Use `core` (kept while media/ and communities/ move to it). */
-  get connection(): HubCore {
-    return this.core;
-  }
-
   /** Unread text channels and mentions, for the rail. */
   get unread(): { any: boolean; mentions: number } {
     let any = false;
