@@ -491,7 +491,8 @@ describe("direct messages and blocks", () => {
     expect((await call(b, "PUT", `/api/me/blocks/${b.id}`)).status).toBe(400);
     expect((await call(b, "PUT", `/api/me/blocks/00000000000000000000000000`)).status).toBe(404);
 
-    const { channelAccess, DM_BLOCKED_PERMISSIONS } = await import("../workers/core/access");
+    const { DM_BLOCKED_PERMISSIONS } = await import("../workers/core/access");
+    const { canSeeChannel: channelAccess } = await import("../workers/core/policy");
     const { makeDb } = await import("../workers/core/db");
     const access = await channelAccess(makeDb(env.DB), a.id, dm.id);
     expect(access.perms).toBe(DM_BLOCKED_PERMISSIONS);

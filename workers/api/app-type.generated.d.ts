@@ -1315,15 +1315,15 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
     "/:id/messages": {
         $get: {
             input: {
+                param: {
+                    id: string;
+                };
+            } & {
                 query: {
                     before?: string | string[] | undefined;
                     after?: string | string[] | undefined;
                     around?: string | string[] | undefined;
                     limit?: string | string[] | undefined;
-                };
-            } & {
-                param: {
-                    id: string;
                 };
             };
             output: {
@@ -1390,7 +1390,6 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
             input: {
                 param: {
                     id: string;
-                } & {
                     messageId: string;
                 };
             };
@@ -1516,6 +1515,10 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
     "/:id/search": {
         $get: {
             input: {
+                param: {
+                    id: string;
+                };
+            } & {
                 query: {
                     q?: string | undefined;
                     author?: string | undefined;
@@ -1523,10 +1526,6 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     after?: string | string[] | undefined;
                     has?: "attachment" | undefined;
                     limit?: string | string[] | undefined;
-                };
-            } & {
-                param: {
-                    id: string;
                 };
             };
             output: {
@@ -1708,6 +1707,10 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
     "/:id/search": {
         $get: {
             input: {
+                param: {
+                    id: string;
+                };
+            } & {
                 query: {
                     q?: string | undefined;
                     author?: string | undefined;
@@ -1715,10 +1718,6 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     after?: string | string[] | undefined;
                     has?: "attachment" | undefined;
                     limit?: string | string[] | undefined;
-                };
-            } & {
-                param: {
-                    id: string;
                 };
             };
             output: {
@@ -1881,12 +1880,12 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
     "/channels/:id/attachments": {
         $post: {
             input: {
-                query: {
-                    filename: string;
-                };
-            } & {
                 param: {
                     id: string;
+                };
+            } & {
+                query: {
+                    filename: string;
                 };
             };
             output: {
@@ -1950,14 +1949,13 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
     "/channels/:id/voice/participants/:userId/mute": {
         $post: {
             input: {
-                json: {
-                    muted: boolean;
-                };
-            } & {
                 param: {
                     id: string;
-                } & {
                     userId: string;
+                };
+            } & {
+                json: {
+                    muted: boolean;
                 };
             };
             output: {
@@ -1974,14 +1972,13 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
     "/channels/:id/voice/participants/:userId/deafen": {
         $post: {
             input: {
-                json: {
-                    deafened: boolean;
-                };
-            } & {
                 param: {
                     id: string;
-                } & {
                     userId: string;
+                };
+            } & {
+                json: {
+                    deafened: boolean;
                 };
             };
             output: {
@@ -2000,7 +1997,6 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
             input: {
                 param: {
                     id: string;
-                } & {
                     userId: string;
                 };
             };
@@ -2016,14 +2012,13 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
     "/channels/:id/voice/participants/:userId/move": {
         $post: {
             input: {
-                json: {
-                    channelId: string;
-                };
-            } & {
                 param: {
                     id: string;
-                } & {
                     userId: string;
+                };
+            } & {
+                json: {
+                    channelId: string;
                 };
             };
             output: {

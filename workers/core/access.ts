@@ -1,329 +1,23 @@
 /**
- * The one access check. Loads a member's roles and a channel's overwrites from D1 and asks
- * the shared `computePermissions`. Used by HTTP routes, WebSocket upgrades and media tokens
- * alike. Unknown and invisible resources both answer `not_found` (404).
+ * The permission model and its one loader. Everything a permission decision reads from D1 —
+ * a community's roles, members and their roles, channels and their overwrites, a DM's
+ * recipients and blocks — is read here, in one D1 batch (one round trip, one consistent
+ * snapshot), and turned into a PermissionModel by the same code, whatever the scope:
+ *   loadChannelAccess    one member in one channel (every channel route, WebSocket upgrades,
+ *                        media tokens and webhooks; reconnect storms depend on its one batch)
+ *   loadCommunityAccess  one member community-wide (no channels)
+ *   loadPermissionModel  some or all members, every channel (member lists, the CommunityHub)
+ * Permissions come from the shared `computePermissions`. This module states facts and decides
+ * nothing: every question ("may they see / read / join / manage ...?") is answered in
+ * policy.ts, from what is loaded here.
  */
 import { and, eq, inArray, or } from "drizzle-orm";
-import { ApiError } from "../shared/errors";
-import {
-  DM_PERMISSIONS,
-  P,
-  computePermissions,
-  has,
-  parsePermissions,
-  type OverwriteInput,
-  type RoleInput,
-} from "../shared/permissions";
+import { DM_PERMISSIONS, P, computePermissions, parsePermissions, type OverwriteInput, type RoleInput } from "../shared/permissions";
 import { bans, channelOverwrites, channelRecipients, channels, communities, memberRoles, members, roles, userBlocks } from "./schema";
 import type { Db } from "./db";
 
 export type ChannelRow = typeof channels.$inferSelect;
 export type CommunityRow = typeof communities.$inferSelect;
-
-export interface CommunityAccess {
-  userId: string;
-  community: CommunityRow;
-  isOwner: boolean;
-  /** Community-wide permissions (no channel overwrites). */
-  perms: bigint;
-  /** Position of the member's highest role; the owner is above every role. */
-  topPosition: number;
-  roleIds: string[];
-  everyoneRoleId: string;
-}
-
-export interface ChannelAccess {
-  userId: string;
-  channel: ChannelRow;
-  /** Null for DMs. */
-  community: CommunityAccess | null;
-  perms: bigint;
-  /** A DM's people (user ids); empty for community channels. */
-  recipients: string[];
-}
-
-const notFound = (what: string) => new ApiError("not_found", `No such ${what}.`);
-
-async function memberRoleRows(db: Db, communityId: string, userId: string) {
-  const rows = await db
-    .select({ id: roles.id, permissions: roles.permissions, position: roles.position, isEveryone: roles.isEveryone })
-    .from(roles)
-    .where(eq(roles.communityId, communityId));
-  const mine = await db
-    .select({ roleId: memberRoles.roleId })
-    .from(memberRoles)
-    .where(and(eq(memberRoles.communityId, communityId), eq(memberRoles.userId, userId)));
-  const mineSet = new Set(mine.map((m) => m.roleId));
-  return { all: rows, everyone: rows.find((r) => r.isEveryone), mine: rows.filter((r) => mineSet.has(r.id) && !r.isEveryone) };
-}
-
-type RoleRowLite = { id: string; permissions: string; position: number; isEveryone: boolean };
-
-/** Splits a community's roles into @everyone and the member's own (`mineIds`), as memberRoleRows does. */
-function splitRoles(all: RoleRowLite[], mineIds: { roleId: string }[]) {
-  const mineSet = new Set(mineIds.map((m) => m.roleId));
-  return { all, everyone: all.find((r) => r.isEveryone), mine: all.filter((r) => mineSet.has(r.id) && !r.isEveryone) };
-}
-
-/** CommunityAccess from the member's community row and roles; undefined when the community has no @everyone. */
-function buildCommunityAccess(userId: string, community: CommunityRow, r: ReturnType<typeof splitRoles>): CommunityAccess | undefined {
-  if (!r.everyone) return undefined;
-  const isOwner = community.ownerId === userId;
-  const perms = computePermissions({
-    userId,
-    ownerId: community.ownerId,
-    everyone: { id: r.everyone.id, permissions: parsePermissions(r.everyone.permissions) },
-    roles: r.mine.map((x) => ({ id: x.id, permissions: parsePermissions(x.permissions) })),
-  });
-  return {
-    userId,
-    community,
-    isOwner,
-    perms,
-    topPosition: isOwner ? Number.MAX_SAFE_INTEGER : Math.max(0, ...r.mine.map((x) => x.position)),
-    roleIds: r.mine.map((x) => x.id),
-    everyoneRoleId: r.everyone.id,
-  };
-}
-
-const roleCols = { id: roles.id, permissions: roles.permissions, position: roles.position, isEveryone: roles.isEveryone };
-
-/**
- * A member's access to a community; `not_found` for non-members (banned users are not members).
- * One D1 round trip (a batch: membership, roles, the member's roles).
- */
-export async function communityAccess(db: Db, userId: string, communityId: string): Promise<CommunityAccess> {
-  const [rows, roleRows, mine] = await db.batch([
-    db
-      .select({ community: communities, joinedAt: members.joinedAt })
-      .from(communities)
-      .innerJoin(members, and(eq(members.communityId, communities.id), eq(members.userId, userId)))
-      .where(eq(communities.id, communityId))
-      .limit(1),
-    db.select(roleCols).from(roles).where(eq(roles.communityId, communityId)),
-    db
-      .select({ roleId: memberRoles.roleId })
-      .from(memberRoles)
-      .where(and(eq(memberRoles.communityId, communityId), eq(memberRoles.userId, userId))),
-  ]);
-  const row = rows[0];
-  if (!row) throw notFound("community");
-  const ca = buildCommunityAccess(userId, row.community, splitRoles(roleRows, mine));
-  if (!ca) throw notFound("community");
-  return ca;
-}
-
-/** Permissions inside one channel of a community the member belongs to. */
-export async function permissionsInChannel(db: Db, ca: CommunityAccess, channel: ChannelRow): Promise<bigint> {
-  const ows = await db.select().from(channelOverwrites).where(eq(channelOverwrites.channelId, channel.id));
-  const r = await memberRoleRows(db, ca.community.id, ca.userId);
-  return computePermissions({
-    userId: ca.userId,
-    ownerId: ca.community.ownerId,
-    everyone: { id: r.everyone!.id, permissions: parsePermissions(r.everyone!.permissions) },
-    roles: r.mine.map((x) => ({ id: x.id, permissions: parsePermissions(x.permissions) })),
-    overwrites: ows.map((o) => ({ kind: o.targetKind, id: o.targetId, allow: parsePermissions(o.allow), deny: parsePermissions(o.deny) })),
-  });
-}
-
-/**
- * A user's access to a channel: community channels through roles and overwrites, DMs through
- * being a recipient. `not_found` unless the user may at least see it.
- */
-export async function channelAccess(db: Db, userId: string, channelId: string): Promise<ChannelAccess> {
-  // One D1 round trip for a community channel (WebSocket upgrades, reconnect storms): the
-  // channel, the membership, the roles, the member's roles and the overwrites, all found
-  // through the channel id in one batch (a consistent snapshot).
-  const inChannelCommunity = (col: typeof roles.communityId | typeof memberRoles.communityId) =>
-    inArray(col, db.select({ c: channels.communityId }).from(channels).where(eq(channels.id, channelId)));
-  const [channelRows, memberRows, roleRows, mine, ows] = await db.batch([
-    db.select().from(channels).where(eq(channels.id, channelId)).limit(1),
-    db
-      .select({ community: communities })
-      .from(channels)
-      .innerJoin(communities, eq(communities.id, channels.communityId))
-      .innerJoin(members, and(eq(members.communityId, channels.communityId), eq(members.userId, userId)))
-      .where(eq(channels.id, channelId))
-      .limit(1),
-    db.select(roleCols).from(roles).where(inChannelCommunity(roles.communityId)),
-    db
-      .select({ roleId: memberRoles.roleId })
-      .from(memberRoles)
-      .where(and(inChannelCommunity(memberRoles.communityId), eq(memberRoles.userId, userId))),
-    db.select().from(channelOverwrites).where(eq(channelOverwrites.channelId, channelId)),
-  ]);
-  const channel = channelRows[0];
-  if (!channel) throw notFound("channel");
-  if (channel.communityId) {
-    const member = memberRows[0];
-    const r = splitRoles(roleRows, mine);
-    const ca = member ? buildCommunityAccess(userId, member.community, r) : undefined;
-    if (!ca) throw notFound("channel");
-    const perms = computePermissions({
-      userId,
-      ownerId: ca.community.ownerId,
-      everyone: { id: r.everyone!.id, permissions: parsePermissions(r.everyone!.permissions) },
-      roles: r.mine.map((x) => ({ id: x.id, permissions: parsePermissions(x.permissions) })),
-      overwrites: ows.map((o) => ({ kind: o.targetKind, id: o.targetId, allow: parsePermissions(o.allow), deny: parsePermissions(o.deny) })),
-    });
-    if (!has(perms, P.VIEW_CHANNEL)) throw notFound("channel");
-    return { userId, channel, community: ca, perms, recipients: [] };
-  }
-  if (channel.kind !== "dm" && channel.kind !== "group_dm") throw notFound("channel");
-  const rec = await db
-    .select({ userId: channelRecipients.userId })
-    .from(channelRecipients)
-    .where(eq(channelRecipients.channelId, channelId));
-  if (!rec.some((r) => r.userId === userId)) throw notFound("channel");
-  let perms = DM_PERMISSIONS;
-  // A block either way turns a 1:1 DM read-only.
-  const other = rec.find((r) => r.userId !== userId)?.userId;
-  if (channel.kind === "dm" && other && (await isBlockedEitherWay(db, userId, other))) perms = DM_BLOCKED_PERMISSIONS;
-  return { userId, channel, community: null, perms, recipients: rec.map((r) => r.userId) };
-}
-
-/** Throws `forbidden` unless every permission in `need` is present. */
-export function requirePerms(perms: bigint, ...need: bigint[]): void {
-  if (!has(perms, ...need)) throw new ApiError("forbidden", "You do not have permission to do that.");
-}
-
-export async function isBanned(db: Db, communityId: string, userId: string): Promise<boolean> {
-  const r = await db.select({ u: bans.userId }).from(bans).where(and(eq(bans.communityId, communityId), eq(bans.userId, userId))).limit(1);
-  return r.length > 0;
-}
-
-
-/** What is left of a 1:1 DM when either side blocked the other: reading only. */
-export const DM_BLOCKED_PERMISSIONS: bigint = P.VIEW_CHANNEL | P.READ_HISTORY;
-
-/** Whether `a` blocked `b` or `b` blocked `a`. */
-export async function isBlockedEitherWay(db: Db, a: string, b: string): Promise<boolean> {
-  const r = await db
-    .select({ u: userBlocks.userId })
-    .from(userBlocks)
-    .where(
-      or(
-        and(eq(userBlocks.userId, a), eq(userBlocks.blockedId, b)),
-        and(eq(userBlocks.userId, b), eq(userBlocks.blockedId, a)),
-      ),
-    )
-    .limit(1);
-  return r.length > 0;
-}
-
-// ---------------------------------------------------------------------------------------
-// Hierarchy: members act only on roles and members strictly below their highest role; the
-// owner is above everyone. Permissions can only be granted by someone who has them.
-// ---------------------------------------------------------------------------------------
-
-/** A member's standing in a community. */
-export interface MemberRank {
-  userId: string;
-  isOwner: boolean;
-  /** Position of their highest role (0 = only @everyone). */
-  topPosition: number;
-  roleIds: string[];
-  nickname: string | null;
-  joinedAt: number;
-}
-
-/** Whether the actor outranks something at `position` (a role, or a member's highest role). */
-export function outranks(actor: Pick<CommunityAccess, "isOwner" | "topPosition">, position: number): boolean {
-  return actor.isOwner || actor.topPosition > position;
-}
-
-const tooLow = () => new ApiError("forbidden", "You can only act on roles and members below your highest role.");
-
-/** Throws `forbidden` unless the actor outranks a role at `position`. */
-export function requireOutranksRole(actor: CommunityAccess, position: number): void {
-  if (!outranks(actor, position)) throw tooLow();
-}
-
-/** A member's rank, or undefined when the user is not a member. */
-export async function memberRank(db: Db, community: CommunityRow, userId: string): Promise<MemberRank | undefined> {
-  const m = (
-    await db
-      .select({ nickname: members.nickname, joinedAt: members.joinedAt })
-      .from(members)
-      .where(and(eq(members.communityId, community.id), eq(members.userId, userId)))
-      .limit(1)
-  )[0];
-  if (!m) return undefined;
-  const mine = await db
-    .select({ id: roles.id, position: roles.position })
-    .from(memberRoles)
-    .innerJoin(roles, eq(roles.id, memberRoles.roleId))
-    .where(and(eq(memberRoles.communityId, community.id), eq(memberRoles.userId, userId), eq(roles.isEveryone, false)));
-  return {
-    userId,
-    isOwner: community.ownerId === userId,
-    topPosition: Math.max(0, ...mine.map((r) => r.position)),
-    roleIds: mine.map((r) => r.id),
-    nickname: m.nickname,
-    joinedAt: m.joinedAt,
-  };
-}
-
-/**
- * The target member, if the actor may act on them: `not_found` for non-members, `forbidden`
- * for the owner and for anyone at or above the actor's highest role. Acting on yourself is
- * allowed here; routes that forbid it (kick, ban) say so themselves.
- */
-export async function requireCanActOnMember(db: Db, actor: CommunityAccess, targetUserId: string): Promise<MemberRank> {
-  const target = await memberRank(db, actor.community, targetUserId);
-  if (!target) throw notFound("member");
-  if (target.userId === actor.userId) return target;
-  if (target.isOwner || !outranks(actor, target.topPosition)) throw tooLow();
-  return target;
-}
-
-/**
- * Throws `forbidden` if `bits` holds a permission the actor lacks (`perms` are the actor's
- * permissions where the grant applies; the owner and ADMINISTRATOR have them all).
- */
-export function requireGrantable(perms: bigint, bits: bigint): void {
-  if ((bits & ~perms) !== 0n) throw new ApiError("forbidden", "You cannot grant permissions you do not have.");
-}
-
-/**
- * Of `roleIds` (roles of the actor's community), those carrying something the actor does not
- * hold: a community-wide bit of the role the actor lacks, or an allow or deny bit of one of
- * the role's channel overwrites the actor lacks in that channel. Unknown ids are left out.
- * The owner and ADMINISTRATOR hold everything, so for them it is always empty.
- */
-export async function rolesNotHeld(db: Db, actor: CommunityAccess, roleIds: string[]): Promise<string[]> {
-  if (actor.isOwner || has(actor.perms, P.ADMINISTRATOR) || roleIds.length === 0) return [];
-  const model = await loadPermissionModel(db, actor.community.id, [actor.userId]);
-  if (!model) return [];
-  const wanted = new Set(roleIds);
-  const lacking = new Set<string>();
-  for (const id of roleIds) {
-    const role = model.roles.get(id) ?? (model.everyone.id === id ? model.everyone : undefined);
-    if (role && (role.permissions & ~actor.perms) !== 0n) lacking.add(id);
-  }
-  for (const [channelId, list] of model.overwrites) {
-    const mine = modelChannelPerms(model, actor.userId, channelId);
-    for (const o of list) {
-      if (o.kind === "role" && wanted.has(o.id) && ((o.allow | o.deny) & ~mine) !== 0n) lacking.add(o.id);
-    }
-  }
-  return roleIds.filter((id) => lacking.has(id));
-}
-
-/**
- * Throws `forbidden` unless the actor holds everything the roles carry (see rolesNotHeld):
- * assigning, removing or deleting a role hands out or takes back all of it.
- */
-export async function requireHoldsRoles(db: Db, actor: CommunityAccess, roleIds: string[]): Promise<void> {
-  if ((await rolesNotHeld(db, actor, roleIds)).length) {
-    throw new ApiError("forbidden", "You can only give or take roles whose permissions you have.");
-  }
-}
-
-// ---------------------------------------------------------------------------------------
-// Many members at once (member lists, CommunityHub fan-out): the same computePermissions,
-// with roles, member roles and overwrites loaded in a few queries.
-// ---------------------------------------------------------------------------------------
 
 export interface ModelRole extends RoleInput {
   position: number;
@@ -333,38 +27,92 @@ export interface ModelRole extends RoleInput {
 export interface PermissionModel {
   community: CommunityRow;
   everyone: ModelRole;
+  /** Every role of the community but @everyone. */
   roles: Map<string, ModelRole>;
   /** Members covered by the model and their roles (not @everyone). */
   memberRoles: Map<string, string[]>;
-  /** Every channel of the community, in display order (see displayOrder). */
+  /** The same members' nickname and join time (ms since the epoch). */
+  membership: Map<string, { nickname: string | null; joinedAt: number }>;
+  /** The channels loaded (all of the community's, one, or none: see the entry points), in display order. */
   channels: ChannelRow[];
   overwrites: Map<string, OverwriteInput[]>;
 }
 
+/** A member's standing in a community. */
+export interface CommunityAccess {
+  userId: string;
+  community: CommunityRow;
+  isOwner: boolean;
+  /** Community-wide permissions (no channel overwrites). */
+  perms: bigint;
+  /** Position of the member's highest role; the owner is above every role. */
+  topPosition: number;
+  /** The member's roles (not @everyone). */
+  roleIds: string[];
+  everyoneRoleId: string;
+  /** Every role of the community but @everyone, with its position. */
+  communityRoles: Map<string, ModelRole>;
+  nickname: string | null;
+  /** ms since the epoch */
+  joinedAt: number;
+}
+
+/** A user's standing in one channel. */
+export interface ChannelAccess {
+  userId: string;
+  channel: ChannelRow;
+  /** Null for DMs. */
+  community: CommunityAccess | null;
+  /** Their permissions in the channel (they may lack VIEW_CHANNEL: policy.ts decides). */
+  perms: bigint;
+  /** The channel's overwrites (empty for DMs). */
+  overwrites: OverwriteInput[];
+  /** A DM's people (user ids); empty for community channels. */
+  recipients: string[];
+}
+
+/** What is left of a 1:1 DM when either side blocked the other: reading only. */
+export const DM_BLOCKED_PERMISSIONS: bigint = P.VIEW_CHANNEL | P.READ_HISTORY;
+
 /** D1 binds at most 100 parameters; bigger sets load the whole community. */
 const MAX_IN_LIST = 90;
 
+// ---------------------------------------------------------------------------------------
+// The loader: one batch per scope, one row→model function for all of them.
+// ---------------------------------------------------------------------------------------
+
+const roleCols = { id: roles.id, permissions: roles.permissions, position: roles.position, isEveryone: roles.isEveryone, mentionable: roles.mentionable };
+const memberCols = { userId: members.userId, nickname: members.nickname, joinedAt: members.joinedAt };
+const memberRoleCols = { userId: memberRoles.userId, roleId: memberRoles.roleId };
+
+type RoleRow = { id: string; permissions: string; position: number; isEveryone: boolean; mentionable: boolean };
+type MemberRow = { userId: string; nickname: string | null; joinedAt: number };
+type OverwriteRow = typeof channelOverwrites.$inferSelect;
+
 /**
- * Loads what computePermissions needs for `userIds` (all members when omitted), or undefined
- * when the community does not exist. Users who are not members are left out.
+ * A community's rows: the community, its roles, the members `userIds` (all when omitted) with
+ * their roles, and every channel with its overwrites unless `withChannels` is false.
  */
-export async function loadPermissionModel(db: Db, communityId: string, userIds?: string[]): Promise<PermissionModel | undefined> {
-  const community = (await db.select().from(communities).where(eq(communities.id, communityId)).limit(1))[0];
-  if (!community) return undefined;
+async function communityRows(db: Db, communityId: string, userIds: string[] | undefined, withChannels: boolean) {
   const only = userIds && userIds.length <= MAX_IN_LIST ? userIds : undefined;
-  if (only && only.length === 0) return emptyModel(db, community);
-  const [roleRows, memberRows, memberRoleRows, channelRows, overwriteRows] = await Promise.all([
-    db.select().from(roles).where(eq(roles.communityId, communityId)),
+  const head = [
+    db.select().from(communities).where(eq(communities.id, communityId)).limit(1),
+    db.select(roleCols).from(roles).where(eq(roles.communityId, communityId)),
     db
-      .select({ userId: members.userId })
+      .select(memberCols)
       .from(members)
       .where(only ? and(eq(members.communityId, communityId), inArray(members.userId, only)) : eq(members.communityId, communityId)),
     db
-      .select({ userId: memberRoles.userId, roleId: memberRoles.roleId })
+      .select(memberRoleCols)
       .from(memberRoles)
-      .where(
-        only ? and(eq(memberRoles.communityId, communityId), inArray(memberRoles.userId, only)) : eq(memberRoles.communityId, communityId),
-      ),
+      .where(only ? and(eq(memberRoles.communityId, communityId), inArray(memberRoles.userId, only)) : eq(memberRoles.communityId, communityId)),
+  ] as const;
+  if (!withChannels) {
+    const [community, roleRows, memberRows, memberRoleRows] = await db.batch(head);
+    return { community: community[0], roleRows, memberRows, memberRoleRows, channelRows: [] as ChannelRow[], overwriteRows: [] as OverwriteRow[] };
+  }
+  const [community, roleRows, memberRows, memberRoleRows, channelRows, overwriteRows] = await db.batch([
+    ...head,
     db.select().from(channels).where(eq(channels.communityId, communityId)),
     db
       .select({ o: channelOverwrites })
@@ -372,26 +120,70 @@ export async function loadPermissionModel(db: Db, communityId: string, userIds?:
       .innerJoin(channels, eq(channels.id, channelOverwrites.channelId))
       .where(eq(channels.communityId, communityId)),
   ]);
-  return buildModel(community, roleRows, memberRows, memberRoleRows, channelRows, overwriteRows.map((r) => r.o), userIds);
+  return { community: community[0], roleRows, memberRows, memberRoleRows, channelRows, overwriteRows: overwriteRows.map((r) => r.o) };
 }
 
-async function emptyModel(db: Db, community: CommunityRow): Promise<PermissionModel | undefined> {
-  const [roleRows, channelRows] = await Promise.all([
-    db.select().from(roles).where(eq(roles.communityId, community.id)),
-    db.select().from(channels).where(eq(channels.communityId, community.id)),
+/**
+ * One channel's rows for one user, everything found through the channel id: the channel, its
+ * community and roles, the user's membership and roles there, the channel's overwrites, and
+ * for a DM its recipients and whether a block stands between the user and one of them.
+ */
+async function channelRows(db: Db, userId: string, channelId: string) {
+  const communityOfChannel = () => db.select({ c: channels.communityId }).from(channels).where(eq(channels.id, channelId));
+  const recipientsOfChannel = () => db.select({ u: channelRecipients.userId }).from(channelRecipients).where(eq(channelRecipients.channelId, channelId));
+  const [channel, community, roleRows, memberRows, memberRoleRows, overwriteRows, recipients, blocks] = await db.batch([
+    db.select().from(channels).where(eq(channels.id, channelId)).limit(1),
+    db
+      .select({ community: communities })
+      .from(channels)
+      .innerJoin(communities, eq(communities.id, channels.communityId))
+      .where(eq(channels.id, channelId))
+      .limit(1),
+    db.select(roleCols).from(roles).where(inArray(roles.communityId, communityOfChannel())),
+    db
+      .select(memberCols)
+      .from(members)
+      .where(and(inArray(members.communityId, communityOfChannel()), eq(members.userId, userId))),
+    db
+      .select(memberRoleCols)
+      .from(memberRoles)
+      .where(and(inArray(memberRoles.communityId, communityOfChannel()), eq(memberRoles.userId, userId))),
+    db.select().from(channelOverwrites).where(eq(channelOverwrites.channelId, channelId)),
+    db.select({ userId: channelRecipients.userId }).from(channelRecipients).where(eq(channelRecipients.channelId, channelId)),
+    db
+      .select({ u: userBlocks.userId })
+      .from(userBlocks)
+      .where(
+        or(
+          and(eq(userBlocks.userId, userId), inArray(userBlocks.blockedId, recipientsOfChannel())),
+          and(eq(userBlocks.blockedId, userId), inArray(userBlocks.userId, recipientsOfChannel())),
+        ),
+      )
+      .limit(1),
   ]);
-  return buildModel(community, roleRows, [], [], channelRows, [], []);
+  return {
+    channel: channel[0],
+    community: community[0]?.community,
+    roleRows,
+    memberRows,
+    memberRoleRows,
+    overwriteRows,
+    recipients: recipients.map((r) => r.userId),
+    blocked: blocks.length > 0,
+  };
 }
 
+/** Rows → model; undefined when there is no community or it has no @everyone. `userIds` filters the members kept. */
 function buildModel(
-  community: CommunityRow,
-  roleRows: (typeof roles.$inferSelect)[],
-  memberRows: { userId: string }[],
+  community: CommunityRow | undefined,
+  roleRows: RoleRow[],
+  memberRows: MemberRow[],
   memberRoleRows: { userId: string; roleId: string }[],
   channelRows: ChannelRow[],
-  overwriteRows: (typeof channelOverwrites.$inferSelect)[],
+  overwriteRows: OverwriteRow[],
   userIds: string[] | undefined,
 ): PermissionModel | undefined {
+  if (!community) return undefined;
   const roleMap = new Map<string, ModelRole>();
   let everyone: ModelRole | undefined;
   for (const r of roleRows) {
@@ -402,7 +194,12 @@ function buildModel(
   if (!everyone) return undefined;
   const wanted = userIds ? new Set(userIds) : undefined;
   const memberRoleMap = new Map<string, string[]>();
-  for (const m of memberRows) if (!wanted || wanted.has(m.userId)) memberRoleMap.set(m.userId, []);
+  const membership = new Map<string, { nickname: string | null; joinedAt: number }>();
+  for (const m of memberRows) {
+    if (wanted && !wanted.has(m.userId)) continue;
+    memberRoleMap.set(m.userId, []);
+    membership.set(m.userId, { nickname: m.nickname, joinedAt: m.joinedAt });
+  }
   for (const mr of memberRoleRows) {
     if (roleMap.has(mr.roleId)) memberRoleMap.get(mr.userId)?.push(mr.roleId);
   }
@@ -412,7 +209,77 @@ function buildModel(
     list.push({ kind: o.targetKind, id: o.targetId, allow: parsePermissions(o.allow), deny: parsePermissions(o.deny) });
     overwrites.set(o.channelId, list);
   }
-  return { community, everyone, roles: roleMap, memberRoles: memberRoleMap, channels: displayOrder(channelRows), overwrites };
+  return { community, everyone, roles: roleMap, memberRoles: memberRoleMap, membership, channels: displayOrder(channelRows), overwrites };
+}
+
+/**
+ * Loads what computePermissions needs for `userIds` (all members when omitted) and every
+ * channel of the community, or undefined when the community does not exist. Users who are not
+ * members are left out. One D1 batch.
+ */
+export async function loadPermissionModel(db: Db, communityId: string, userIds?: string[]): Promise<PermissionModel | undefined> {
+  const r = await communityRows(db, communityId, userIds, true);
+  return buildModel(r.community, r.roleRows, r.memberRows, r.memberRoleRows, r.channelRows, r.overwriteRows, userIds);
+}
+
+/** A member's standing in a community (no channels loaded), or undefined for non-members (banned users are not members). One D1 batch. */
+export async function loadCommunityAccess(db: Db, userId: string, communityId: string): Promise<CommunityAccess | undefined> {
+  const r = await communityRows(db, communityId, [userId], false);
+  const model = buildModel(r.community, r.roleRows, r.memberRows, r.memberRoleRows, [], [], [userId]);
+  return model && memberAccess(model, userId);
+}
+
+/**
+ * A user's standing in one channel: community channels through roles and overwrites, DMs
+ * through being a recipient (read-only across a block, see DM_BLOCKED_PERMISSIONS). Undefined
+ * when the channel does not exist, or the user is neither a member of its community nor one of
+ * the DM's people. One D1 batch, DMs included.
+ */
+export async function loadChannelAccess(db: Db, userId: string, channelId: string): Promise<ChannelAccess | undefined> {
+  const r = await channelRows(db, userId, channelId);
+  const channel = r.channel;
+  if (!channel) return undefined;
+  if (channel.communityId) {
+    const model = buildModel(r.community, r.roleRows, r.memberRows, r.memberRoleRows, [channel], r.overwriteRows, [userId]);
+    const community = model && memberAccess(model, userId);
+    if (!model || !community) return undefined;
+    return { userId, channel, community, perms: modelChannelPerms(model, userId, channel.id), overwrites: model.overwrites.get(channel.id) ?? [], recipients: [] };
+  }
+  if (channel.kind !== "dm" && channel.kind !== "group_dm") return undefined;
+  if (!r.recipients.includes(userId)) return undefined;
+  // A block either way turns a 1:1 DM read-only.
+  const perms = channel.kind === "dm" && r.blocked ? DM_BLOCKED_PERMISSIONS : DM_PERMISSIONS;
+  return { userId, channel, community: null, perms, overwrites: [], recipients: r.recipients };
+}
+
+/** Whether the user is banned from the community. */
+export async function isBanned(db: Db, communityId: string, userId: string): Promise<boolean> {
+  const r = await db.select({ u: bans.userId }).from(bans).where(and(eq(bans.communityId, communityId), eq(bans.userId, userId))).limit(1);
+  return r.length > 0;
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading the model
+// ---------------------------------------------------------------------------------------
+
+/** A member's standing from the model, or undefined when the model does not cover them as a member. */
+export function memberAccess(model: PermissionModel, userId: string): CommunityAccess | undefined {
+  const roleIds = model.memberRoles.get(userId);
+  const info = model.membership.get(userId);
+  if (!roleIds || !info) return undefined;
+  const isOwner = model.community.ownerId === userId;
+  return {
+    userId,
+    community: model.community,
+    isOwner,
+    perms: modelCommunityPerms(model, userId),
+    topPosition: isOwner ? Number.MAX_SAFE_INTEGER : Math.max(0, ...roleIds.map((id) => model.roles.get(id)!.position)),
+    roleIds,
+    everyoneRoleId: model.everyone.id,
+    communityRoles: model.roles,
+    nickname: info.nickname,
+    joinedAt: info.joinedAt,
+  };
 }
 
 /** Order among siblings: by position, then id (creation time). */
@@ -452,22 +319,4 @@ export function modelCommunityPerms(model: PermissionModel, userId: string): big
 export function modelChannelPerms(model: PermissionModel, userId: string, channelId: string): bigint {
   if (!model.memberRoles.has(userId)) return 0n;
   return computePermissions({ ...modelInput(model, userId), overwrites: model.overwrites.get(channelId) ?? [] });
-}
-
-/**
- * The channels a member can see, in display order, with their permissions in each. A
- * category the member cannot see is still listed when a channel in it is visible.
- */
-export function visibleChannels(model: PermissionModel, userId: string): { channel: ChannelRow; perms: bigint }[] {
-  const perms = new Map(model.channels.map((c) => [c.id, modelChannelPerms(model, userId, c.id)]));
-  const visible = (id: string) => has(perms.get(id) ?? 0n, P.VIEW_CHANNEL);
-  const parentsNeeded = new Set(model.channels.filter((c) => c.parentId && visible(c.id)).map((c) => c.parentId!));
-  return model.channels
-    .filter((c) => visible(c.id) || (c.kind === "category" && parentsNeeded.has(c.id)))
-    .map((c) => ({ channel: c, perms: perms.get(c.id)! }));
-}
-
-/** Members of the model who can see `channelId`. */
-export function membersWhoCanSee(model: PermissionModel, channelId: string): string[] {
-  return [...model.memberRoles.keys()].filter((u) => has(modelChannelPerms(model, u, channelId), P.VIEW_CHANNEL));
 }

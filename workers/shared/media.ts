@@ -62,6 +62,8 @@ export interface VoiceModeration {
  * deafened), microphone with SPEAK, camera with VIDEO, screen and its audio with STREAM.
  * Data messages and own-metadata updates stay off: chat lives in the ChannelRoom, where it
  * is stored, moderated and searchable, and a participant must not rename itself in a call.
+ * A pure mapping (the web app uses it too): whether someone may be in the room at all is
+ * decided by the server's policy (workers/core/policy.ts canJoinVoice, voiceGrantsNow).
  */
 export function voiceGrants(perms: bigint, mod: VoiceModeration = { serverMute: false, serverDeaf: false }): MediaGrants {
   const sources: PublishSource[] = [];

@@ -6,9 +6,8 @@
  */
 import { and, eq } from "drizzle-orm";
 import { ApiError, errorBody } from "../../shared/errors";
-import { P } from "../../shared/permissions";
 import { attachments } from "../../core/schema";
-import { chatAccess } from "./lib/chat-rooms";
+import { canReadChannel } from "../../core/policy";
 import { INLINE_TYPES, contentDisposition } from "./lib/files";
 import { loadSession, sessionTokenFrom } from "./lib/sessions";
 import { makeDb } from "../../core/db";
@@ -34,7 +33,7 @@ export async function serveAttachment(request: Request, env: Env): Promise<Respo
   const s = token ? await loadSession(db, token) : undefined;
   if (!s) return fail("unauthorized", "Log in to continue.", 401);
   try {
-    await chatAccess(db, s.user.id, channelId, P.READ_HISTORY);
+    await canReadChannel(db, s.user.id, channelId);
   } catch (e) {
     if (e instanceof ApiError) return fail("not_found", "No such file.", 404);
     throw e;

@@ -7,8 +7,7 @@ import { routePartykitRequest } from "partyserver";
 import { ApiError, errorBody } from "../../shared/errors";
 import { P, formatPermissions } from "../../shared/permissions";
 import { IDENTITY_HEADER, type ConnectionIdentity } from "../../shared/realtime";
-import { communityAccess } from "../../core/access";
-import { chatAccess } from "./lib/chat-rooms";
+import { canChat, canSeeCommunity } from "../../core/policy";
 import { loadSession, sessionTokenFrom } from "./lib/sessions";
 import { makeDb } from "../../core/db";
 import { isOriginAllowed } from "./middleware/origin";
@@ -28,13 +27,13 @@ async function identify(req: Request, env: Env, party: string, room: string): Pr
   if (!s) throw new ApiError("unauthorized", "Log in to continue.");
   const base = { userId: s.user.id, username: s.user.username, displayName: s.user.displayName, sessionId: s.session.id };
   if (party === "channel-room") {
-    // chatAccess, not channelAccess: only channels with a chat have a room (a category's id
+    // canChat, not canSeeChannel: only channels with a chat have a room (a category's id
     // would open a room no screen shows and no ban or revalidation ever closes).
-    const a = await chatAccess(db, s.user.id, room, P.VIEW_CHANNEL);
+    const a = await canChat(db, s.user.id, room, P.VIEW_CHANNEL);
     return { ...base, communityId: a.channel.communityId, perms: formatPermissions(a.perms) };
   }
   if (party === "community-hub") {
-    const a = await communityAccess(db, s.user.id, room);
+    const a = await canSeeCommunity(db, s.user.id, room);
     return { ...base, communityId: a.community.id, perms: formatPermissions(a.perms) };
   }
   if (party === "user-inbox") {

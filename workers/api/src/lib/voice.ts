@@ -5,7 +5,9 @@
  *   removeFromVoice(env, where, userId)        kick, ban, leaving a DM, losing CONNECT
  *   syncVoicePermissions(env, communityId, …)  any role / overwrite / member-role change
  * Both act on LiveKit at once (RoomService), so the member is out or muted within a
- * second, not at their next token.
+ * second, not at their next token. Who may be in a room, and with which grants, is decided
+ * only by workers/core/policy.ts (canJoinVoice, canStayInVoice, voiceGrantsNow,
+ * mayExceedUserLimit); this module applies its answers.
  */
 import { and, eq, inArray } from "drizzle-orm";
 import { ApiError } from "../../../shared/errors";
@@ -14,7 +16,6 @@ import {
   MediaWebhookEvent,
   RemoveResponse,
   UpdateResponse,
-  voiceGrants,
   type MediaGrants,
   type MediaParticipant,
   type VoiceDenial,
@@ -22,10 +23,18 @@ import {
   type VoiceModeration,
   type VoiceOpResult,
 } from "../../../shared/media";
-import { P, has } from "../../../shared/permissions";
 import { channels } from "../../../core/schema";
 import { makeDb, type Db } from "../../../core/db";
-import { channelAccess, type ChannelRow } from "../../../core/access";
+import type { ChannelRow } from "../../../core/access";
+import {
+  VOICE_KINDS,
+  canSeeChannel,
+  canStayInVoice,
+  mayExceedUserLimit,
+  voiceGrantsFor,
+  voiceGrantsNow,
+  type VoiceHubFacts,
+} from "../../../core/policy";
 import { log } from "../../../core/log";
 import { VOICE_NOT_CONFIGURED, listRooms, roomCall } from "../../../core/media";
 import { userFromIdentity, voiceIdentity } from "../../../core/voice-identity";
@@ -37,9 +46,6 @@ import { e2eeChannelIds, rotateCallKeys } from "../../../core/voice-keys";
 /** A session unseen by webhooks for this long and absent from LiveKit's list has left, ms. */
 export const RECONCILE_GRACE_MS = 60_000;
 
-/** Channel kinds that have a LiveKit room. */
-export const VOICE_KINDS = new Set(["voice", "dm", "group_dm"]);
-
 // ---------------------------------------------------------------------------------------
 // CommunityHub
 
@@ -47,6 +53,21 @@ export const VOICE_KINDS = new Set(["voice", "dm", "group_dm"]);
 export async function hubVoice(env: Env, communityId: string, op: VoiceHubOp): Promise<VoiceOpResult> {
   const hub = await hubOf(env, communityId);
   return (await hub.voice(op)) as VoiceOpResult;
+}
+
+/** The hub's side of policy.ts canJoinVoice: a member's voice state, who else is shown in a channel, and a reconcile with LiveKit. */
+export function voiceHubFacts(env: Env, communityId: string): VoiceHubFacts {
+  return {
+    state: (userId) => hubVoice(env, communityId, { op: "get", userId }),
+    othersIn: async (channelId, userId) =>
+      (await hubVoice(env, communityId, { op: "list" })).states.filter((s) => s.channelId === channelId && s.userId !== userId).length,
+    reconcile: (channelId) => reconcileQuietly(env, communityId, channelId),
+  };
+}
+
+/** reconcileChannel with the usual grace, a failure logged (the caller goes on either way). */
+export function reconcileQuietly(env: Env, communityId: string, channelId: string): Promise<void> {
+  return reconcileChannel(env, communityId, channelId, RECONCILE_GRACE_MS).catch((e) => log({ event: "voice.reconcile_failed", channelId, error: String(e) }));
 }
 
 export async function identityOf(env: Env, room: string, userId: string): Promise<string> {
@@ -67,9 +88,10 @@ async function roomMembers(env: Env, room: string, participants: MediaParticipan
  * Makes the hub's voice states of a channel agree with LiveKit's participant list (repairs
  * lost webhooks). Sessions heard of in the last `graceMs` are kept even if LiveKit does not
  * list them yet. It also does what a lost `participant_joined` webhook would have done (see
- * `admitParticipant`): whoever may no longer CONNECT here — listed by LiveKit or only shown
- * by the hub — is dropped from the voice states at once and removed from the room, identities
- * we did not issue are removed, and a participant holding more than its grants now gets them.
+ * `admitParticipant`): whoever may no longer be here (canStayInVoice) — listed by LiveKit or
+ * only shown by the hub — is dropped from the voice states at once and removed from the room,
+ * identities we did not issue are removed, and a participant holding more than its grants now
+ * gets them.
  */
 export async function reconcileChannel(env: Env, communityId: string, channelId: string, graceMs = RECONCILE_GRACE_MS): Promise<void> {
   const at = Date.now();
@@ -85,7 +107,7 @@ export async function reconcileChannel(env: Env, communityId: string, channelId:
   const updates: { identity: string; grants: MediaGrants }[] = [];
   for (const p of listed) {
     const userId = await userFromIdentity(env.PASSWORD_PEPPER, channelId, p.identity);
-    const grants = userId ? await currentVoiceGrants(db, channelId, userId, await moderation(userId)) : null;
+    const grants = userId ? await voiceGrantsNow(db, userId, channelId, await moderation(userId)) : null;
     if (!userId || !grants) {
       remove.push({ room: channelId, identity: p.identity });
       if (userId) denied.set(userId, [...(denied.get(userId) ?? []), p.sid]);
@@ -98,7 +120,7 @@ export async function reconcileChannel(env: Env, communityId: string, channelId:
   const listedUsers = new Set(participants.map((p) => p.userId));
   for (const s of shown) {
     if (s.channelId !== channelId || listedUsers.has(s.userId) || denied.has(s.userId)) continue;
-    if (!(await connectAccess(db, channelId, s.userId))) denied.set(s.userId, []);
+    if (!(await canStayInVoice(db, s.userId, channelId))) denied.set(s.userId, []);
   }
 
   const deniedList: VoiceDenial[] = [...denied].map(([userId, sids]) => ({ userId, sids }));
@@ -160,7 +182,7 @@ export async function removeFromVoice(env: Env, where: VoiceWhere, userId: strin
 async function rotateKeysIfLost(env: Env, db: Db, ids: string[], userId: string): Promise<void> {
   const lost: string[] = [];
   for (const id of await e2eeChannelIds(db, ids)) {
-    if (!(await currentVoiceGrants(db, id, userId, { serverMute: false, serverDeaf: false }))) lost.push(id);
+    if (!(await canStayInVoice(db, userId, id))) lost.push(id);
   }
   const rotated = await rotateCallKeys(db, lost);
   if (rotated.length) log({ event: "voice.key_rotated", userId, channels: rotated.join(",") });
@@ -215,31 +237,6 @@ function sameGrants(a: MediaGrants | null, b: MediaGrants): boolean {
 }
 
 /**
- * The one access check for being in a channel's room (`channelAccess`: membership and
- * VIEW_CHANNEL, or still a DM recipient and not blocked; then CONNECT). The member's
- * permissions there and whether it is a community channel, or null when they may not be in it.
- */
-async function connectAccess(db: Db, channelId: string, userId: string): Promise<{ perms: bigint; community: boolean } | null> {
-  try {
-    const a = await channelAccess(db, userId, channelId);
-    return has(a.perms, P.CONNECT) ? { perms: a.perms, community: a.community !== null } : null;
-  } catch (e) {
-    if (e instanceof ApiError && e.code === "not_found") return null;
-    throw e;
-  }
-}
-
-/**
- * What one member may do in one channel's room now: null when they may not be there at all
- * (no longer a member, cannot see it, or lost CONNECT).
- */
-export async function currentVoiceGrants(db: Db, channelId: string, userId: string, mod: VoiceModeration): Promise<MediaGrants | null> {
-  const a = await connectAccess(db, channelId, userId);
-  if (!a) return null;
-  return voiceGrants(a.perms, a.community ? mod : { serverMute: false, serverDeaf: false });
-}
-
-/**
  * Brings everyone in the community's voice channels (or only `userIds`) in line with their
  * permissions now: removes those who lost CONNECT (or the channel, or membership) and
  * updates the publish/subscribe grants of the rest — LiveKit then stops a microphone whose
@@ -269,7 +266,7 @@ export async function syncVoicePermissions(
     for (const p of await roomMembers(env, room, listed)) {
       if (only && !only.has(p.userId)) continue;
       const s = states.get(p.userId);
-      const grants = await currentVoiceGrants(db, room, p.userId, { serverMute: s?.serverMute ?? false, serverDeaf: s?.serverDeaf ?? false });
+      const grants = await voiceGrantsNow(db, p.userId, room, { serverMute: s?.serverMute ?? false, serverDeaf: s?.serverDeaf ?? false });
       if (!grants) remove.push({ room, identity: p.identity });
       else if (!sameGrants(p.grants, grants)) {
         await roomCall(env, { op: "update", room, identity: p.identity, grants }, UpdateResponse);
@@ -289,7 +286,7 @@ export async function syncVoicePermissions(
 /** Applies one member's grants in one room now (after a moderator's mute or deafen). `false` if not in the room. */
 export async function applyVoiceGrants(env: Env, db: Db, channelId: string, userId: string, mod: VoiceModeration): Promise<boolean> {
   const identity = await identityOf(env, channelId, userId);
-  const grants = await currentVoiceGrants(db, channelId, userId, mod);
+  const grants = await voiceGrantsNow(db, userId, channelId, mod);
   if (!grants) {
     const r = await roomCall(env, { op: "remove", targets: [{ room: channelId, identity }] }, RemoveResponse);
     return r.removed.length > 0;
@@ -309,9 +306,9 @@ const NO_MODERATION: VoiceModeration = { serverMute: false, serverDeaf: false };
  * LiveKit checks a token only when it is used to join, and a token outlives the access it was
  * issued for (up to MEDIA_TOKEN_TTL_SECONDS): a member kicked, banned, blocked or stripped of
  * CONNECT after fetching one could still join with it. So every participant LiveKit reports
- * present in a room of ours is checked against the one access check (`connectAccess`) before
- * the event is applied. Whoever may not CONNECT now — and any identity we did not issue for
- * this room — is removed through RoomService at once (the webhook arrives within moments of
+ * present in a room of ours is checked against the policy (`canStayInVoice`) before the event
+ * is applied. Whoever may not CONNECT now — and any identity we did not issue for this room —
+ * is removed through RoomService at once (the webhook arrives within moments of
  * the join) and never recorded as a voice state; at join, an encrypted channel gets a new key. On
  * `participant_joined`, someone who may stay but holds more (or other) grants than they have
  * now, from an older token, gets today's grants, as `syncVoicePermissions` would give them.
@@ -319,7 +316,7 @@ const NO_MODERATION: VoiceModeration = { serverMute: false, serverDeaf: false };
  * webhook fails and LiveKit delivers it again (nothing has been recorded yet).
  */
 async function admitParticipant(env: Env, db: Db, ch: ChannelRow, ev: MediaWebhookEvent, p: MediaParticipant, userId: string | null): Promise<boolean> {
-  const access = userId ? await connectAccess(db, ch.id, userId) : null;
+  const access = userId ? await canStayInVoice(db, userId, ch.id) : null;
   if (!userId || !access) {
     const r = await roomCall(env, { op: "remove", targets: [{ room: ch.id, identity: p.identity }] }, RemoveResponse);
     // Only at join: track events of someone refused (or removed by an access change) came after a rotation already.
@@ -337,7 +334,7 @@ async function admitParticipant(env: Env, db: Db, ch: ChannelRow, ev: MediaWebho
   if (ev.event === "participant_joined" && p.grants) {
     // LiveKit reports every participant's permission; a snapshot without one (null) cannot be compared.
     const mod = ch.communityId && access.community ? (await hubVoice(env, ch.communityId, { op: "get", userId })).moderation : NO_MODERATION;
-    const grants = voiceGrants(access.perms, mod);
+    const grants = voiceGrantsFor(access, mod);
     if (!sameGrants(p.grants, grants)) {
       await roomCall(env, { op: "update", room: ch.id, identity: p.identity, grants }, UpdateResponse);
       log({ event: "voice.join_grants_updated", channelId: ch.id, userId });
@@ -398,21 +395,14 @@ export async function handleWebhook(
   return { applied: true, duplicate: r.duplicate };
 }
 
-/** May this member go past the channel's user limit? The owner and MOVE_MEMBERS may (as on Discord), and anyone just moved there. */
-export async function exceedsLimitAllowed(env: Env, db: Db, communityId: string, channelId: string, userId: string): Promise<boolean> {
-  const a = await channelAccess(db, userId, channelId).catch(() => null);
-  if (!a) return false;
-  if (a.community?.isOwner || has(a.perms, P.MOVE_MEMBERS)) return true;
-  return (await hubVoice(env, communityId, { op: "get", userId })).movedTo === channelId;
-}
-
 async function enforceLimitAfterJoin(env: Env, db: Db, communityId: string, channelId: string, limit: number, userId: string) {
   const inChannel = (await hubVoice(env, communityId, { op: "list" })).states.filter((s) => s.channelId === channelId);
   if (inChannel.length <= limit) return;
   // The joiner is over the limit only if those who joined before them already fill it.
   inChannel.sort((a, b) => a.joinedAt - b.joinedAt || (a.userId < b.userId ? -1 : 1));
   if (inChannel.findIndex((s) => s.userId === userId) < limit) return;
-  if (await exceedsLimitAllowed(env, db, communityId, channelId, userId)) return;
+  const a = await canSeeChannel(db, userId, channelId).catch(() => null);
+  if (a && (await mayExceedUserLimit(a, async () => (await hubVoice(env, communityId, { op: "get", userId })).movedTo === channelId))) return;
   await removeFromVoice(env, { channelIds: [channelId] }, userId);
   log({ event: "voice.limit_enforced", channelId, userId });
 }

@@ -1,10 +1,9 @@
 /**
  * Community channels: create and reorder (mounted at /api/communities), rename, topic, user
- * limit, move, delete and permission overwrites (mounted at /api/channels). Managing a
- * channel takes MANAGE_CHANNELS, its overwrites MANAGE_ROLES, both as computed in that
- * channel, as Discord does. An overwrite also follows the hierarchy (only for roles and
- * members below the actor, or the actor themselves; @everyone for anyone with the
- * permission) and changes only bits the actor holds in that channel.
+ * limit, move, delete and permission overwrites (mounted at /api/channels). Who may do each
+ * is workers/core/policy.ts: canManageChannel (MANAGE_CHANNELS, or MANAGE_ROLES for
+ * overwrites, as computed in that channel), canOverwriteFor (the hierarchy) and canGrant
+ * (only bits the actor holds in that channel).
  */
 import { and, eq, isNull, max } from "drizzle-orm";
 import { Hono } from "hono";
@@ -24,23 +23,10 @@ import {
 import { ApiError } from "../../../shared/errors";
 import { newId } from "../../../shared/ids";
 import { CHANNEL_SCOPED, P, formatPermissions, parsePermissions } from "../../../shared/permissions";
-import { attachments, channelOverwrites, channels, communities, invites, roles } from "../../../core/schema";
+import { attachments, channelOverwrites, channels, communities, invites } from "../../../core/schema";
 import type { AppEnv } from "../env";
-import {
-  type ChannelAccess,
-  type ChannelRow,
-  type CommunityAccess,
-  channelAccess,
-  communityAccess,
-  loadPermissionModel,
-  memberRank,
-  permissionsInChannel,
-  requireCanActOnMember,
-  requireGrantable,
-  requireOutranksRole,
-  requirePerms,
-  visibleChannels,
-} from "../../../core/access";
+import { type ChannelRow, loadChannelAccess } from "../../../core/access";
+import { canGrant, canInCommunity, canManageChannel, canOverwriteFor, canSeeChannel, canSeeChannels, requirePerms } from "../../../core/policy";
 import { auditInsert, diff } from "../../../core/audit";
 import { type Statement, runBatch } from "../../../core/batch";
 import { hasCommunityRoom } from "../lib/chat-rooms";
@@ -75,22 +61,10 @@ async function nextPosition(db: Db, communityId: string, parentId: string | null
   return m === null || m === undefined ? 0 : m + 1;
 }
 
-async function overwritesOf(db: Db, channelId: string) {
-  const rows = await db.select().from(channelOverwrites).where(eq(channelOverwrites.channelId, channelId));
-  return rows.map((o) => ({ kind: o.targetKind, id: o.targetId, allow: parsePermissions(o.allow), deny: parsePermissions(o.deny) }));
-}
-
-/** The channel as the actor now sees it. */
-async function channelView(db: Db, ca: ChannelAccess, channel: ChannelRow) {
-  const perms = await permissionsInChannel(db, ca.community!, channel);
-  return toChannel(channel, await overwritesOf(db, channel.id), perms);
-}
-
-/** A community channel the user can see (DMs and tickets are not managed here). */
-async function communityChannel(db: Db, userId: string, channelId: string) {
-  const ca = await channelAccess(db, userId, channelId);
-  if (!ca.community) throw new ApiError("not_found", "No such channel.");
-  return ca as ChannelAccess & { community: NonNullable<ChannelAccess["community"]> };
+/** The channel as the actor sees it after changing its overwrites (their own permissions there may have changed too). */
+async function channelView(db: Db, userId: string, channel: ChannelRow) {
+  const a = await loadChannelAccess(db, userId, channel.id);
+  return toChannel(channel, a?.overwrites ?? [], a?.perms ?? 0n);
 }
 
 /** /api/communities/:id/channels... */
@@ -100,8 +74,7 @@ export const communityChannelRoutes = new Hono<AppEnv>()
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
     const db = c.var.db;
-    const a = await communityAccess(db, user.id, id);
-    requirePerms(a.perms, P.MANAGE_CHANNELS);
+    const a = await canInCommunity(db, user.id, id, P.MANAGE_CHANNELS);
     if ((await db.$count(channels, eq(channels.communityId, id))) >= MAX_CHANNELS) {
       throw new ApiError("limit_reached", `A community can have at most ${MAX_CHANNELS} channels.`);
     }
@@ -143,19 +116,17 @@ export const communityChannelRoutes = new Hono<AppEnv>()
     );
     await runBatch(db, stmts);
     await syncHubChannels(c.env, id);
-    const ca = await communityChannel(db, user.id, row.id);
-    return c.json({ channel: await channelView(db, ca, row) } satisfies ChannelResponse, 201);
+    const ca = await canSeeChannel(db, user.id, row.id);
+    return c.json({ channel: toChannel(row, ca.overwrites, ca.perms) } satisfies ChannelResponse, 201);
   })
   .put("/:id/channels/order", validate("param", CommunityParam), validate("json", ReorderChannelsBody), async (c) => {
     const { user } = authed(c);
     const { id } = c.req.valid("param");
     const { channels: order } = c.req.valid("json");
     const db = c.var.db;
-    const a = await communityAccess(db, user.id, id);
-    requirePerms(a.perms, P.MANAGE_CHANNELS);
-    const model = await loadPermissionModel(db, id, [user.id]);
-    if (!model) throw new ApiError("not_found", "No such community.");
-    const visible = visibleChannels(model, user.id).map((v) => v.channel);
+    const { access, model, channels: seen } = await canSeeChannels(db, user.id, id);
+    requirePerms(access.perms, P.MANAGE_CHANNELS);
+    const visible = seen.map((v) => v.channel);
     const byId = new Map(model.channels.map((ch) => [ch.id, ch]));
     const ids = order.map((o) => o.id);
     const bad = (message: string) => new ApiError("validation_failed", message, { issues: [{ path: ["channels"], message }] });
@@ -184,9 +155,9 @@ export const communityChannelRoutes = new Hono<AppEnv>()
       await runBatch(db, stmts);
       await syncHubChannels(c.env, id);
     }
-    const after = await loadPermissionModel(db, id, [user.id]);
+    const after = await canSeeChannels(db, user.id, id);
     return c.json({
-      channels: visibleChannels(after!, user.id).map(({ channel, perms }) => toChannel(channel, after!.overwrites.get(channel.id) ?? [], perms)),
+      channels: after.channels.map(({ channel, perms }) => toChannel(channel, after.model.overwrites.get(channel.id) ?? [], perms)),
     } satisfies ChannelListResponse);
   });
 
@@ -197,8 +168,7 @@ export const channelRoutes = new Hono<AppEnv>()
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
     const db = c.var.db;
-    const ca = await communityChannel(db, user.id, id);
-    requirePerms(ca.perms, P.MANAGE_CHANNELS);
+    const ca = await canManageChannel(db, user.id, id, P.MANAGE_CHANNELS);
     const ch = ca.channel;
     const communityId = ca.community.community.id;
     const invalid = (path: string, message: string) => new ApiError("validation_failed", message, { issues: [{ path: [path], message }] });
@@ -227,14 +197,14 @@ export const channelRoutes = new Hono<AppEnv>()
       // A call cannot be half encrypted: end the running one, everyone joins again in the new mode.
       if ("e2ee" in changes) await closeVoiceRoom(c.env, communityId, id);
     }
-    return c.json({ channel: await channelView(db, ca, updated) } satisfies ChannelResponse);
+    // Nothing above changes who may do what in the channel: the actor's permissions and its overwrites stand.
+    return c.json({ channel: toChannel(updated, ca.overwrites, ca.perms) } satisfies ChannelResponse);
   })
   .delete("/:id", validate("param", ChannelParam), async (c) => {
     const { user } = authed(c);
     const { id } = c.req.valid("param");
     const db = c.var.db;
-    const ca = await communityChannel(db, user.id, id);
-    requirePerms(ca.perms, P.MANAGE_CHANNELS);
+    const ca = await canManageChannel(db, user.id, id, P.MANAGE_CHANNELS);
     const ch = ca.channel;
     const community = ca.community.community;
     const files = await db.select({ key: attachments.key }).from(attachments).where(eq(attachments.channelId, id));
@@ -269,8 +239,7 @@ export const channelRoutes = new Hono<AppEnv>()
     const { id, targetKind, targetId } = c.req.valid("param");
     const body = c.req.valid("json");
     const db = c.var.db;
-    const ca = await communityChannel(db, user.id, id);
-    requirePerms(ca.perms, P.MANAGE_ROLES);
+    const ca = await canManageChannel(db, user.id, id, P.MANAGE_ROLES);
     const allow = BigInt(body.allow);
     const deny = BigInt(body.deny);
     if (((allow | deny) & ~CHANNEL_SCOPED) !== 0n) {
@@ -290,8 +259,8 @@ export const channelRoutes = new Hono<AppEnv>()
     // a deny or drop an allow as surely as setting one grants.
     const oldAllow = before ? parsePermissions(before.allow) : 0n;
     const oldDeny = before ? parsePermissions(before.deny) : 0n;
-    requireGrantable(ca.perms, (allow ^ oldAllow) | (deny ^ oldDeny));
-    await requireOverwriteTarget(db, ca.community, targetKind, targetId, true);
+    canGrant(ca.perms, (allow ^ oldAllow) | (deny ^ oldDeny));
+    await canOverwriteFor(db, ca.community, targetKind, targetId, true);
     await db.batch([
       db
         .insert(channelOverwrites)
@@ -314,21 +283,20 @@ export const channelRoutes = new Hono<AppEnv>()
       }),
     ]);
     await afterOverwriteChange(c.env, communityId, ca.channel);
-    return c.json({ channel: await channelView(db, ca, ca.channel) } satisfies ChannelResponse);
+    return c.json({ channel: await channelView(db, user.id, ca.channel) } satisfies ChannelResponse);
   })
   .delete("/:id/overwrites/:targetKind/:targetId", validate("param", OverwriteParam), async (c) => {
     const { user } = authed(c);
     const { id, targetKind, targetId } = c.req.valid("param");
     const db = c.var.db;
-    const ca = await communityChannel(db, user.id, id);
-    requirePerms(ca.perms, P.MANAGE_ROLES);
+    const ca = await canManageChannel(db, user.id, id, P.MANAGE_ROLES);
     const communityId = ca.community.community.id;
     const where = and(eq(channelOverwrites.channelId, id), eq(channelOverwrites.targetKind, targetKind), eq(channelOverwrites.targetId, targetId));
     const before = (await db.select().from(channelOverwrites).where(where).limit(1))[0];
     if (!before) throw new ApiError("not_found", "No such overwrite.");
     // Removing an overwrite can grant as much as it took away: the same rule as setting one.
-    requireGrantable(ca.perms, parsePermissions(before.allow) | parsePermissions(before.deny));
-    await requireOverwriteTarget(db, ca.community, targetKind, targetId, false);
+    canGrant(ca.perms, parsePermissions(before.allow) | parsePermissions(before.deny));
+    await canOverwriteFor(db, ca.community, targetKind, targetId, false);
     await db.batch([
       db.delete(channelOverwrites).where(where),
       auditInsert(db, {
@@ -343,33 +311,6 @@ export const channelRoutes = new Hono<AppEnv>()
     await afterOverwriteChange(c.env, communityId, ca.channel);
     return c.body(null, 204);
   });
-
-/**
- * Overwrites target a role of the community (@everyone included) or one of its members, and
- * only ones the actor may act on: a role strictly below their highest (@everyone is below
- * everyone), a member below them or themselves (requireCanActOnMember); the owner may act on
- * all. `mustExist` false (deleting): an overwrite of someone who is no longer a member has
- * nobody left to protect and may go.
- */
-async function requireOverwriteTarget(db: Db, actor: CommunityAccess, kind: "role" | "member", targetId: string, mustExist: boolean): Promise<void> {
-  if (kind === "role") {
-    const role = (
-      await db
-        .select({ position: roles.position, isEveryone: roles.isEveryone })
-        .from(roles)
-        .where(and(eq(roles.id, targetId), eq(roles.communityId, actor.community.id)))
-        .limit(1)
-    )[0];
-    if (!role) {
-      if (mustExist) throw new ApiError("not_found", "No such role.");
-      return;
-    }
-    if (!role.isEveryone) requireOutranksRole(actor, role.position);
-    return;
-  }
-  if (!mustExist && !(await memberRank(db, actor.community, targetId))) return;
-  await requireCanActOnMember(db, actor, targetId);
-}
 
 async function afterOverwriteChange(env: Env, communityId: string, channel: ChannelRow): Promise<void> {
   await Promise.all([syncHubChannels(env, communityId), hasCommunityRoom(channel.kind) ? revalidateRooms(env, [channel.id]) : Promise.resolve()]);

@@ -1,6 +1,6 @@
 /**
  * Communities: create, list, read, rename, transfer, delete, icon, audit log.
- * Mounted at /api/communities. Every handler reaches permissions through lib/access.ts.
+ * Mounted at /api/communities. Every handler asks workers/core/policy.ts who may.
  */
 import { and, desc, eq, inArray, lt } from "drizzle-orm";
 import { Hono } from "hono";
@@ -23,7 +23,8 @@ import { newId } from "../../../shared/ids";
 import { ALL_PERMISSIONS, DEFAULT_EVERYONE, P, formatPermissions } from "../../../shared/permissions";
 import { attachments, auditLog, channels, communities, members, roles, users } from "../../../core/schema";
 import type { AppEnv } from "../env";
-import { communityAccess, loadPermissionModel, memberRank, requirePerms, visibleChannels } from "../../../core/access";
+import { loadCommunityAccess } from "../../../core/access";
+import { canActAsOwner, canInCommunity, canSeeChannels } from "../../../core/policy";
 import { auditInsert, diff } from "../../../core/audit";
 import { runBatch } from "../../../core/batch";
 import { roomChannelIds } from "../lib/chat-rooms";
@@ -38,8 +39,6 @@ import { validate } from "../middleware/validate";
 
 /** Communities one user may own. */
 export const MAX_OWNED_COMMUNITIES = 100;
-
-const onlyOwner = () => new ApiError("forbidden", "Only the owner can do that.");
 
 export const communityRoutes = new Hono<AppEnv>()
   .post("/", validate("json", CreateCommunityBody), async (c) => {
@@ -113,24 +112,21 @@ export const communityRoutes = new Hono<AppEnv>()
     const { user } = authed(c);
     const { id } = c.req.valid("param");
     const db = c.var.db;
-    const a = await communityAccess(db, user.id, id);
-    const [model, roleRows, rank] = await Promise.all([
-      loadPermissionModel(db, id, [user.id]),
+    const [{ access: a, model, channels: seen }, roleRows] = await Promise.all([
+      canSeeChannels(db, user.id, id),
       db.select().from(roles).where(eq(roles.communityId, id)),
-      memberRank(db, a.community, user.id),
     ]);
-    if (!model || !rank) throw new ApiError("not_found", "No such community.");
     const body: CommunityDetail = {
       community: toCommunity(a.community),
-      channels: visibleChannels(model, user.id).map(({ channel, perms }) => toChannel(channel, model.overwrites.get(channel.id) ?? [], perms)),
+      channels: seen.map(({ channel, perms }) => toChannel(channel, model.overwrites.get(channel.id) ?? [], perms)),
       roles: sortRoles(roleRows).map(toRole),
       me: {
         userId: user.id,
-        nickname: rank.nickname,
-        roleIds: rank.roleIds,
+        nickname: a.nickname,
+        roleIds: a.roleIds,
         isOwner: a.isOwner,
         permissions: formatPermissions(a.perms),
-        joinedAt: rank.joinedAt,
+        joinedAt: a.joinedAt,
       },
     };
     return c.json(body);
@@ -140,8 +136,7 @@ export const communityRoutes = new Hono<AppEnv>()
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
     const db = c.var.db;
-    const a = await communityAccess(db, user.id, id);
-    requirePerms(a.perms, P.MANAGE_COMMUNITY);
+    const a = await canInCommunity(db, user.id, id, P.MANAGE_COMMUNITY);
     if (body.systemChannelId) {
       const ch = await db
         .select({ id: channels.id })
@@ -169,10 +164,9 @@ export const communityRoutes = new Hono<AppEnv>()
     const { id } = c.req.valid("param");
     const { userId } = c.req.valid("json");
     const db = c.var.db;
-    const a = await communityAccess(db, user.id, id);
-    if (!a.isOwner) throw onlyOwner();
+    const a = await canActAsOwner(db, user.id, id);
     if (userId === user.id) throw new ApiError("validation_failed", "You already own it.", { issues: [{ path: ["userId"], message: "already the owner" }] });
-    if (!(await memberRank(db, a.community, userId))) throw new ApiError("not_found", "No such member.");
+    if (!(await loadCommunityAccess(db, userId, id))) throw new ApiError("not_found", "No such member.");
     await db.batch([
       db.update(communities).set({ ownerId: userId }).where(and(eq(communities.id, id), eq(communities.ownerId, user.id))),
       auditInsert(db, {
@@ -195,8 +189,7 @@ export const communityRoutes = new Hono<AppEnv>()
     const { id } = c.req.valid("param");
     const { confirmName } = c.req.valid("json");
     const db = c.var.db;
-    const a = await communityAccess(db, user.id, id);
-    if (!a.isOwner) throw onlyOwner();
+    const a = await canActAsOwner(db, user.id, id);
     if (confirmName !== a.community.name) {
       throw new ApiError("validation_failed", "Type the community's name to confirm.", {
         issues: [{ path: ["confirmName"], message: "does not match the community's name" }],
@@ -253,8 +246,7 @@ export const communityRoutes = new Hono<AppEnv>()
     const { user } = authed(c);
     const { id } = c.req.valid("param");
     const db = c.var.db;
-    const a = await communityAccess(db, user.id, id);
-    requirePerms(a.perms, P.MANAGE_COMMUNITY);
+    const a = await canInCommunity(db, user.id, id, P.MANAGE_COMMUNITY);
     if (a.community.iconKey) {
       await db.batch([
         db.update(communities).set({ iconKey: null }).where(eq(communities.id, id)),
@@ -277,8 +269,7 @@ export const communityRoutes = new Hono<AppEnv>()
     const { id } = c.req.valid("param");
     const q = c.req.valid("query");
     const db = c.var.db;
-    const a = await communityAccess(db, user.id, id);
-    requirePerms(a.perms, P.VIEW_AUDIT_LOG);
+    await canInCommunity(db, user.id, id, P.VIEW_AUDIT_LOG);
     const rows = await db
       .select()
       .from(auditLog)

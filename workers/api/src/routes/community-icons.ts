@@ -12,7 +12,7 @@ import { randomToken } from "../../../shared/ids";
 import { P } from "../../../shared/permissions";
 import { communities } from "../../../core/schema";
 import type { AppEnv } from "../env";
-import { communityAccess, requirePerms } from "../../../core/access";
+import { canInCommunity } from "../../../core/policy";
 import { auditInsert } from "../../../core/audit";
 import { readCapped, sniffMedia } from "../lib/files";
 import { publish } from "../lib/rooms";
@@ -28,8 +28,7 @@ export const communityIconUploads = new Hono<AppEnv>().put("/communities/:id/ico
   const { user } = authed(c);
   const { id } = c.req.valid("param");
   const db = c.var.db;
-  const a = await communityAccess(db, user.id, id);
-  requirePerms(a.perms, P.MANAGE_COMMUNITY);
+  const a = await canInCommunity(db, user.id, id, P.MANAGE_COMMUNITY);
   const bytes = await readCapped(c.req.raw, MAX_ICON_BYTES, "Icons");
   if (bytes.byteLength === 0) throw new ApiError("validation_failed", "The body is empty.");
   const type = sniffMedia(bytes)?.type;

@@ -1,11 +1,13 @@
 /**
- * Search across a community: the same query in every text channel the member may read,
- * fanned out to those ChannelRooms in parallel and merged newest first.
+ * Search across a community: the same query in every text channel the member may read
+ * (policy.ts readableChannels, in sidebar order), fanned out to those ChannelRooms in
+ * parallel and merged newest first.
  */
 import { Hono } from "hono";
 import { SearchQuery, type SearchHit } from "../../../shared/chat";
+import { CommunityParam } from "../../../shared/communities";
 import type { AppEnv } from "../env";
-import { readableTextChannels } from "../lib/chat-rooms";
+import { readableChannels } from "../../../core/policy";
 import { roomOf } from "../stubs";
 import { log } from "../../../core/log";
 import { authed } from "../middleware/session";
@@ -14,10 +16,10 @@ import { validate } from "../middleware/validate";
 /** Channels searched at once; a community with more is searched in its first this many. */
 const MAX_FANOUT = 100;
 
-export const communitySearch = new Hono<AppEnv>().get("/:id/search", validate("query", SearchQuery), async (c) => {
+export const communitySearch = new Hono<AppEnv>().get("/:id/search", validate("param", CommunityParam), validate("query", SearchQuery), async (c) => {
   const { user } = authed(c);
   const q = c.req.valid("query");
-  const channelIds = (await readableTextChannels(c.var.db, user.id, c.req.param("id"))).slice(0, MAX_FANOUT);
+  const channelIds = (await readableChannels(c.var.db, user.id, c.req.valid("param").id)).slice(0, MAX_FANOUT);
   const pages = await Promise.all(
     channelIds.map(async (id) => {
       try {

@@ -3,7 +3,7 @@
  * group DM is a channel without a community whose recipients are exactly one set of people
  * (`dm_key`); it uses a ChannelRoom like any text channel. Only people who share a community
  * can start one, and never across a block. A block turns an existing 1:1 DM read-only
- * (lib/access.ts) at once.
+ * (workers/core/access.ts) at once.
  */
 import { and, desc, eq, inArray } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
@@ -14,8 +14,7 @@ import { ApiError } from "../../../shared/errors";
 import { newId } from "../../../shared/ids";
 import { channelRecipients, channels, members, userBlocks, users } from "../../../core/schema";
 import type { AppEnv } from "../env";
-import { P, has } from "../../../shared/permissions";
-import { channelAccess } from "../../../core/access";
+import { canCallInDm } from "../../../core/policy";
 import { revalidateRooms } from "../lib/rooms";
 import { roomOf } from "../stubs";
 import { log } from "../../../core/log";
@@ -162,12 +161,10 @@ function callOrThrow(r: { call: DmCall | null } | { retryAfterMs: number }): DmC
   return r.call;
 }
 
-/** A DM the user is in (404 otherwise); with `connect`, one they may call in (403 when blocked). */
+/** A DM the user is in, and its room (policy.ts canCallInDm: 404 otherwise; with `connect`, 403 when blocked). */
 async function dmCallAccess(c: Context<AppEnv>, id: string, connect: boolean) {
   const { user } = authed(c);
-  const a = await channelAccess(c.var.db, user.id, id);
-  if (a.community) throw new ApiError("not_found", "No such conversation.");
-  if (connect && !has(a.perms, P.CONNECT)) throw new ApiError("forbidden", "You cannot call in this conversation.");
+  const a = await canCallInDm(c.var.db, user.id, id, connect);
   return { channel: a.channel, recipients: a.recipients, room: await roomOf(c.env, id) };
 }
 

@@ -21,10 +21,10 @@ import {
 } from "../../../shared/communities";
 import { ApiError } from "../../../shared/errors";
 import { randomToken } from "../../../shared/ids";
-import { P, has } from "../../../shared/permissions";
 import { communities, invites, members } from "../../../core/schema";
 import type { AppEnv } from "../env";
-import { channelAccess, communityAccess, isBanned, requirePerms } from "../../../core/access";
+import { isBanned } from "../../../core/access";
+import { canCreateInvite, canListInvites, canRevokeInvite, canSeeChannel } from "../../../core/policy";
 import { auditInsert } from "../../../core/audit";
 import { log } from "../../../core/log";
 import { memberView } from "../lib/membership";
@@ -69,7 +69,7 @@ async function landing(db: Db, userId: string, inv: InviteRow, systemChannelId: 
   for (const id of [inv.channelId, systemChannelId]) {
     if (!id) continue;
     try {
-      await channelAccess(db, userId, id);
+      await canSeeChannel(db, userId, id);
       return id;
     } catch {
       // Not visible to them: try the next one.
@@ -85,13 +85,7 @@ export const communityInviteRoutes = new Hono<AppEnv>()
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
     const db = c.var.db;
-    const a = await communityAccess(db, user.id, id);
-    requirePerms(a.perms, P.CREATE_INVITE);
-    if (body.channelId) {
-      const ch = await channelAccess(db, user.id, body.channelId);
-      if (ch.channel.communityId !== id || ch.channel.kind !== "text") throw new ApiError("not_found", "No such channel.");
-      requirePerms(ch.perms, P.CREATE_INVITE);
-    }
+    await canCreateInvite(db, user.id, id, body.channelId);
     const now = Date.now();
     const maxAge = body.maxAgeSeconds === undefined ? DEFAULT_INVITE_AGE_S : body.maxAgeSeconds;
     const row: InviteRow = {
@@ -123,10 +117,8 @@ export const communityInviteRoutes = new Hono<AppEnv>()
     const { user } = authed(c);
     const { id } = c.req.valid("param");
     const db = c.var.db;
-    const a = await communityAccess(db, user.id, id);
     // MANAGE_COMMUNITY sees every invite; CREATE_INVITE only one's own.
-    const all = has(a.perms, P.MANAGE_COMMUNITY);
-    if (!all) requirePerms(a.perms, P.CREATE_INVITE);
+    const all = (await canListInvites(db, user.id, id)) === "all";
     const rows = await db
       .select()
       .from(invites)
@@ -224,8 +216,7 @@ export const inviteRoutes = new Hono<AppEnv>()
     const inv = (await db.select().from(invites).where(eq(invites.code, code)).limit(1))[0];
     if (!inv) throw invalid();
     // Non-members get the same 404 as an unknown code.
-    const a = await communityAccess(db, user.id, inv.communityId);
-    if (!(inv.creatorId === user.id && has(a.perms, P.CREATE_INVITE))) requirePerms(a.perms, P.MANAGE_COMMUNITY);
+    await canRevokeInvite(db, user.id, inv);
     if (inv.revokedAt === null) {
       await db.batch([
         db.update(invites).set({ revokedAt: Date.now() }).where(eq(invites.code, code)),

@@ -23,7 +23,8 @@ import { ApiError } from "../../../shared/errors";
 import { P } from "../../../shared/permissions";
 import { bans, memberRoles, members, users } from "../../../core/schema";
 import type { AppEnv } from "../env";
-import { communityAccess, isBanned, memberRank, requireCanActOnMember, requirePerms } from "../../../core/access";
+import { isBanned } from "../../../core/access";
+import { canActOnMember, canBan, canInCommunity, canSeeCommunity } from "../../../core/policy";
 import { auditInsert } from "../../../core/audit";
 import { runBatch } from "../../../core/batch";
 import { roomChannelIds } from "../lib/chat-rooms";
@@ -42,7 +43,7 @@ export const memberRoutes = new Hono<AppEnv>()
     const { id } = c.req.valid("param");
     const q = c.req.valid("query");
     const db = c.var.db;
-    await communityAccess(db, user.id, id);
+    await canSeeCommunity(db, user.id, id);
     const rows = await db
       .select({ user: { id: users.id, username: users.username, displayName: users.displayName }, m: members })
       .from(members)
@@ -69,10 +70,8 @@ export const memberRoutes = new Hono<AppEnv>()
     const { id, userId } = c.req.valid("param");
     const { nickname } = c.req.valid("json");
     const db = c.var.db;
-    const a = await communityAccess(db, user.id, id);
-    const self = userId === user.id;
-    requirePerms(a.perms, self ? P.CHANGE_NICKNAME : P.MANAGE_NICKNAMES);
-    const target = await requireCanActOnMember(db, a, userId);
+    const a = await canInCommunity(db, user.id, id, userId === user.id ? P.CHANGE_NICKNAME : P.MANAGE_NICKNAMES);
+    const target = await canActOnMember(db, a, userId);
     if (target.nickname !== nickname) {
       await db.batch([
         db
@@ -99,10 +98,9 @@ export const memberRoutes = new Hono<AppEnv>()
     const { id, userId } = c.req.valid("param");
     const { reason } = c.req.valid("json");
     const db = c.var.db;
-    const a = await communityAccess(db, user.id, id);
-    requirePerms(a.perms, P.KICK_MEMBERS);
+    const a = await canInCommunity(db, user.id, id, P.KICK_MEMBERS);
     if (userId === user.id) throw notSelf("kick");
-    await requireCanActOnMember(db, a, userId);
+    await canActOnMember(db, a, userId);
     await runBatch(db, [
       ...removeMemberStatements(db, id, userId),
       auditInsert(db, { communityId: id, actorId: user.id, action: "member.kick", targetKind: "user", targetId: userId, reason: reason || null }),
@@ -114,8 +112,7 @@ export const memberRoutes = new Hono<AppEnv>()
     const { user } = authed(c);
     const { id } = c.req.valid("param");
     const db = c.var.db;
-    const a = await communityAccess(db, user.id, id);
-    requirePerms(a.perms, P.BAN_MEMBERS);
+    await canInCommunity(db, user.id, id, P.BAN_MEMBERS);
     const rows = await db
       .select({ user: { id: users.id, username: users.username, displayName: users.displayName }, b: bans })
       .from(bans)
@@ -130,15 +127,11 @@ export const memberRoutes = new Hono<AppEnv>()
     const { id, userId } = c.req.valid("param");
     const body = c.req.valid("json");
     const db = c.var.db;
-    const a = await communityAccess(db, user.id, id);
-    requirePerms(a.perms, P.BAN_MEMBERS);
+    const a = await canInCommunity(db, user.id, id, P.BAN_MEMBERS);
     if (userId === user.id) throw notSelf("ban");
     const exists = await db.select({ id: users.id }).from(users).where(eq(users.id, userId)).limit(1);
     if (!exists.length) throw new ApiError("not_found", "No such user.");
-    if (a.community.ownerId === userId) throw new ApiError("forbidden", "You can only act on roles and members below your highest role.");
-    // Anyone may be banned by id; members only from above.
-    const wasMember = !!(await memberRank(db, a.community, userId));
-    if (wasMember) await requireCanActOnMember(db, a, userId);
+    const wasMember = !!(await canBan(db, a, userId));
     const now = Date.now();
     const reason = body.reason || null;
     await runBatch(db, [
@@ -168,8 +161,7 @@ export const memberRoutes = new Hono<AppEnv>()
     const { user } = authed(c);
     const { id, userId } = c.req.valid("param");
     const db = c.var.db;
-    const a = await communityAccess(db, user.id, id);
-    requirePerms(a.perms, P.BAN_MEMBERS);
+    await canInCommunity(db, user.id, id, P.BAN_MEMBERS);
     if (!(await isBanned(db, id, userId))) throw new ApiError("not_found", "No such ban.");
     await db.batch([
       db.delete(bans).where(and(eq(bans.communityId, id), eq(bans.userId, userId))),
@@ -181,7 +173,7 @@ export const memberRoutes = new Hono<AppEnv>()
     const { user } = authed(c);
     const { id } = c.req.valid("param");
     const db = c.var.db;
-    const a = await communityAccess(db, user.id, id);
+    const a = await canSeeCommunity(db, user.id, id);
     if (a.isOwner) throw new ApiError("owner_cannot_leave", "Transfer ownership or delete the community before leaving it.");
     await runBatch(db, removeMemberStatements(db, id, user.id));
     await afterMemberRemoved(db, c.env, id, user.id, "left");

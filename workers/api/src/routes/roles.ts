@@ -1,10 +1,11 @@
 /**
  * Roles: list, create, edit, delete, reorder, and assigning them to members. Mounted at
  * /api/communities. Takes MANAGE_ROLES; members act only on roles (and members) strictly
- * below their highest role, and only on permissions they hold themselves: creating or
- * editing a role changes only bits the actor has, and assigning, removing, deleting or
- * moving a role takes holding everything it carries (requireHoldsRoles), since position
- * alone says nothing about what a role grants. The owner and ADMINISTRATOR hold it all.
+ * below their highest role (canActOnRole, canActOnMember), and only on permissions they hold
+ * themselves: creating or editing a role changes only bits the actor has (canGrant), and
+ * assigning, removing, deleting or moving a role takes holding everything it carries
+ * (canGiveRoles, rolesNotHeld), since position alone says nothing about what a role grants.
+ * The owner and ADMINISTRATOR hold it all. All of it is workers/core/policy.ts.
  */
 import { and, eq, sql } from "drizzle-orm";
 import { Hono } from "hono";
@@ -25,16 +26,15 @@ import { P, parsePermissions } from "../../../shared/permissions";
 import { channelOverwrites, memberRoles, roles } from "../../../core/schema";
 import type { AppEnv } from "../env";
 import {
-  type CommunityAccess,
-  communityAccess,
+  canActOnMember,
+  canActOnRole,
+  canGiveRoles,
+  canGrant,
+  canInCommunity,
+  canSeeCommunity,
   outranks,
-  requireCanActOnMember,
-  requireGrantable,
-  requireHoldsRoles,
-  requireOutranksRole,
-  requirePerms,
   rolesNotHeld,
-} from "../../../core/access";
+} from "../../../core/policy";
 import { auditInsert, diff } from "../../../core/audit";
 import { type Statement, runBatch } from "../../../core/batch";
 import { roomChannelIds } from "../lib/chat-rooms";
@@ -66,17 +66,11 @@ async function permissionsChanged(db: Db, env: Env, communityId: string, userIds
   await Promise.all([syncHubChannels(env, communityId, userIds), revalidateRooms(env, rooms)]);
 }
 
-async function requireManageRoles(db: Db, userId: string, communityId: string): Promise<CommunityAccess> {
-  const a = await communityAccess(db, userId, communityId);
-  requirePerms(a.perms, P.MANAGE_ROLES);
-  return a;
-}
-
 export const roleRoutes = new Hono<AppEnv>()
   .get("/:id/roles", validate("param", CommunityParam), async (c) => {
     const { user } = authed(c);
     const { id } = c.req.valid("param");
-    await communityAccess(c.var.db, user.id, id);
+    await canSeeCommunity(c.var.db, user.id, id);
     const rows = await c.var.db.select().from(roles).where(eq(roles.communityId, id));
     return c.json({ roles: sortRoles(rows).map(toRole) } satisfies RoleListResponse);
   })
@@ -85,9 +79,9 @@ export const roleRoutes = new Hono<AppEnv>()
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
     const db = c.var.db;
-    const a = await requireManageRoles(db, user.id, id);
+    const a = await canInCommunity(db, user.id, id, P.MANAGE_ROLES);
     const perms = parsePermissions(body.permissions ?? "0");
-    requireGrantable(a.perms, perms);
+    canGrant(a.perms, perms);
     if ((await db.$count(roles, eq(roles.communityId, id))) >= MAX_ROLES) {
       throw new ApiError("limit_reached", `A community can have at most ${MAX_ROLES} roles.`);
     }
@@ -130,7 +124,7 @@ export const roleRoutes = new Hono<AppEnv>()
     const { id } = c.req.valid("param");
     const { roleIds } = c.req.valid("json");
     const db = c.var.db;
-    const a = await requireManageRoles(db, user.id, id);
+    const a = await canInCommunity(db, user.id, id, P.MANAGE_ROLES);
     const current = await rankedRoles(db, id);
     const bad = (message: string) => new ApiError("validation_failed", message, { issues: [{ path: ["roleIds"], message }] });
     if (new Set(roleIds).size !== roleIds.length) throw bad("a role is listed twice");
@@ -177,9 +171,9 @@ export const roleRoutes = new Hono<AppEnv>()
     const { id, roleId } = c.req.valid("param");
     const body = c.req.valid("json");
     const db = c.var.db;
-    const a = await requireManageRoles(db, user.id, id);
+    const a = await canInCommunity(db, user.id, id, P.MANAGE_ROLES);
     const role = await roleOf(db, id, roleId);
-    requireOutranksRole(a, role.position);
+    canActOnRole(a, role.position);
     if (role.isEveryone && (body.name !== undefined || body.hoist !== undefined || body.mentionable !== undefined || body.color !== undefined)) {
       throw new ApiError("validation_failed", "Only the permissions of @everyone can change.", { issues: [{ path: ["name"], message: "fixed for @everyone" }] });
     }
@@ -191,7 +185,7 @@ export const roleRoutes = new Hono<AppEnv>()
     if (body.permissions !== undefined) {
       const next = parsePermissions(body.permissions);
       // Taking a bit away from a role is as much the actor's call as adding it: both need it.
-      requireGrantable(a.perms, next ^ parsePermissions(role.permissions));
+      canGrant(a.perms, next ^ parsePermissions(role.permissions));
       patch.permissions = next.toString();
     }
     const changes = diff(role, patch);
@@ -210,14 +204,14 @@ export const roleRoutes = new Hono<AppEnv>()
     const { user } = authed(c);
     const { id, roleId } = c.req.valid("param");
     const db = c.var.db;
-    const a = await requireManageRoles(db, user.id, id);
+    const a = await canInCommunity(db, user.id, id, P.MANAGE_ROLES);
     const role = await roleOf(db, id, roleId);
     if (role.isEveryone) {
       throw new ApiError("validation_failed", "The @everyone role cannot be deleted.", { issues: [{ path: ["roleId"], message: "@everyone" }] });
     }
-    requireOutranksRole(a, role.position);
+    canActOnRole(a, role.position);
     // Deleting a role takes it (and its overwrites) from every holder at once.
-    await requireHoldsRoles(db, a, [roleId]);
+    await canGiveRoles(db, a, [roleId]);
     await db.batch([
       db.delete(roles).where(eq(roles.id, roleId)),
       db.delete(memberRoles).where(eq(memberRoles.roleId, roleId)),
@@ -249,15 +243,15 @@ async function setMemberRole(
   p: { id: string; userId: string; roleId: string },
   add: boolean,
 ): Promise<204> {
-  const a = await requireManageRoles(db, actorId, p.id);
+  const a = await canInCommunity(db, actorId, p.id, P.MANAGE_ROLES);
   const role = await roleOf(db, p.id, p.roleId);
   if (role.isEveryone) throw new ApiError("validation_failed", "Everyone has @everyone.", { issues: [{ path: ["roleId"], message: "@everyone" }] });
-  requireOutranksRole(a, role.position);
-  const target = await requireCanActOnMember(db, a, p.userId);
+  canActOnRole(a, role.position);
+  const target = await canActOnMember(db, a, p.userId);
   // Rank alone is not enough: a role made later sits low but may carry ADMINISTRATOR.
   // Assigning hands out everything the role carries, removing takes it back (and lifts the
   // denies of its overwrites): both need the actor to hold all of it.
-  await requireHoldsRoles(db, a, [p.roleId]);
+  await canGiveRoles(db, a, [p.roleId]);
   const has = target.roleIds.includes(p.roleId);
   if (has === add) return 204;
   await db.batch([

@@ -7,22 +7,23 @@
 import { eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { UploadQuery, attachmentUrl, type Attachment } from "../../../shared/chat";
+import { ChannelParam } from "../../../shared/communities";
 import { ApiError } from "../../../shared/errors";
 import { newId } from "../../../shared/ids";
 import { P } from "../../../shared/permissions";
 import { attachments } from "../../../core/schema";
 import type { AppEnv } from "../env";
-import { chatAccess } from "../lib/chat-rooms";
+import { canChat } from "../../../core/policy";
 import { imageSize, maxAttachmentBytes, readCapped, safeFilename, storedContentType } from "../lib/files";
 import { UPLOAD_RATE, checkPendingQuota, insertWithinQuota } from "../lib/pending-uploads";
 import { take } from "../lib/throttle";
 import { authed } from "../middleware/session";
 import { validate } from "../middleware/validate";
 
-export const uploads = new Hono<AppEnv>().post("/channels/:id/attachments", validate("query", UploadQuery), async (c) => {
+export const uploads = new Hono<AppEnv>().post("/channels/:id/attachments", validate("param", ChannelParam), validate("query", UploadQuery), async (c) => {
   const { user } = authed(c);
-  const channelId = c.req.param("id");
-  await chatAccess(c.var.db, user.id, channelId, P.ATTACH_FILES);
+  const channelId = c.req.valid("param").id;
+  await canChat(c.var.db, user.id, channelId, P.ATTACH_FILES);
   // Rate and quota before a byte is read: a refused upload costs neither bandwidth nor R2.
   await take(c.var.db, `upload:${user.id}`, UPLOAD_RATE, "You are uploading files too fast.");
   const max = maxAttachmentBytes(c.env);

@@ -1,0 +1,473 @@
+/**
+ * The policy: one function per question Woxly asks about who may do what, for HTTP routes,
+ * WebSocket upgrades, media tokens, LiveKit webhooks and the Durable Objects alike. Every
+ * function reads through the one loader in access.ts (the permission model) and decides here;
+ * nothing else decides. As everywhere in Woxly, what a user may not see answers `not_found`
+ * (404), exactly like what does not exist; what they can see but may not do answers
+ * `forbidden` (403).
+ *
+ *   seeing     canSeeCommunity, canInCommunity, canActAsOwner, canSeeChannel, canSeeChannels,
+ *              visibleChannels, membersWhoCanSee
+ *   chat       canChat, canReadChannel, readableChannels
+ *   managing   canManageChannel, canGrant, outranks, canActOnRole, canActOnMember, canBan,
+ *              rolesNotHeld, canGiveRoles, canOverwriteFor
+ *   invites    canCreateInvite, canListInvites, canRevokeInvite
+ *   calls      canCallInDm, canConnectVoice, canJoinVoice, mayExceedUserLimit,
+ *              canStayInVoice, voiceGrantsFor, voiceGrantsNow, canModerateVoice, canMoveToVoice
+ */
+import { ApiError } from "../shared/errors";
+import { voiceGrants, type MediaGrants, type VoiceModeration } from "../shared/media";
+import { P, has } from "../shared/permissions";
+import {
+  type ChannelAccess,
+  type ChannelRow,
+  type CommunityAccess,
+  type PermissionModel,
+  loadChannelAccess,
+  loadCommunityAccess,
+  loadPermissionModel,
+  memberAccess,
+  modelChannelPerms,
+} from "./access";
+import type { Db } from "./db";
+
+const notFound = (what: string) => new ApiError("not_found", `No such ${what}.`);
+const forbidden = (message = "You do not have permission to do that.") => new ApiError("forbidden", message);
+const tooLow = () => forbidden("You can only act on roles and members below your highest role.");
+
+/** Throws `forbidden` unless every permission in `need` is present in `perms`. */
+export function requirePerms(perms: bigint, ...need: bigint[]): void {
+  if (!has(perms, ...need)) throw forbidden();
+}
+
+// ---------------------------------------------------------------------------------------
+// Seeing
+// ---------------------------------------------------------------------------------------
+
+/** Is the user a member of the community? Their standing there; `not_found` for non-members (banned users are not members). One D1 batch. */
+export async function canSeeCommunity(db: Db, userId: string, communityId: string): Promise<CommunityAccess> {
+  const a = await loadCommunityAccess(db, userId, communityId);
+  if (!a) throw notFound("community");
+  return a;
+}
+
+/**
+ * May the member do `need` community-wide (MANAGE_CHANNELS, MANAGE_ROLES, KICK_MEMBERS,
+ * BAN_MEMBERS, MANAGE_COMMUNITY, VIEW_AUDIT_LOG, CREATE_INVITE, ...)? Their standing;
+ * `not_found` for non-members, `forbidden` without it.
+ */
+export async function canInCommunity(db: Db, userId: string, communityId: string, need: bigint): Promise<CommunityAccess> {
+  const a = await canSeeCommunity(db, userId, communityId);
+  requirePerms(a.perms, need);
+  return a;
+}
+
+/** Is the user the community's owner (transfer, delete)? `not_found` for non-members, `forbidden` for other members. */
+export async function canActAsOwner(db: Db, userId: string, communityId: string): Promise<CommunityAccess> {
+  const a = await canSeeCommunity(db, userId, communityId);
+  if (!a.isOwner) throw forbidden("Only the owner can do that.");
+  return a;
+}
+
+/**
+ * May the user see this channel? A community channel to a member with VIEW_CHANNEL there
+ * (roles and overwrites), a DM to its people. Their standing and permissions there;
+ * `not_found` otherwise. One D1 batch (WebSocket upgrades and reconnect storms depend on it).
+ */
+export async function canSeeChannel(db: Db, userId: string, channelId: string): Promise<ChannelAccess> {
+  const a = await loadChannelAccess(db, userId, channelId);
+  if (!a || !has(a.perms, P.VIEW_CHANNEL)) throw notFound("channel");
+  return a;
+}
+
+/**
+ * Which channels of the model can a member see? In display order, with their permissions in
+ * each. A category the member cannot see is still listed when a channel in it is visible.
+ */
+export function visibleChannels(model: PermissionModel, userId: string): { channel: ChannelRow; perms: bigint }[] {
+  const perms = new Map(model.channels.map((c) => [c.id, modelChannelPerms(model, userId, c.id)]));
+  const visible = (id: string) => has(perms.get(id) ?? 0n, P.VIEW_CHANNEL);
+  const parentsNeeded = new Set(model.channels.filter((c) => c.parentId && visible(c.id)).map((c) => c.parentId!));
+  return model.channels
+    .filter((c) => visible(c.id) || (c.kind === "category" && parentsNeeded.has(c.id)))
+    .map((c) => ({ channel: c, perms: perms.get(c.id)! }));
+}
+
+/** Which members of the model can see `channelId`? */
+export function membersWhoCanSee(model: PermissionModel, channelId: string): string[] {
+  return [...model.memberRoles.keys()].filter((u) => has(modelChannelPerms(model, u, channelId), P.VIEW_CHANNEL));
+}
+
+/**
+ * The channels of a community a member can see (visibleChannels), with their standing and the
+ * model it came from (for the channels' overwrites); `not_found` for non-members. One D1 batch.
+ */
+export async function canSeeChannels(
+  db: Db,
+  userId: string,
+  communityId: string,
+): Promise<{ access: CommunityAccess; model: PermissionModel; channels: { channel: ChannelRow; perms: bigint }[] }> {
+  const model = await loadPermissionModel(db, communityId, [userId]);
+  const access = model && memberAccess(model, userId);
+  if (!model || !access) throw notFound("community");
+  return { access, model, channels: visibleChannels(model, userId) };
+}
+
+// ---------------------------------------------------------------------------------------
+// Chat
+// ---------------------------------------------------------------------------------------
+
+/** Community channel kinds that have a ChannelRoom: text channels, and voice channels' chat beside the call. */
+export const COMMUNITY_ROOM_KINDS = ["text", "voice"] as const;
+
+/** Channel kinds that have a ChannelRoom (messages); categories do not. */
+const CHAT_KINDS = new Set<string>([...COMMUNITY_ROOM_KINDS, "dm", "group_dm", "ticket"]);
+
+/**
+ * May the user do `need` in this channel's chat (VIEW_CHANNEL to open its room, READ_HISTORY,
+ * ATTACH_FILES, ...)? Their standing there. `not_found` when they cannot see it or it has no
+ * chat (a category: no room may open on its id); `forbidden` when they can see it but lack `need`.
+ */
+export async function canChat(db: Db, userId: string, channelId: string, need: bigint): Promise<ChannelAccess> {
+  const a = await canSeeChannel(db, userId, channelId);
+  if (!CHAT_KINDS.has(a.channel.kind)) throw notFound("channel");
+  requirePerms(a.perms, need);
+  return a;
+}
+
+/** May the user read this channel's messages (history, one message, pins, search, attachments)? canChat with READ_HISTORY: 404 invisible or no chat, 403 without READ_HISTORY. */
+export async function canReadChannel(db: Db, userId: string, channelId: string): Promise<ChannelAccess> {
+  return canChat(db, userId, channelId, P.READ_HISTORY);
+}
+
+/** Which text channels of the community may the member read (VIEW_CHANNEL and READ_HISTORY; community-wide search)? In display order; `not_found` for non-members. */
+export async function readableChannels(db: Db, userId: string, communityId: string): Promise<string[]> {
+  const { channels } = await canSeeChannels(db, userId, communityId);
+  return channels.filter((v) => v.channel.kind === "text" && has(v.perms, P.VIEW_CHANNEL, P.READ_HISTORY)).map((v) => v.channel.id);
+}
+
+// ---------------------------------------------------------------------------------------
+// Managing: channels, roles, members. Members act only on roles and members strictly below
+// their highest role; the owner is above everyone. Permissions can only be granted by
+// someone who has them.
+// ---------------------------------------------------------------------------------------
+
+/**
+ * May the member manage this community channel: MANAGE_CHANNELS to edit or delete it,
+ * MANAGE_ROLES to edit its overwrites, both as computed in that channel (as Discord does)?
+ * `not_found` when they cannot see it (and for DMs), `forbidden` without `need`.
+ */
+export async function canManageChannel(
+  db: Db,
+  userId: string,
+  channelId: string,
+  need: bigint,
+): Promise<ChannelAccess & { community: CommunityAccess }> {
+  const a = await canSeeChannel(db, userId, channelId);
+  if (!a.community) throw notFound("channel");
+  requirePerms(a.perms, need);
+  return a as ChannelAccess & { community: CommunityAccess };
+}
+
+/**
+ * May the actor grant (or take back) the permission bits `bits`? Throws `forbidden` if they
+ * hold a bit the actor lacks (`perms` are the actor's where the grant applies; the owner and
+ * ADMINISTRATOR have them all).
+ */
+export function canGrant(perms: bigint, bits: bigint): void {
+  if ((bits & ~perms) !== 0n) throw forbidden("You cannot grant permissions you do not have.");
+}
+
+/** Does the actor outrank something at `position` (a role, or a member's highest role)? */
+export function outranks(actor: Pick<CommunityAccess, "isOwner" | "topPosition">, position: number): boolean {
+  return actor.isOwner || actor.topPosition > position;
+}
+
+/** May the actor act on a role at `position` (edit, delete, assign)? Throws `forbidden` unless they outrank it. */
+export function canActOnRole(actor: CommunityAccess, position: number): void {
+  if (!outranks(actor, position)) throw tooLow();
+}
+
+/** Throws `forbidden` if the target (a member) is the owner or at or above the actor's highest role; acting on oneself passes. */
+function requireBelow(actor: CommunityAccess, target: CommunityAccess): void {
+  if (target.userId === actor.userId) return;
+  if (target.isOwner || !outranks(actor, target.topPosition)) throw tooLow();
+}
+
+/**
+ * May the actor act on this member (nickname, kick, roles, overwrites)? The target's standing;
+ * `not_found` for non-members, `forbidden` for the owner and for anyone at or above the actor's
+ * highest role. Acting on yourself passes here; routes that forbid it (kick, ban) say so.
+ */
+export async function canActOnMember(db: Db, actor: CommunityAccess, targetUserId: string): Promise<CommunityAccess> {
+  const target = await loadCommunityAccess(db, targetUserId, actor.community.id);
+  if (!target) throw notFound("member");
+  requireBelow(actor, target);
+  return target;
+}
+
+/**
+ * May the actor ban this user? Anyone may be banned by id, members only from above (as
+ * canActOnMember), the owner never (`forbidden`). The target's standing, or undefined when
+ * they are not a member.
+ */
+export async function canBan(db: Db, actor: CommunityAccess, targetUserId: string): Promise<CommunityAccess | undefined> {
+  if (actor.community.ownerId === targetUserId) throw tooLow();
+  const target = await loadCommunityAccess(db, targetUserId, actor.community.id);
+  if (target) requireBelow(actor, target);
+  return target;
+}
+
+/**
+ * Which of `roleIds` (roles of the actor's community) carry something the actor does not
+ * hold: a community-wide bit of the role the actor lacks, or an allow or deny bit of one of
+ * the role's channel overwrites the actor lacks in that channel. Unknown ids are left out.
+ * The owner and ADMINISTRATOR hold everything, so for them it is always empty.
+ */
+export async function rolesNotHeld(db: Db, actor: CommunityAccess, roleIds: string[]): Promise<string[]> {
+  if (actor.isOwner || has(actor.perms, P.ADMINISTRATOR) || roleIds.length === 0) return [];
+  const model = await loadPermissionModel(db, actor.community.id, [actor.userId]);
+  if (!model) return [];
+  const wanted = new Set(roleIds);
+  const lacking = new Set<string>();
+  for (const id of roleIds) {
+    const role = model.roles.get(id) ?? (model.everyone.id === id ? model.everyone : undefined);
+    if (role && (role.permissions & ~actor.perms) !== 0n) lacking.add(id);
+  }
+  for (const [channelId, list] of model.overwrites) {
+    const mine = modelChannelPerms(model, actor.userId, channelId);
+    for (const o of list) {
+      if (o.kind === "role" && wanted.has(o.id) && ((o.allow | o.deny) & ~mine) !== 0n) lacking.add(o.id);
+    }
+  }
+  return roleIds.filter((id) => lacking.has(id));
+}
+
+/**
+ * May the actor give, take or delete these roles? Throws `forbidden` unless they hold
+ * everything the roles carry (rolesNotHeld): assigning, removing or deleting a role hands out
+ * or takes back all of it, whatever its position.
+ */
+export async function canGiveRoles(db: Db, actor: CommunityAccess, roleIds: string[]): Promise<void> {
+  if ((await rolesNotHeld(db, actor, roleIds)).length) {
+    throw forbidden("You can only give or take roles whose permissions you have.");
+  }
+}
+
+/**
+ * May the actor set or remove a channel overwrite for this target? A role strictly below
+ * their highest (@everyone is below everyone), a member below them or themselves
+ * (canActOnMember); the owner may act on all. `mustExist` false (removing): an overwrite of a
+ * role or member that is gone has nobody left to protect and may go. `not_found` for an
+ * unknown role or member when `mustExist`.
+ */
+export async function canOverwriteFor(db: Db, actor: CommunityAccess, kind: "role" | "member", targetId: string, mustExist: boolean): Promise<void> {
+  if (kind === "role") {
+    if (targetId === actor.everyoneRoleId) return;
+    const role = actor.communityRoles.get(targetId);
+    if (!role) {
+      if (mustExist) throw notFound("role");
+      return;
+    }
+    canActOnRole(actor, role.position);
+    return;
+  }
+  const target = await loadCommunityAccess(db, targetId, actor.community.id);
+  if (!target) {
+    if (mustExist) throw notFound("member");
+    return;
+  }
+  requireBelow(actor, target);
+}
+
+// ---------------------------------------------------------------------------------------
+// Invites
+// ---------------------------------------------------------------------------------------
+
+/**
+ * May the member create an invite, to `channelId` when given? CREATE_INVITE community-wide
+ * and, for a channel, a text channel of this community they can see (`not_found` otherwise)
+ * with CREATE_INVITE there (`forbidden`).
+ */
+export async function canCreateInvite(db: Db, userId: string, communityId: string, channelId?: string): Promise<void> {
+  await canInCommunity(db, userId, communityId, P.CREATE_INVITE);
+  if (!channelId) return;
+  const ch = await canSeeChannel(db, userId, channelId);
+  if (ch.channel.communityId !== communityId || ch.channel.kind !== "text") throw notFound("channel");
+  requirePerms(ch.perms, P.CREATE_INVITE);
+}
+
+/** Which invites may the member list? "all" with MANAGE_COMMUNITY, "own" with CREATE_INVITE; `not_found` for non-members, `forbidden` with neither. */
+export async function canListInvites(db: Db, userId: string, communityId: string): Promise<"all" | "own"> {
+  const a = await canSeeCommunity(db, userId, communityId);
+  if (has(a.perms, P.MANAGE_COMMUNITY)) return "all";
+  requirePerms(a.perms, P.CREATE_INVITE);
+  return "own";
+}
+
+/** May the user revoke this invite? Its creator while they hold CREATE_INVITE, or anyone with MANAGE_COMMUNITY; non-members get `not_found`, as for an unknown code. */
+export async function canRevokeInvite(db: Db, userId: string, invite: { communityId: string; creatorId: string }): Promise<void> {
+  const a = await canSeeCommunity(db, userId, invite.communityId);
+  if (!(invite.creatorId === userId && has(a.perms, P.CREATE_INVITE))) requirePerms(a.perms, P.MANAGE_COMMUNITY);
+}
+
+// ---------------------------------------------------------------------------------------
+// Calls: DM calls and voice channels (LiveKit rooms named after the channel id)
+// ---------------------------------------------------------------------------------------
+
+/** Channel kinds that have a LiveKit room. */
+export const VOICE_KINDS = new Set(["voice", "dm", "group_dm"]);
+
+const NO_MODERATION: VoiceModeration = { serverMute: false, serverDeaf: false };
+
+/** Whether someone who can see a channel may be in its call: CONNECT (taken from a 1:1 DM by a block). */
+function connects(a: ChannelAccess): boolean {
+  return has(a.perms, P.VIEW_CHANNEL, P.CONNECT);
+}
+
+/**
+ * May the user use this DM's call: ring or answer it (`connect`), or see and leave it? A DM
+ * they are in (`not_found` otherwise, community channels too); to connect, CONNECT there,
+ * which a block takes away (`forbidden`). The same rule as the media token, so whoever may
+ * ring may also join.
+ */
+export async function canCallInDm(db: Db, userId: string, channelId: string, connect: boolean): Promise<ChannelAccess> {
+  const a = await canSeeChannel(db, userId, channelId);
+  if (a.community) throw notFound("conversation");
+  if (connect && !connects(a)) throw forbidden("You cannot call in this conversation.");
+  return a;
+}
+
+/**
+ * May the user connect to this channel's call at all (the E2EE key; the first half of
+ * canJoinVoice)? Their standing there. `not_found` when they cannot see it, `bad_request` for
+ * a channel without voice, `forbidden` without CONNECT (a block takes it from a DM).
+ */
+export async function canConnectVoice(db: Db, userId: string, channelId: string): Promise<ChannelAccess> {
+  const a = await canSeeChannel(db, userId, channelId);
+  if (!VOICE_KINDS.has(a.channel.kind)) throw new ApiError("bad_request", "This channel has no voice.");
+  if (!connects(a)) throw forbidden("You may not connect to this voice channel.");
+  return a;
+}
+
+/**
+ * What only a community's CommunityHub knows about its voice channels, asked by canJoinVoice
+ * when a decision needs it (the api supplies it: workers/api/src/lib/voice.ts voiceHubFacts).
+ */
+export interface VoiceHubFacts {
+  /** The member's voice state: their moderation, and the channel a moderator just moved them to. */
+  state(userId: string): Promise<{ moderation: VoiceModeration; movedTo: string | null }>;
+  /** How many others the hub shows in the channel now. */
+  othersIn(channelId: string, userId: string): Promise<number>;
+  /** Makes the hub's states of the channel agree with LiveKit (repairs a lost "left" webhook). */
+  reconcile(channelId: string): Promise<void>;
+}
+
+export interface VoiceJoin {
+  access: ChannelAccess;
+  /** Exactly what the member may do in the room (voiceGrantsFor). */
+  grants: MediaGrants;
+  /** Others shown in the channel when the member asked (0 for DMs). */
+  othersShown: number;
+  /** Whether the hub was already reconciled with LiveKit for this decision. */
+  reconciled: boolean;
+}
+
+/**
+ * Who may join this voice channel? A user who can see it (`not_found` otherwise), in a channel
+ * with voice (`bad_request`), with CONNECT there (`forbidden`; a block takes it from a 1:1 DM),
+ * and — in a community channel with a user limit — while fewer than the limit are shown in it,
+ * unless they may exceed it (mayExceedUserLimit). When it looks full the hub is first
+ * reconciled with LiveKit (a lost "left" webhook must not keep anyone out); still full is
+ * `channel_full` (403). Returns the grants their token carries: voiceGrantsFor, with their
+ * server mute and deafen. Two tokens issued at once can both pass; the join webhook removes the
+ * later joiner (workers/api/src/lib/voice.ts handleWebhook).
+ */
+export async function canJoinVoice(db: Db, userId: string, channelId: string, hubOf: (communityId: string) => VoiceHubFacts): Promise<VoiceJoin> {
+  const a = await canConnectVoice(db, userId, channelId);
+  if (!a.community) return { access: a, grants: voiceGrantsFor(a, NO_MODERATION), othersShown: 0, reconciled: false };
+  const hub = hubOf(a.community.community.id);
+  const state = await hub.state(userId);
+  const limit = a.channel.userLimit;
+  const othersShown = await hub.othersIn(channelId, userId);
+  let reconciled = false;
+  if (limit > 0 && othersShown >= limit && !(await mayExceedUserLimit(a, async () => state.movedTo === channelId))) {
+    await hub.reconcile(channelId);
+    reconciled = true;
+    if ((await hub.othersIn(channelId, userId)) >= limit) throw new ApiError("channel_full", "This voice channel is full.");
+  }
+  return { access: a, grants: voiceGrantsFor(a, state.moderation), othersShown, reconciled };
+}
+
+/**
+ * May this member go past the channel's user limit? The owner and MOVE_MEMBERS may (as on
+ * Discord), and anyone a moderator just moved there (`justMovedHere`, asked only when needed).
+ */
+export async function mayExceedUserLimit(a: ChannelAccess, justMovedHere: () => Promise<boolean>): Promise<boolean> {
+  if (a.community?.isOwner || has(a.perms, P.MOVE_MEMBERS)) return true;
+  return justMovedHere();
+}
+
+/**
+ * May this user be in this channel's room now (LiveKit webhook admission, reconcile, the
+ * sync after a role or overwrite change, key rotation)? Their standing there, or null when
+ * they may not: no longer a member or one of the DM's people, cannot see it, or lost CONNECT
+ * (a block in a 1:1 DM). Never throws for access; a failing D1 does throw.
+ */
+export async function canStayInVoice(db: Db, userId: string, channelId: string): Promise<ChannelAccess | null> {
+  const a = await loadChannelAccess(db, userId, channelId);
+  return a && connects(a) ? a : null;
+}
+
+/**
+ * What may this member do in the room: the shared voiceGrants mapping of their permissions
+ * there, with a moderator's server mute and deafen (which count only in community channels).
+ */
+export function voiceGrantsFor(a: ChannelAccess, mod: VoiceModeration): MediaGrants {
+  return voiceGrants(a.perms, a.community ? mod : NO_MODERATION);
+}
+
+/** What may this member do in the channel's room now: their grants, or null when they may not be there at all (canStayInVoice). */
+export async function voiceGrantsNow(db: Db, userId: string, channelId: string, mod: VoiceModeration): Promise<MediaGrants | null> {
+  const a = await canStayInVoice(db, userId, channelId);
+  return a && voiceGrantsFor(a, mod);
+}
+
+/**
+ * May the actor moderate this member in this voice channel (mute with MUTE_MEMBERS, deafen
+ * with DEAFEN_MEMBERS, disconnect or move with MOVE_MEMBERS, as computed in the channel)?
+ * Only voice channels of a community have moderators (`bad_request`), the actor must see the
+ * channel (`not_found`) and hold `need` there (`forbidden`), the target must be a member
+ * (`not_found`), and only the owner moderates the owner (`forbidden`).
+ */
+export async function canModerateVoice(
+  db: Db,
+  actorId: string,
+  channelId: string,
+  targetId: string,
+  need: bigint,
+): Promise<{ actor: ChannelAccess & { community: CommunityAccess }; communityId: string }> {
+  const actor = await canSeeChannel(db, actorId, channelId);
+  if (actor.channel.kind !== "voice" || !actor.community) throw new ApiError("bad_request", "Only voice channels of a community have moderators.");
+  requirePerms(actor.perms, need);
+  const communityId = actor.community.community.id;
+  const target = await loadCommunityAccess(db, targetId, communityId);
+  if (!target) throw notFound("member");
+  if (target.isOwner && !actor.community.isOwner) throw forbidden("The owner cannot be moderated.");
+  return { actor: actor as ChannelAccess & { community: CommunityAccess }, communityId };
+}
+
+/**
+ * May a moderator (already allowed in the source channel, canModerateVoice) move this member
+ * into `toChannelId`? Another voice channel of the same community (`bad_request`) that the
+ * actor can see (`not_found`) with MOVE_MEMBERS there (`forbidden`), and that the member may
+ * be in (canStayInVoice; `forbidden` otherwise).
+ */
+export async function canMoveToVoice(db: Db, actorId: string, communityId: string, targetId: string, toChannelId: string): Promise<void> {
+  const dest = await canSeeChannel(db, actorId, toChannelId);
+  if (dest.channel.kind !== "voice" || dest.channel.communityId !== communityId) {
+    throw new ApiError("bad_request", "Members can only be moved to another voice channel of this community.");
+  }
+  requirePerms(dest.perms, P.MOVE_MEMBERS);
+  if (!(await canStayInVoice(db, targetId, toChannelId))) throw forbidden("They may not connect to that channel.");
+}
