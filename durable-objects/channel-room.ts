@@ -9,24 +9,21 @@
  * A resent nonce answers with the original message. A reconnecting client says its last seq
  * and gets exactly the events after it, or `resync` when it missed more than 1,000.
  *
- * Identity comes from the worker (x-woxly-identity, set after it checked the session and
- * channel access) and lives in each connection's state, so it survives hibernation. Frames
- * are parsed with the shared schema; ids and names inside frames are never trusted.
+ * Sockets come through the realtime kit (kit.ts): identity from the worker (x-woxly-identity,
+ * set after it checked the session and channel access) kept in each connection's state, so it
+ * survives hibernation; frames parsed with the shared schema and paid for from the frame
+ * budget. Ids and names inside frames are never trusted.
  */
-import { Server, type Connection, type ConnectionContext, type WSMessage } from "partyserver";
 import { and, eq, inArray } from "drizzle-orm";
-import { z } from "zod";
 import { ApiError } from "../workers/shared/errors";
 import { newId } from "../workers/shared/ids";
 import { P, formatPermissions, has, parsePermissions } from "../workers/shared/permissions";
-import { IDENTITY_HEADER, type ConnectionIdentity } from "../workers/shared/realtime";
+import { CLOSE } from "../workers/shared/close-codes";
+import { type ConnectionIdentity, assertNever } from "../workers/shared/realtime";
 import {
   type Attachment,
   type ChannelActivity,
   ClientFrame,
-  type ChatErrorCode,
-  CLIENT_FRAME_TYPES,
-  MAX_FRAME_BYTES,
   MAX_REACTIONS_PER_MESSAGE,
   MAX_RESUME_EVENTS,
   type Mentions,
@@ -40,40 +37,17 @@ import {
   parseMentions,
 } from "../workers/shared/chat";
 import { attachments as attachmentsTable, channelRecipients, channels, roles } from "../workers/core/schema";
-import { channelAccess } from "../workers/core/access";
+import { canSeeChannel } from "../workers/core/policy";
 import { log } from "../workers/core/log";
 import { makeDb } from "../workers/core/db";
 import type { DmCall } from "../workers/shared/calls";
 import type { UserSummary } from "../workers/shared/communities";
 import { ChannelStore, tombstone, type NewMessage } from "./channel-store";
 import { DmCalls, type CallResult } from "./dm-call";
-import { ConnBudget, FrameBudget, StoredBuckets, type FrameBudgetSpec } from "./frame-budget";
+import { FrameBudget, StoredBuckets, type FrameBudgetSpec } from "./frame-budget";
+import { ClientFrames, FrameError, RealtimeServer, type Socket, type SocketState } from "./kit";
 import { inboxOf } from "./user-inbox";
 import type { CommunityHub } from "./community-hub";
-
-/** Close codes this room uses. */
-export const CLOSE = {
-  /** The connection came without a usable identity (never through the worker). */
-  NO_IDENTITY: 4400,
-  /** The session ended (logout, password change). */
-  SESSION_ENDED: 4401,
-  /** The member lost access to the channel (kick, ban, role or overwrite change). */
-  ACCESS_LOST: 4403,
-  /** The channel is gone. */
-  GONE: 4404,
-} as const;
-
-const Identity = z.object({
-  userId: z.string().min(1),
-  username: z.string(),
-  displayName: z.string(),
-  communityId: z.string().nullable(),
-  perms: z.string(),
-  sessionId: z.string().min(1),
-}) satisfies z.ZodType<ConnectionIdentity>;
-
-const ConnState = z.object({ identity: Identity, budget: ConnBudget.optional() });
-type ConnState = z.infer<typeof ConnState>;
 
 /**
  * What each client frame costs (frame-budget.ts). A member's sockets share 90 tokens that
@@ -122,17 +96,6 @@ export const CALL_BUDGET = {
   costs: { start: 2, answer: 1 },
 } satisfies FrameBudgetSpec<"start" | "answer">;
 
-/** A frame the room refuses, with what to tell the client. */
-class FrameError extends Error {
-  constructor(
-    readonly code: ChatErrorCode,
-    message: string,
-    readonly extra: { retryAfterMs?: number; issues?: { path: (string | number)[]; message: string }[] } = {},
-  ) {
-    super(message);
-  }
-}
-
 /**
  * Fan-out coalescing (#publish). A room with fewer sockets than this always sends at once.
  * A bigger room that fanned out less than `busyWindowMs` ago is busy: it queues the event
@@ -160,10 +123,6 @@ function numberVar(raw: string | undefined, fallback: number): number {
 /** How long a hub notification waits after the frames of the change that caused it, ms. */
 const HUB_NOTIFY_DELAY_MS = 2;
 
-const userTag = (userId: string) => `u:${userId}`;
-const sessionTag = (sessionId: string) => `s:${sessionId}`;
-const utf8 = new TextEncoder();
-
 type RoleMentionRow = { id: string; mentionable: boolean; isEveryone: boolean };
 
 /** Whether a message's mentions need the community's roles from D1 (an await before the write). */
@@ -184,70 +143,10 @@ function mentionsFrom(found: ReturnType<typeof parseMentions>, perms: bigint, ro
   };
 }
 
-function assertNever(x: never): never {
-  throw new Error(`unhandled frame ${JSON.stringify(x)}`);
-}
+export class ChannelRoom extends RealtimeServer<ClientFrame, ServerFrame> {
+  protected readonly frames = new ClientFrames(ClientFrame, CHAT_FRAME_BUDGET);
+  protected readonly logName = "channel_room";
 
-function identityFrom(request: Request): ConnectionIdentity | null {
-  const raw = request.headers.get(IDENTITY_HEADER);
-  if (!raw) return null;
-  try {
-    const r = Identity.safeParse(JSON.parse(raw));
-    return r.success ? r.data : null;
-  } catch {
-    return null;
-  }
-}
-
-/** The client's correlation id from a frame that may not have parsed: its ref, or for sends its nonce. */
-function refOf(value: unknown): string | null {
-  if (!value || typeof value !== "object") return null;
-  for (const k of ["ref", "nonce"]) {
-    const v: unknown = Reflect.get(value, k);
-    if (typeof v === "string" && v.length >= 1 && v.length <= 64) return v;
-  }
-  return null;
-}
-
-/** A client frame read from the wire: the frame, or why it is refused; `ref` either way when it had one. */
-type ReadFrame = { ref: string | null; frame: ClientFrame; error?: undefined } | { ref: string | null; frame?: undefined; error: FrameError };
-
-function readFrame(raw: WSMessage): ReadFrame {
-  if (typeof raw !== "string") return { ref: null, error: new FrameError("unsupported_frame", "Frames are JSON text.") };
-  if (raw.length > MAX_FRAME_BYTES || (raw.length * 3 > MAX_FRAME_BYTES && utf8.encode(raw).byteLength > MAX_FRAME_BYTES)) {
-    return { ref: null, error: new FrameError("frame_too_large", `Frames may be at most ${MAX_FRAME_BYTES} bytes.`) };
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    return { ref: null, error: new FrameError("invalid_json", "The frame is not valid JSON.") };
-  }
-  const ref = refOf(value);
-  const type: unknown = value && typeof value === "object" ? Reflect.get(value, "type") : undefined;
-  if (typeof type !== "string" || !(CLIENT_FRAME_TYPES as string[]).includes(type)) {
-    return { ref, error: new FrameError("unknown_type", `Unknown frame type. Known: ${CLIENT_FRAME_TYPES.join(", ")}.`) };
-  }
-  const parsed = ClientFrame.safeParse(value);
-  if (!parsed.success) {
-    return {
-      ref,
-      error: new FrameError("validation_failed", "Some fields are not valid.", {
-        issues: parsed.error.issues.slice(0, 10).map((i) => ({
-          path: i.path.filter((p): p is string | number => typeof p !== "symbol"),
-          message: i.message,
-        })),
-      }),
-    };
-  }
-  return { ref, frame: parsed.data };
-}
-
-export class ChannelRoom extends Server<Env> {
-  static override options = { hibernate: true };
-
-  /** Every client frame's budget (per socket and per member); the sockets' halves live in their attachments. */
-  #budget = new FrameBudget(CHAT_FRAME_BUDGET);
   /** DM call requests per member (no socket: the member's bucket only). */
   #callBudget = new FrameBudget(CALL_BUDGET);
   #replayBuckets: StoredBuckets | undefined;
@@ -257,8 +156,6 @@ export class ChannelRoom extends Server<Env> {
   }
 
   #store: ChannelStore | undefined;
-  /** Per-connection chains, so one socket's frames are handled in the order sent even across awaits. */
-  #chains = new Map<string, Promise<void>>();
   /** Hub notifications waiting for the call in flight to that community (present while one is). */
   #hubQueue = new Map<string, ChannelActivity[]>();
   /** Last relayed typing per user, ms. Ephemeral by design: losing it costs one extra typing frame. */
@@ -285,72 +182,18 @@ export class ChannelRoom extends Server<Env> {
 
   // --- connections ---------------------------------------------------------------------
 
-  override getConnectionTags(_conn: Connection, ctx: ConnectionContext): string[] {
-    const id = identityFrom(ctx.request);
-    return id ? [userTag(id.userId), sessionTag(id.sessionId)] : [];
-  }
-
-  override onConnect(conn: Connection, ctx: ConnectionContext): void {
-    const identity = identityFrom(ctx.request);
-    if (!identity) {
-      conn.close(CLOSE.NO_IDENTITY, "no identity");
-      return;
-    }
-    conn.setState({ identity } satisfies ConnState);
+  protected welcome(conn: Socket, identity: ConnectionIdentity): void {
     if (this.#room.communityId() === null) this.#room.setCommunityId(identity.communityId);
     // Queued events go out first: `ready.headSeq` covers them, and a client ignores events
     // before `ready`, so none arrives after it that the new socket should not apply.
     this.#flush();
-    this.#send(conn, {
+    this.send(conn, {
       type: "ready",
       headSeq: this.#room.head(),
       oldestSeq: this.#room.oldestSeq(),
       lastReadSeq: this.#room.lastRead(identity.userId),
       me: { userId: identity.userId, perms: identity.perms },
     });
-  }
-
-  override onClose(conn: Connection): void {
-    this.#chains.delete(conn.id);
-  }
-
-  override onError(conn: Connection, error: unknown): void {
-    log({ event: "channel_room.socket_error", channelId: this.name, connectionId: conn.id, error: String(error) });
-  }
-
-  override onMessage(conn: Connection, raw: WSMessage): Promise<void> {
-    const prev = this.#chains.get(conn.id) ?? Promise.resolve();
-    const next = prev.then(() => this.#handle(conn, raw));
-    this.#chains.set(conn.id, next);
-    return next.finally(() => {
-      if (this.#chains.get(conn.id) === next) this.#chains.delete(conn.id);
-    });
-  }
-
-  #state(conn: Connection): ConnState | null {
-    const r = ConnState.safeParse(conn.state);
-    return r.success ? r.data : null;
-  }
-
-  #identity(conn: Connection): ConnectionIdentity | null {
-    return this.#state(conn)?.identity ?? null;
-  }
-
-  #send(conn: WebSocket, frame: ServerFrame): void {
-    this.#sendRaw(conn, JSON.stringify(frame));
-  }
-
-  #sendRaw(ws: WebSocket, data: string): void {
-    try {
-      ws.send(data);
-    } catch {
-      // A socket that is closing; its client resumes from its last seq.
-    }
-  }
-
-  /** Sends a frame that is not an event to every socket in the room (or those with `tag`). */
-  #broadcast(data: string, tag?: string): void {
-    for (const ws of this.ctx.getWebSockets(tag)) this.#sendRaw(ws, data);
   }
 
   /**
@@ -379,54 +222,12 @@ export class ChannelRoom extends Server<Env> {
     if (!queued.length) return;
     this.#outbox = [];
     const data = queued.length === 1 ? queued[0]! : `{"type":"events","events":[${queued.join(",")}]}`;
-    const sockets = this.ctx.getWebSockets();
-    for (const ws of sockets) this.#sendRaw(ws, data);
+    this.#lastFanoutSockets = this.broadcast(data);
     this.#lastFanoutAt = Date.now();
-    this.#lastFanoutSockets = sockets.length;
   }
 
-  async #handle(conn: Connection, raw: WSMessage): Promise<void> {
-    const state = this.#state(conn);
-    if (!state) {
-      conn.close(CLOSE.NO_IDENTITY, "no identity");
-      return;
-    }
+  protected async handle(conn: Socket, f: ClientFrame, state: SocketState): Promise<void> {
     const me = state.identity;
-    const read = readFrame(raw);
-    const ref = read.ref;
-    try {
-      // Every frame pays, a malformed one too, before any of its work is done.
-      this.#charge(conn, state, read.frame?.type ?? "invalid");
-      if (read.error) throw read.error;
-      await this.#dispatch(conn, me, read.frame);
-    } catch (e) {
-      if (e instanceof FrameError) {
-        this.#send(conn, { type: "error", code: e.code, message: e.message, ref, ...e.extra });
-      } else {
-        log({ event: "channel_room.frame_failed", channelId: this.name, userId: me.userId, error: String(e) });
-        this.#send(conn, { type: "error", code: "internal", message: "Something went wrong on our side. It has been logged.", ref });
-      }
-    }
-  }
-
-  /**
-   * Takes a frame's cost from the socket's and the member's budget, or throws rate_limited.
-   * O(1); the new state goes into the socket's attachment (memory the runtime keeps across
-   * hibernation, not a SQLite write: see frame-budget.ts).
-   */
-  #charge(conn: Connection, state: ConnState, type: keyof typeof CHAT_FRAME_BUDGET.costs): void {
-    const userId = state.identity.userId;
-    const r = this.#budget.charge(userId, type, state.budget, () => this.#budgetsOf(userId), Date.now());
-    if (!r.ok) throw new FrameError("rate_limited", "You are doing that too fast.", { retryAfterMs: r.retryAfterMs });
-    conn.setState({ ...state, budget: r.budget } satisfies ConnState);
-  }
-
-  /** The stored budgets of a member's sockets (read after a wake-up, when the member's bucket is not in memory). */
-  *#budgetsOf(userId: string): Iterable<ConnBudget | undefined> {
-    for (const c of this.getConnections(userTag(userId))) yield this.#state(c)?.budget;
-  }
-
-  async #dispatch(conn: Connection, me: ConnectionIdentity, f: ClientFrame): Promise<void> {
     const perms = parsePermissions(me.perms);
     switch (f.type) {
       case "hello":
@@ -456,21 +257,21 @@ export class ChannelRoom extends Server<Env> {
 
   // --- frames ---------------------------------------------------------------------------
 
-  #resume(conn: Connection, me: ConnectionIdentity, perms: bigint, lastSeq: number | undefined): void {
+  #resume(conn: Socket, me: ConnectionIdentity, perms: bigint, lastSeq: number | undefined): void {
     // Queued events go out first, so nothing live arrives after `resumed` that the replay had.
     this.#flush();
     const head = this.#room.head();
     if (lastSeq === undefined || lastSeq === head) {
-      this.#send(conn, { type: "resumed", fromSeq: head + 1, toSeq: head });
+      this.send(conn, { type: "resumed", fromSeq: head + 1, toSeq: head });
       return;
     }
     if (lastSeq > head) {
-      this.#send(conn, { type: "resync", reason: "reset", headSeq: head });
+      this.send(conn, { type: "resync", reason: "reset", headSeq: head });
       return;
     }
     if (!has(perms, P.READ_HISTORY)) throw new FrameError("forbidden", "You may not read this channel's history.");
     if (head - lastSeq > MAX_RESUME_EVENTS) {
-      this.#send(conn, { type: "resync", reason: "gap_too_large", headSeq: head });
+      this.send(conn, { type: "resync", reason: "gap_too_large", headSeq: head });
       return;
     }
     // A replay costs what it sends (capped per minute, per member), paid before any row is read.
@@ -478,14 +279,14 @@ export class ChannelRoom extends Server<Env> {
     if (wait > 0) throw new FrameError("rate_limited", "You are asking for replays too often.", { retryAfterMs: wait });
     const frames = this.#room.eventsAfter(lastSeq);
     if (!frames) {
-      this.#send(conn, { type: "resync", reason: "gap_too_large", headSeq: head });
+      this.send(conn, { type: "resync", reason: "gap_too_large", headSeq: head });
       return;
     }
-    for (const f of frames) this.#sendRaw(conn, f);
-    this.#send(conn, { type: "resumed", fromSeq: lastSeq + 1, toSeq: head });
+    for (const f of frames) this.send(conn, f);
+    this.send(conn, { type: "resumed", fromSeq: lastSeq + 1, toSeq: head });
   }
 
-  #ackFromNonce(conn: Connection, me: ConnectionIdentity, nonce: string): boolean {
+  #ackFromNonce(conn: Socket, me: ConnectionIdentity, nonce: string): boolean {
     const hit = this.#room.nonce(me.userId, nonce);
     if (!hit) return false;
     const message =
@@ -498,11 +299,11 @@ export class ChannelRoom extends Server<Env> {
         createdAt: hit.createdAt,
         system: null,
       });
-    this.#send(conn, { type: "message.ack", nonce, message });
+    this.send(conn, { type: "message.ack", nonce, message });
     return true;
   }
 
-  async #sendMessage(conn: Connection, me: ConnectionIdentity, perms: bigint, f: Extract<ClientFrame, { type: "message.send" }>): Promise<void> {
+  async #sendMessage(conn: Socket, me: ConnectionIdentity, perms: bigint, f: Extract<ClientFrame, { type: "message.send" }>): Promise<void> {
     if (!has(perms, P.SEND_MESSAGES)) throw new FrameError("forbidden", "You may not send messages in this channel.");
     if (this.#ackFromNonce(conn, me, f.nonce)) return;
     const now = Date.now();
@@ -542,7 +343,7 @@ export class ChannelRoom extends Server<Env> {
     this.#room.recordSend(me.userId, createdAt);
     // What you wrote yourself is read: the sender's marker moves with their message (written.seq is the head).
     this.#room.markReadAtHead(me.userId, written.seq, createdAt);
-    this.#send(conn, { type: "message.ack", nonce: f.nonce, message: written.message });
+    this.send(conn, { type: "message.ack", nonce: f.nonce, message: written.message });
     this.#publish(written.json);
     // No per-message log line: under `wrangler dev` each one costs milliseconds of CPU in the
     // log pipe. Errors and security events are still logged.
@@ -678,20 +479,18 @@ export class ChannelRoom extends Server<Env> {
     if (now - (this.#typingAt.get(me.userId) ?? 0) < TYPING_THROTTLE_MS) return;
     this.#typingAt.set(me.userId, now);
     if (this.#typingAt.size > 1000) for (const [u, t] of this.#typingAt) if (now - t > TYPING_THROTTLE_MS) this.#typingAt.delete(u);
-    const frame = JSON.stringify({ type: "typing", userId: me.userId, displayName: me.displayName } satisfies ServerFrame);
-    const own = new Set(this.ctx.getWebSockets(userTag(me.userId)));
-    for (const ws of this.ctx.getWebSockets()) if (!own.has(ws)) this.#sendRaw(ws, frame);
+    this.broadcast({ type: "typing", userId: me.userId, displayName: me.displayName }, { notUser: me.userId });
   }
 
-  #markRead(conn: Connection, me: ConnectionIdentity, seq: number): void {
+  #markRead(conn: Socket, me: ConnectionIdentity, seq: number): void {
     const before = this.#room.lastRead(me.userId);
     const after = this.#room.markRead(me.userId, seq, Date.now());
     const frame = JSON.stringify({ type: "read.updated", seq: after } satisfies ServerFrame);
     if (after === before) {
-      this.#sendRaw(conn, frame);
+      this.send(conn, frame);
       return;
     }
-    this.#broadcast(frame, userTag(me.userId));
+    this.broadcast(frame, { user: me.userId });
     if (me.communityId) this.#toHub(me.communityId, "mark_read", async (hub) => hub.markRead({ userId: me.userId, channelId: this.name, seq: after }));
   }
 
@@ -813,7 +612,7 @@ export class ChannelRoom extends Server<Env> {
     return this.#room.search(q);
   }
 
-  /** A member's unread state; `roleIds` (from channelAccess) count role mentions. */
+  /** A member's unread state; `roleIds` (from the policy's canChat) count role mentions. */
   async readState(userId: string, roleIds: string[]): Promise<ReadState> {
     return this.#room.readState(userId, roleIds);
   }
@@ -824,11 +623,10 @@ export class ChannelRoom extends Server<Env> {
    */
   async revalidate(): Promise<{ checked: number; closed: number; updated: number }> {
     this.#dmMembers = undefined;
-    const byUser = new Map<string, Connection[]>();
-    for (const conn of this.getConnections()) {
-      const id = this.#identity(conn);
-      if (!id) continue;
-      byUser.set(id.userId, [...(byUser.get(id.userId) ?? []), conn]);
+    const byUser = new Map<string, Socket[]>();
+    for (const conn of this.getConnections<SocketState>()) {
+      const id = this.stateOf(conn)?.identity;
+      if (id) byUser.set(id.userId, [...(byUser.get(id.userId) ?? []), conn]);
     }
     const db = makeDb(this.env.DB);
     let closed = 0;
@@ -836,7 +634,7 @@ export class ChannelRoom extends Server<Env> {
     for (const [userId, conns] of byUser) {
       let perms: string | null;
       try {
-        perms = formatPermissions((await channelAccess(db, userId, this.name)).perms);
+        perms = formatPermissions((await canSeeChannel(db, userId, this.name)).perms);
       } catch (e) {
         if (!(e instanceof ApiError && e.code === "not_found")) {
           log({ event: "channel_room.revalidate_failed", channelId: this.name, userId, error: String(e) });
@@ -844,18 +642,16 @@ export class ChannelRoom extends Server<Env> {
         }
         perms = null;
       }
+      if (perms === null) {
+        closed += this.closeUser(userId, CLOSE.ACCESS_LOST);
+        continue;
+      }
       for (const conn of conns) {
-        const id = this.#identity(conn);
-        if (!id) continue;
-        if (perms === null) {
-          conn.close(CLOSE.ACCESS_LOST, "access lost");
-          closed++;
-        } else if (perms !== id.perms) {
-          const state = this.#state(conn);
-          if (state) conn.setState({ ...state, identity: { ...id, perms } } satisfies ConnState);
-          this.#send(conn, { type: "permissions.updated", perms });
-          updated++;
-        }
+        const state = this.stateOf(conn);
+        if (!state || perms === state.identity.perms) continue;
+        conn.setState({ ...state, identity: { ...state.identity, perms } });
+        this.send(conn, { type: "permissions.updated", perms });
+        updated++;
       }
     }
     return { checked: byUser.size, closed, updated };
@@ -863,25 +659,12 @@ export class ChannelRoom extends Server<Env> {
 
   /** Closes every socket of a user (4403). Returns how many. */
   async disconnectUser(userId: string): Promise<number> {
-    return this.#closeTagged(userTag(userId), CLOSE.ACCESS_LOST, "access lost");
+    return this.closeUser(userId, CLOSE.ACCESS_LOST);
   }
 
   /** Closes every socket of one session (4401), e.g. on logout. Returns how many. */
   async disconnectSession(sessionId: string): Promise<number> {
-    return this.#closeTagged(sessionTag(sessionId), CLOSE.SESSION_ENDED, "session ended");
-  }
-
-  #closeTagged(tag: string, code: number, reason: string): number {
-    let n = 0;
-    for (const ws of this.ctx.getWebSockets(tag)) {
-      try {
-        ws.close(code, reason);
-        n++;
-      } catch {
-        // already closing
-      }
-    }
-    return n;
+    return this.closeSession(sessionId, CLOSE.SESSION_ENDED);
   }
 
   /** Writes a system message (author null) and broadcasts it. `userId` is whom it is about. */
@@ -931,13 +714,7 @@ export class ChannelRoom extends Server<Env> {
     if (this.#flushTimer !== null) clearTimeout(this.#flushTimer);
     this.#flushTimer = null;
     this.#outbox = [];
-    for (const ws of this.ctx.getWebSockets()) {
-      try {
-        ws.close(CLOSE.GONE, "channel deleted");
-      } catch {
-        // already closing
-      }
-    }
+    this.closeAll(CLOSE.GONE);
     this.#room.dropAll();
     this.#store = undefined;
     this.#replayBuckets = undefined;

@@ -10,6 +10,7 @@
  * neither a replay nor the index returns text that no longer exists.
  */
 import { z } from "zod";
+import { parseJsonWith } from "../workers/shared/realtime";
 import {
   Attachment,
   Author,
@@ -95,16 +96,6 @@ const NO_MENTIONS: Mentions = { users: [], roles: [], everyone: false, here: fal
 
 /** A stored frame that carries a message (the ones whose text an edit or delete rewrites). */
 const StoredMessageFrame = z.discriminatedUnion("type", [MessageCreated, MessageUpdated]);
-
-function parseJson<T>(schema: z.ZodType<T>, text: string | null): T | null {
-  if (text === null) return null;
-  try {
-    const r = schema.safeParse(JSON.parse(text));
-    return r.success ? r.data : null;
-  } catch {
-    return null;
-  }
-}
 
 /** A new message as the room writes it. */
 export interface NewMessage {
@@ -225,7 +216,7 @@ export class ChannelStore {
       id: row.id,
       channelId: this.channelId,
       seq: row.seq,
-      author: parseJson(Author, row.author),
+      author: parseJsonWith(Author, row.author),
       content: row.content,
       createdAt: row.created_at,
       editedAt: row.edited_at,
@@ -233,15 +224,15 @@ export class ChannelStore {
         ? {
             id: row.reply_to,
             seq: row.r_seq,
-            author: parseJson(Author, row.r_author),
+            author: parseJsonWith(Author, row.r_author),
             content: row.r_content === null ? null : row.r_content.slice(0, REPLY_PREVIEW_CHARS),
           }
         : null,
-      attachments: parseJson(z.array(Attachment), row.attachments) ?? [],
-      mentions: parseJson(Mentions, row.mentions) ?? NO_MENTIONS,
+      attachments: parseJsonWith(z.array(Attachment), row.attachments) ?? [],
+      mentions: parseJsonWith(Mentions, row.mentions) ?? NO_MENTIONS,
       reactions: this.reactionsOf(row.id),
       pinned: row.pinned_at !== null,
-      system: parseJson(SystemInfo, row.system),
+      system: parseJsonWith(SystemInfo, row.system),
     };
   }
 
@@ -288,7 +279,7 @@ export class ChannelStore {
       seq: r.seq,
       authorId: r.author_id,
       content: r.content,
-      attachments: parseJson(z.array(z.unknown()), r.attachments)?.length ?? 0,
+      attachments: parseJsonWith(z.array(z.unknown()), r.attachments)?.length ?? 0,
       system: r.system !== null,
       pinned: r.pinned_at !== null,
     };
@@ -354,7 +345,7 @@ export class ChannelStore {
   private replyPreview(id: string): Message["replyTo"] {
     const r = this.sql.exec<{ seq: number; author: string | null; content: string }>(`SELECT seq, author, content FROM messages WHERE id = ?`, id).toArray()[0];
     return r
-      ? { id, seq: r.seq, author: parseJson(Author, r.author), content: r.content.slice(0, REPLY_PREVIEW_CHARS) }
+      ? { id, seq: r.seq, author: parseJsonWith(Author, r.author), content: r.content.slice(0, REPLY_PREVIEW_CHARS) }
       : { id, seq: null, author: null, content: null };
   }
 
@@ -397,7 +388,7 @@ export class ChannelStore {
       )
       .toArray();
     for (const row of rows) {
-      const f = parseJson(StoredMessageFrame, row.frame);
+      const f = parseJsonWith(StoredMessageFrame, row.frame);
       if (f?.message.deleted) continue;
       // A frame that does not read back (it never should) is rebuilt from the current row
       // rather than left holding old text.

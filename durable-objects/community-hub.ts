@@ -8,29 +8,27 @@
  * in the connection's state (identity, input activity), so hibernation or eviction loses
  * nothing; `onStart` reconciles the tables with the sockets that are still open.
  *
- * Identity comes only from the `x-woxly-identity` header the worker sets after checking the
- * session and membership (workers/api/src/realtime.ts). Frames never carry identity.
+ * Sockets come through the realtime kit (kit.ts): identity only from the `x-woxly-identity`
+ * header the worker sets after checking the session and membership (workers/api/src/realtime.ts),
+ * for this community only; frames parsed with the shared schema and paid for from the frame
+ * budget. Frames never carry identity.
  */
-import { type Connection, type ConnectionContext, Server, type WSMessage } from "partyserver";
-import { z } from "zod";
 import type { ChannelActivity } from "../workers/shared/chat";
+import { CLOSE } from "../workers/shared/close-codes";
 import {
   type Channel,
-  type HubClientFrame,
-  HubClientFrame as HubClientFrameSchema,
-  type HubErrorCode,
+  HubClientFrame,
   type HubEvent,
   type HubServerFrame,
-  MAX_HUB_FRAME_BYTES,
   type Presence,
   type PresenceChoice,
   type PresenceStatus,
   type Unread,
-  assertNever,
 } from "../workers/shared/communities";
 import type { VoiceState } from "../workers/shared/media";
-import { IDENTITY_HEADER } from "../workers/shared/realtime";
-import { type PermissionModel, loadPermissionModel, membersWhoCanSee, visibleChannels } from "../workers/core/access";
+import { type ConnectionIdentity, assertNever } from "../workers/shared/realtime";
+import { type PermissionModel, loadPermissionModel } from "../workers/core/access";
+import { membersWhoCanSee, visibleChannels } from "../workers/core/policy";
 import { log } from "../workers/core/log";
 import { toChannel, toCommunity, toRole, sortRoles } from "../workers/core/views";
 import { eq } from "drizzle-orm";
@@ -38,36 +36,23 @@ import { roles } from "../workers/core/schema";
 import { makeDb } from "../workers/core/db";
 import type { VoiceHubOp, VoiceOpResult } from "../workers/shared/media";
 import { applyVoiceOp, listVoiceStates } from "./voice-store";
-import { type ConnBudget, FrameBudget, type FrameBudgetSpec } from "./frame-budget";
+import type { FrameBudgetSpec } from "./frame-budget";
+import { ClientFrames, FrameError, RealtimeServer, type Socket, type SocketState } from "./kit";
 
 /** How long the all-members permission model used for pings is reused, ms. */
 const MODEL_TTL_MS = 30_000;
 
-/** Close codes: access was taken away (kick, ban, leave, logout) / the community is gone. */
-export const CLOSE_ACCESS_REVOKED = 4003;
-export const CLOSE_COMMUNITY_DELETED = 4004;
-const CLOSE_BAD_IDENTITY = 1008;
-
-const Identity = z.object({
-  userId: z.string().min(1),
-  username: z.string(),
-  displayName: z.string(),
-  communityId: z.string().nullable(),
-  sessionId: z.string().min(1),
-});
-
-/** What a socket remembers across hibernation (kept well under the 2 KB attachment limit). */
-interface HubConnState {
-  userId: string;
-  username: string;
-  sessionId: string;
+/** What a hub socket keeps besides identity and budget (well under the 2 KB attachment limit). */
+interface HubFields {
   /** False after the client reported `idle` (no input for IDLE_AFTER_MS). */
-  active: boolean;
-  /** False until `state.synced` went out: nothing else is sent before the snapshot. */
-  ready: boolean;
-  /** This socket's frame budget and its user's (frame-budget.ts); absent before the first frame. */
-  budget?: ConnBudget;
+  active?: boolean;
+  /** True once `state.synced` went out: nothing else is sent before the snapshot. */
+  ready?: boolean;
 }
+type HubSocket = Socket<HubFields>;
+type HubState = SocketState<HubFields>;
+
+const isReady = (s: HubState) => s.ready === true;
 
 /**
  * What each hub frame costs (frame-budget.ts): `presence.set` writes and is broadcast to the
@@ -81,8 +66,6 @@ export const HUB_FRAME_BUDGET = {
   user: { capacity: 60, perSecond: 5 },
   costs: { "presence.set": 4, "voice.set": 4, "channel.read": 1, invalid: 1 },
 } satisfies FrameBudgetSpec<HubClientFrame["type"] | "invalid">;
-
-type HubConnection = Connection<HubConnState>;
 
 const SCHEMA = [
   // The status each user chose (online, dnd, invisible); it outlives their sockets.
@@ -105,10 +88,9 @@ interface PingModel {
   canSee: Map<string, ReadonlySet<string> | null>;
 }
 
-const CLIENT_FRAME_TYPES = new Set<string>(HubClientFrameSchema.options.map((o) => o.shape.type.value));
-
-export class CommunityHub extends Server<Env> {
-  static override options = { hibernate: true };
+export class CommunityHub extends RealtimeServer<HubClientFrame, HubServerFrame, HubFields> {
+  protected readonly frames = new ClientFrames(HubClientFrame, HUB_FRAME_BUDGET);
+  protected readonly logName = "hub";
 
   /**
    * All-members permission model for pings; a cache only, dropped on every change (publish,
@@ -156,36 +138,18 @@ export class CommunityHub extends Server<Env> {
   // Sockets
   // -------------------------------------------------------------------------------------
 
-  #identity(req: Request) {
-    const raw = req.headers.get(IDENTITY_HEADER);
-    if (!raw) return undefined;
-    try {
-      const id = Identity.safeParse(JSON.parse(raw));
-      return id.success && id.data.communityId === this.name ? id.data : undefined;
-    } catch {
-      return undefined;
-    }
+  /** Only sockets the worker let into this community. */
+  protected override admits(me: ConnectionIdentity): boolean {
+    return me.communityId === this.name;
   }
 
-  override getConnectionTags(_connection: Connection, ctx: ConnectionContext): string[] {
-    const id = this.#identity(ctx.request);
-    return id ? [`u:${id.userId}`, `s:${id.sessionId}`] : [];
-  }
-
-  override async onConnect(connection: Connection, ctx: ConnectionContext): Promise<void> {
-    const conn = connection as HubConnection;
-    const id = this.#identity(ctx.request);
-    if (!id) {
-      conn.close(CLOSE_BAD_IDENTITY, "no identity");
-      return;
-    }
-    conn.setState({ userId: id.userId, username: id.username, sessionId: id.sessionId, active: true, ready: false });
+  protected async welcome(conn: HubSocket, id: ConnectionIdentity): Promise<void> {
     const [model, roleRows] = await Promise.all([
       loadPermissionModel(this.#db(), this.name, [id.userId]),
       this.#db().select().from(roles).where(eq(roles.communityId, this.name)),
     ]);
     if (!model || !model.memberRoles.has(id.userId)) {
-      conn.close(CLOSE_ACCESS_REVOKED, "not a member");
+      conn.close(CLOSE.ACCESS_LOST, "not a member");
       return;
     }
     // From here on no await: the snapshot and the stored views describe the same moment.
@@ -193,7 +157,7 @@ export class CommunityHub extends Server<Env> {
     this.#storeViews(id.userId, views);
     this.#refreshPresence(id.userId);
     const choice = this.#choice(id.userId);
-    this.#send(conn, {
+    this.send(conn, {
       type: "state.synced",
       me: { userId: id.userId, choice, status: this.#published(id.userId) },
       community: toCommunity(model.community),
@@ -203,96 +167,35 @@ export class CommunityHub extends Server<Env> {
       voiceStates: this.#voiceStatesIn(views),
       unreads: this.#unreadsFor(id.userId, views),
     });
-    conn.setState((prev) => ({ ...(prev ?? { userId: id.userId, username: id.username, sessionId: id.sessionId, active: true }), ready: true }));
+    conn.setState({ ...(this.stateOf(conn) ?? { identity: id }), ready: true });
     log({ event: "hub.connected", communityId: this.name, userId: id.userId });
   }
 
-  override onMessage(connection: Connection, message: WSMessage): void {
-    const conn = connection as HubConnection;
-    const state = conn.state;
-    if (!state) return;
-    if (typeof message !== "string") return this.#refuse(conn, state, "invalid_json", "Frames are JSON text.", null);
-    if (new TextEncoder().encode(message).length > MAX_HUB_FRAME_BYTES) {
-      return this.#refuse(conn, state, "frame_too_large", `Frames may be at most ${MAX_HUB_FRAME_BYTES} bytes.`, null);
-    }
-    let raw: unknown;
-    try {
-      raw = JSON.parse(message);
-    } catch {
-      return this.#refuse(conn, state, "invalid_json", "The frame is not valid JSON.", null);
-    }
-    const ref = isRecord(raw) && typeof raw.ref === "string" ? raw.ref.slice(0, 64) : null;
-    const parsed = HubClientFrameSchema.safeParse(raw);
-    if (!parsed.success) {
-      const type = isRecord(raw) ? raw.type : undefined;
-      if (typeof type !== "string" || !CLIENT_FRAME_TYPES.has(type)) {
-        return this.#refuse(conn, state, "unknown_type", `Unknown frame type: ${String(type).slice(0, 64)}.`, ref);
-      }
-      return this.#refuse(conn, state, "validation_failed", parsed.error.issues.map((i) => i.message).join("; "), ref);
-    }
-    const charged = this.#charge(conn, state, parsed.data.type, ref);
-    if (charged) this.#handle(conn, charged, parsed.data);
-  }
-
-  /** The frame budget (one per object); the sockets' halves of its state live in their attachments. */
-  #hubBudget = new FrameBudget(HUB_FRAME_BUDGET);
-
-  /**
-   * Takes a frame's cost from the socket's and the member's budget: the socket's state with
-   * the new budget (already stored in its attachment, an in-memory write that survives
-   * hibernation — no SQLite write per frame), or null after answering rate_limited.
-   */
-  #charge(conn: HubConnection, state: HubConnState, type: keyof typeof HUB_FRAME_BUDGET.costs, ref: string | null): HubConnState | null {
-    const r = this.#hubBudget.charge(
-      state.userId,
-      type,
-      state.budget,
-      () => [...this.getConnections<HubConnState>(`u:${state.userId}`)].map((c) => c.state?.budget),
-      Date.now(),
-    );
-    if (!r.ok) {
-      this.#send(conn, { type: "error", code: "rate_limited", message: "You are doing that too fast.", ref, retryAfterMs: r.retryAfterMs });
-      return null;
-    }
-    const next = { ...state, budget: r.budget };
-    conn.setState(next);
-    return next;
-  }
-
-  /** A frame that does not parse pays too; then its error (or rate_limited) is sent. */
-  #refuse(conn: HubConnection, state: HubConnState, code: HubErrorCode, message: string, ref: string | null): void {
-    if (this.#charge(conn, state, "invalid", ref)) this.#error(conn, code, message, ref);
-  }
-
-  #handle(conn: HubConnection, state: HubConnState, frame: HubClientFrame): void {
+  protected handle(conn: HubSocket, frame: HubClientFrame, state: HubState): void {
+    const userId = state.identity.userId;
     switch (frame.type) {
       case "presence.set":
         return this.#setPresence(conn, state, frame.status);
       case "channel.read": {
-        const seen = this.sql`SELECT 1 FROM channel_views WHERE user_id = ${state.userId} AND channel_id = ${frame.channelId}`;
-        if (!seen.length) return this.#error(conn, "not_found", "No such channel.", frame.ref ?? null);
-        return this.#markRead(state.userId, frame.channelId, frame.seq);
+        const seen = this.sql`SELECT 1 FROM channel_views WHERE user_id = ${userId} AND channel_id = ${frame.channelId}`;
+        if (!seen.length) throw new FrameError("not_found", "No such channel.");
+        return this.#markRead(userId, frame.channelId, frame.seq);
       }
       case "voice.set":
-        this.voice({ op: "client", userId: state.userId, selfMute: frame.selfMute, selfDeaf: frame.selfDeaf });
+        this.voice({ op: "client", userId, selfMute: frame.selfMute, selfDeaf: frame.selfDeaf });
         return;
       default:
         return assertNever(frame);
     }
   }
 
-  override onClose(connection: Connection): void {
-    const conn = connection as HubConnection;
-    const userId = conn.state?.userId;
+  protected override closed(conn: HubSocket): void {
+    const userId = this.stateOf(conn)?.identity.userId;
     if (userId) this.#userSocketGone(userId, conn.id);
   }
 
-  override onError(connection: Connection, error: unknown): void {
-    log({ event: "hub.socket_error", communityId: this.name, connectionId: connection.id, error: String(error) });
-  }
-
   /** The user lost a socket: when it was the last, they go offline and their views are dropped. */
-  #userSocketGone(userId: string, connectionId: string): void {
+  #userSocketGone(userId: string, connectionId?: string): void {
     if (!this.#socketsOf(userId, connectionId).length) this.sql`DELETE FROM channel_views WHERE user_id = ${userId}`;
     this.#refreshPresence(userId, connectionId);
   }
@@ -301,16 +204,23 @@ export class CommunityHub extends Server<Env> {
   // Presence
   // -------------------------------------------------------------------------------------
 
-  #socketsOf(userId: string, except?: string): HubConnection[] {
-    return [...this.getConnections<HubConnState>(`u:${userId}`)].filter((c) => c.id !== except && c.readyState === WebSocket.OPEN);
+  /** A user's open sockets (but `except`). */
+  #socketsOf(userId: string, except?: string): HubSocket[] {
+    return this.socketsOfUser(userId).filter((c) => c.id !== except);
   }
 
   #connectedUsers(): Set<string> {
     const out = new Set<string>();
-    for (const c of this.getConnections<HubConnState>()) {
-      if (c.readyState === WebSocket.OPEN && c.state?.userId) out.add(c.state.userId);
+    for (const c of this.getConnections()) {
+      const userId = this.stateOf(c)?.identity.userId;
+      if (userId) out.add(userId);
     }
     return out;
+  }
+
+  /** Sends a frame to a user's sockets that have had their snapshot. */
+  #toUser(userId: string, frame: HubServerFrame): void {
+    this.broadcast(frame, { user: userId, where: isReady });
   }
 
   #choice(userId: string): Exclude<PresenceChoice, "idle"> {
@@ -325,7 +235,7 @@ export class CommunityHub extends Server<Env> {
     const choice = this.#choice(userId);
     if (choice === "invisible") return "offline";
     if (choice === "dnd") return "dnd";
-    return sockets.some((s) => s.state?.active) ? "online" : "idle";
+    return sockets.some((s) => this.stateOf(s)?.active !== false) ? "online" : "idle";
   }
 
   #published(userId: string): PresenceStatus {
@@ -342,18 +252,19 @@ export class CommunityHub extends Server<Env> {
       this.sql`INSERT INTO presence (user_id, status, since) VALUES (${userId}, ${next}, ${Date.now()})
                ON CONFLICT (user_id) DO UPDATE SET status = excluded.status, since = excluded.since`;
     }
-    this.#broadcastFrame({ type: "presence.updated", userId, status: next });
+    this.broadcast({ type: "presence.updated", userId, status: next }, { where: isReady });
   }
 
-  #setPresence(conn: HubConnection, state: HubConnState, status: PresenceChoice): void {
+  #setPresence(conn: HubSocket, state: HubState, status: PresenceChoice): void {
+    const userId = state.identity.userId;
     const active = status !== "idle";
-    if (state.active !== active) conn.setState({ ...state, active });
-    if (status !== "idle" && status !== this.#choice(state.userId)) {
-      this.sql`INSERT INTO presence_choice (user_id, choice, updated_at) VALUES (${state.userId}, ${status}, ${Date.now()})
+    if ((state.active !== false) !== active) conn.setState({ ...state, active });
+    if (status !== "idle" && status !== this.#choice(userId)) {
+      this.sql`INSERT INTO presence_choice (user_id, choice, updated_at) VALUES (${userId}, ${status}, ${Date.now()})
                ON CONFLICT (user_id) DO UPDATE SET choice = excluded.choice, updated_at = excluded.updated_at`;
-      for (const s of this.#socketsOf(state.userId)) this.#send(s, { type: "presence.chosen", choice: status });
+      this.#toUser(userId, { type: "presence.chosen", choice: status });
     }
-    this.#refreshPresence(state.userId);
+    this.#refreshPresence(userId);
   }
 
   #presences(): Presence[] {
@@ -406,8 +317,7 @@ export class CommunityHub extends Server<Env> {
     this.sql`INSERT INTO reads (user_id, channel_id, read_seq, mentions) VALUES (${userId}, ${channelId}, ${seq}, 0)
              ON CONFLICT (user_id, channel_id) DO UPDATE SET read_seq = max(read_seq, excluded.read_seq),
              mentions = CASE WHEN ${clear} = 1 THEN 0 ELSE mentions END`;
-    const unread = this.#unread(userId, channelId);
-    for (const s of this.#socketsOf(userId)) this.#send(s, { type: "unread.updated", unread });
+    this.#toUser(userId, { type: "unread.updated", unread: this.#unread(userId, channelId) });
   }
 
   async #pingModel(): Promise<PingModel | undefined> {
@@ -442,41 +352,6 @@ export class CommunityHub extends Server<Env> {
   // -------------------------------------------------------------------------------------
   // Frames
   // -------------------------------------------------------------------------------------
-
-  #send(conn: Connection, frame: HubServerFrame): void {
-    if (frame.type !== "state.synced" && frame.type !== "error" && !isReady(conn)) return;
-    try {
-      conn.send(JSON.stringify(frame));
-    } catch {
-      // The socket is going away; its close handler cleans up.
-    }
-  }
-
-  #broadcastFrame(frame: HubServerFrame): void {
-    const text = JSON.stringify(frame);
-    for (const c of this.getConnections()) {
-      if (c.readyState !== WebSocket.OPEN || !isReady(c)) continue;
-      try {
-        c.send(text);
-      } catch {
-        // As in #send.
-      }
-    }
-  }
-
-  #error(conn: HubConnection, code: HubErrorCode, message: string, ref: string | null): void {
-    this.#send(conn, { type: "error", code, message, ref });
-  }
-
-  #closeSockets(sockets: Connection[], code: number, reason: string): void {
-    for (const s of sockets) {
-      try {
-        s.close(code, reason);
-      } catch {
-        // Already closing.
-      }
-    }
-  }
 
   // -------------------------------------------------------------------------------------
   // RPC (called by the api worker with getServerByName, and by ChannelRooms)
@@ -535,8 +410,7 @@ export class CommunityHub extends Server<Env> {
     for (const [channelId, canSee] of touched) {
       for (const u of connected) {
         if (!canSee.has(u)) continue;
-        const unread = this.#unread(u, channelId);
-        for (const s of this.#socketsOf(u)) this.#send(s, { type: "unread.updated", unread });
+        this.#toUser(u, { type: "unread.updated", unread: this.#unread(u, channelId) });
       }
     }
   }
@@ -561,21 +435,14 @@ export class CommunityHub extends Server<Env> {
    * channel they were seen in without telling anyone where they went.
    */
   #sendVoiceFrame(f: VoiceOpResult["frames"][number]): void {
-    if (f.type === "voice.move_requested") {
-      for (const c of this.#socketsOf(f.userId)) this.#send(c, f);
+    if (f.type === "voice.move_requested") return this.#toUser(f.userId, f);
+    const seeing = f.state ? this.#viewersOf(f.state.channelId) : null;
+    if (!seeing) {
+      this.broadcast(f, { where: isReady });
       return;
     }
-    const seeing = f.state ? this.#viewersOf(f.state.channelId) : null;
-    const full = JSON.stringify(f);
-    const hidden = JSON.stringify({ ...f, state: null });
-    for (const c of this.getConnections<HubConnState>()) {
-      if (c.readyState !== WebSocket.OPEN || !isReady(c)) continue;
-      try {
-        c.send(!seeing || seeing.has(c.state?.userId ?? "") ? full : hidden);
-      } catch {
-        // As in #send.
-      }
-    }
+    this.broadcast(f, { where: (s) => isReady(s) && seeing.has(s.identity.userId) });
+    this.broadcast({ ...f, state: null }, { where: (s) => isReady(s) && !seeing.has(s.identity.userId) });
   }
 
   /** Connected members who can see a channel (the views they were sent). */
@@ -609,7 +476,7 @@ export class CommunityHub extends Server<Env> {
       default:
         assertNever(event);
     }
-    this.#broadcastFrame(event);
+    this.broadcast(event, { where: isReady });
   }
 
   /**
@@ -653,8 +520,7 @@ export class CommunityHub extends Server<Env> {
       // Who is talking in a channel that just became visible (they were hidden until now).
       const appeared = new Set(frames.flatMap((f) => (f.type === "channel.created" ? [f.channel.id] : [])));
       for (const v of this.#voiceStates()) if (appeared.has(v.channelId)) frames.push({ type: "voice.updated", userId: v.userId, state: v });
-      if (!frames.length) continue;
-      for (const s of this.#socketsOf(userId)) for (const f of frames) this.#send(s, f);
+      for (const f of frames) this.#toUser(userId, f);
     }
     // Unread state of channels that no longer exist.
     const live = new Set(model.channels.map((c) => c.id));
@@ -668,24 +534,17 @@ export class CommunityHub extends Server<Env> {
 
   /** Closes every socket of a user (kick, ban, leave) at once; they appear offline. */
   disconnectUser(userId: string): number {
-    const sockets = this.#socketsOf(userId);
-    this.#closeSockets(sockets, CLOSE_ACCESS_REVOKED, "access revoked");
-    this.sql`DELETE FROM channel_views WHERE user_id = ${userId}`;
-    this.#refreshPresence(userId);
-    return sockets.length;
+    const closed = this.closeUser(userId, CLOSE.ACCESS_LOST);
+    this.#userSocketGone(userId);
+    return closed;
   }
 
   /** Closes the sockets of one session (logout). */
   disconnectSession(sessionId: string): number {
-    const sockets = [...this.getConnections<HubConnState>(`s:${sessionId}`)].filter((c) => c.readyState === WebSocket.OPEN);
-    const users = new Set(sockets.map((s) => s.state?.userId).filter((u): u is string => !!u));
-    this.#closeSockets(sockets, CLOSE_ACCESS_REVOKED, "logged out");
-    for (const u of users) {
-      const left = this.#socketsOf(u).filter((s) => !sockets.includes(s));
-      if (!left.length) this.sql`DELETE FROM channel_views WHERE user_id = ${u}`;
-    }
-    for (const u of users) this.#refreshPresence(u);
-    return sockets.length;
+    const users = new Set(this.socketsOfSession(sessionId).map((c) => this.stateOf(c)?.identity.userId));
+    const closed = this.closeSession(sessionId, CLOSE.SESSION_ENDED);
+    for (const u of users) if (u) this.#userSocketGone(u);
+    return closed;
   }
 
   /** Members who appear online (idle and dnd included). */
@@ -700,20 +559,10 @@ export class CommunityHub extends Server<Env> {
 
   /** The community was deleted: tell every socket, close them all and wipe this object's storage. */
   async shutdown(): Promise<void> {
-    this.#broadcastFrame({ type: "community.deleted", communityId: this.name });
-    this.#closeSockets([...this.getConnections()], CLOSE_COMMUNITY_DELETED, "community deleted");
+    this.broadcast({ type: "community.deleted", communityId: this.name }, { where: isReady });
+    this.closeAll(CLOSE.GONE);
     this.#dropModel();
     await this.ctx.storage.deleteAll();
     this.#migrate();
   }
-}
-
-/** Sockets from before the `ready` flag existed count as ready. */
-function isReady(c: Connection): boolean {
-  const state = c.state as Partial<HubConnState> | null;
-  return state?.ready !== false;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }

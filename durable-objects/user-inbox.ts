@@ -5,19 +5,15 @@
  * the app. The DM's ChannelRoom owns the call (dm-call.ts) and its messages, and pushes each
  * change here over RPC.
  *
- * The worker lets a socket in only for the session's own user id (realtime.ts). The calls it
- * knows live in SQLite, so a tab that connects (or reconnects after hibernation or a restart)
+ * The worker lets a socket in only for the session's own user id (realtime.ts); sockets,
+ * frames and their budget go through the realtime kit (kit.ts). The calls it knows live in SQLite, so a tab that connects (or reconnects after hibernation or a restart)
  * gets them all in `ready`.
  */
-import { Server, type Connection, type ConnectionContext, type WSMessage } from "partyserver";
-import { z } from "zod";
 import { DmCall, InboxClientFrame, type InboxServerFrame } from "../workers/shared/calls";
-import { IDENTITY_HEADER } from "../workers/shared/realtime";
-import { ConnBudget, FrameBudget, type FrameBudgetSpec } from "./frame-budget";
-
-const CLOSE_NO_IDENTITY = 4400;
-const CLOSE_SESSION_ENDED = 4401;
-const sessionTag = (sessionId: string) => `s:${sessionId}`;
+import { CLOSE } from "../workers/shared/close-codes";
+import { type ConnectionIdentity, assertNever, parseJsonWith } from "../workers/shared/realtime";
+import type { FrameBudgetSpec } from "./frame-budget";
+import { ClientFrames, RealtimeServer, type Socket } from "./kit";
 
 /**
  * The inbox mostly talks; a client frame (`ping`) only gets a `pong`. Still every frame pays
@@ -30,20 +26,8 @@ export const INBOX_FRAME_BUDGET = {
   costs: { ping: 1, invalid: 1 },
 } satisfies FrameBudgetSpec<InboxClientFrame["type"] | "invalid">;
 
-/** What a socket keeps across hibernation: its frame budget. */
-const InboxConnState = z.object({ budget: ConnBudget.optional() });
-
 /** A call no one updated for this long is dropped from the snapshot (its end was lost), ms. */
 const STALE_MS = 6 * 60 * 60 * 1000;
-
-function sessionOf(request: Request, userId: string): string | null {
-  try {
-    const id = JSON.parse(request.headers.get(IDENTITY_HEADER) ?? "null") as { userId?: unknown; sessionId?: unknown } | null;
-    return id && id.userId === userId && typeof id.sessionId === "string" && id.sessionId ? id.sessionId : null;
-  } catch {
-    return null;
-  }
-}
 
 /**
  * A user's inbox, for RPC. A plain stub by name (one round trip a call): its RPC methods need
@@ -54,11 +38,11 @@ export function inboxOf(env: Env, userId: string): DurableObjectStub<UserInbox> 
   return env.UserInbox.getByName(userId);
 }
 
-export class UserInbox extends Server<Env> {
-  static override options = { hibernate: true };
+export class UserInbox extends RealtimeServer<InboxClientFrame, InboxServerFrame> {
+  protected readonly frames = new ClientFrames(InboxClientFrame, INBOX_FRAME_BUDGET);
+  protected readonly logName = "user_inbox";
 
   #migrated = false;
-  #budget = new FrameBudget(INBOX_FRAME_BUDGET);
 
   /** The inbox's SQLite, its table created on first use from any entry point (socket or RPC). */
   get #sql(): SqlStorage {
@@ -70,76 +54,27 @@ export class UserInbox extends Server<Env> {
     return sql;
   }
 
-  override getConnectionTags(_conn: Connection, ctx: ConnectionContext): string[] {
-    const s = sessionOf(ctx.request, this.name);
-    return s ? [sessionTag(s)] : [];
+  /** Only the inbox's own user (the worker lets no one else in; this holds even for a direct hit). */
+  protected override admits(me: ConnectionIdentity): boolean {
+    return me.userId === this.name;
   }
 
-  override onConnect(conn: Connection, ctx: ConnectionContext): void {
-    if (!sessionOf(ctx.request, this.name)) {
-      conn.close(CLOSE_NO_IDENTITY, "no identity");
-      return;
-    }
-    this.#send(conn, { type: "ready", calls: this.#calls() });
+  protected welcome(conn: Socket): void {
+    this.send(conn, { type: "ready", calls: this.#calls() });
   }
 
-  override onMessage(conn: Connection, raw: WSMessage): void {
-    let value: unknown = null;
-    try {
-      value = typeof raw === "string" ? JSON.parse(raw) : null;
-    } catch {
-      // answered below
+  protected handle(conn: Socket, frame: InboxClientFrame): void {
+    switch (frame.type) {
+      case "ping":
+        return this.send(conn, { type: "pong" });
+      default:
+        return assertNever(frame.type);
     }
-    const f = InboxClientFrame.safeParse(value);
-    // The budget is kept in the socket's attachment (no storage write per frame; see frame-budget.ts).
-    const mine = InboxConnState.safeParse(conn.state);
-    const charge = this.#budget.charge(
-      this.name,
-      f.success ? f.data.type : "invalid",
-      mine.success ? mine.data.budget : undefined,
-      () => [...this.getConnections()].map((c) => {
-        const s = InboxConnState.safeParse(c.state);
-        return s.success ? s.data.budget : undefined;
-      }),
-      Date.now(),
-    );
-    if (!charge.ok) {
-      this.#send(conn, { type: "error", code: "rate_limited", message: "Too many frames.", retryAfterMs: charge.retryAfterMs });
-      return;
-    }
-    conn.setState({ budget: charge.budget });
-    if (!f.success) {
-      this.#send(conn, { type: "error", code: "invalid_frame", message: "This socket only understands {\"type\":\"ping\"}." });
-      return;
-    }
-    this.#send(conn, { type: "pong" });
   }
 
   #calls(): DmCall[] {
     const rows = this.#sql.exec<{ call: string }>(`SELECT call FROM calls WHERE updated_at > ? ORDER BY updated_at`, Date.now() - STALE_MS).toArray();
-    return rows.flatMap((r) => {
-      const c = DmCall.safeParse(JSON.parse(r.call));
-      return c.success ? [c.data] : [];
-    });
-  }
-
-  #send(ws: WebSocket, frame: InboxServerFrame): void {
-    try {
-      ws.send(JSON.stringify(frame));
-    } catch {
-      // closing; the tab gets the state again in `ready`
-    }
-  }
-
-  #broadcastFrame(frame: InboxServerFrame): void {
-    const data = JSON.stringify(frame);
-    for (const ws of this.ctx.getWebSockets()) {
-      try {
-        ws.send(data);
-      } catch {
-        // closing
-      }
-    }
+    return rows.flatMap((r) => parseJsonWith(DmCall, r.call) ?? []);
   }
 
   // --- RPC (from the DM's ChannelRoom and the api worker) -------------------------------
@@ -152,7 +87,7 @@ export class UserInbox extends Server<Env> {
       JSON.stringify(call),
       Date.now(),
     );
-    this.#broadcastFrame({ type: "call", call });
+    this.broadcast({ type: "call", call });
   }
 
   /** A call ended (only if it is still the one this inbox knows: an older end does not clear a newer call). */
@@ -161,7 +96,7 @@ export class UserInbox extends Server<Env> {
     if (known && (JSON.parse(known.call) as { callId?: string }).callId === input.callId) {
       this.#sql.exec(`DELETE FROM calls WHERE channel_id = ?`, input.channelId);
     }
-    this.#broadcastFrame({ type: "call.ended", ...input });
+    this.broadcast({ type: "call.ended", ...input });
   }
 
   /**
@@ -170,7 +105,7 @@ export class UserInbox extends Server<Env> {
    * tabs read unread state over HTTP.
    */
   async dmActivity(a: { channelId: string; seq: number; authorId: string | null; mentioned: boolean }): Promise<void> {
-    this.#broadcastFrame({ type: "dm.activity", ...a });
+    this.broadcast({ type: "dm.activity", ...a });
   }
 
   /** The calls this inbox knows (for tests and the HTTP fallback). */
@@ -180,21 +115,10 @@ export class UserInbox extends Server<Env> {
 
   /** Closes one session's sockets (logout) or all of them (log out everywhere, password change). */
   async disconnectSession(sessionId: string): Promise<number> {
-    return this.#close(this.ctx.getWebSockets(sessionTag(sessionId)));
+    return this.closeSession(sessionId, CLOSE.SESSION_ENDED);
   }
 
   async disconnectUser(): Promise<number> {
-    return this.#close(this.ctx.getWebSockets());
-  }
-
-  #close(list: WebSocket[]): number {
-    for (const ws of list) {
-      try {
-        ws.close(CLOSE_SESSION_ENDED, "session ended");
-      } catch {
-        // already closing
-      }
-    }
-    return list.length;
+    return this.closeAll(CLOSE.SESSION_ENDED);
   }
 }

@@ -36,6 +36,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServerFrame } from "../workers/shared/chat";
+import { CLOSE } from "../workers/shared/close-codes";
 import { DEFAULT_EVERYONE, DM_PERMISSIONS, P, has } from "../workers/shared/permissions";
 import { answer, nonce, sleep, upgradeRoom, type RoomSocket } from "./chat-fixtures";
 import { addMember, call, createCommunity, createRole, newUser, ok, type User } from "./community-fixtures";
@@ -63,8 +64,8 @@ const COMMUNITY_ROOMS = ["public-text", "private-text", "public-voice", "private
 type CommunityRoom = (typeof COMMUNITY_ROOMS)[number];
 const isPrivate = (k: Kind) => k === "private-text" || k === "private-voice";
 
-/** The close code of a socket whose member lost access (durable-objects/channel-room.ts CLOSE.ACCESS_LOST). */
-const ACCESS_LOST = 4403;
+/** The close code of a socket whose member lost access. */
+const ACCESS_LOST = CLOSE.ACCESS_LOST;
 /** How long after an access change a connected socket may stay open, ms. */
 const REVALIDATE_WITHIN_MS = 2000;
 /** How long a frame may go unanswered, ms. */

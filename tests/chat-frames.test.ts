@@ -5,7 +5,8 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { MAX_FRAME_BYTES, RATE_LIMIT_MESSAGES, type ServerFrame } from "../workers/shared/chat";
+import { RATE_LIMIT_MESSAGES, type ServerFrame } from "../workers/shared/chat";
+import { MAX_FRAME_BYTES } from "../workers/shared/realtime";
 import { DEFAULT_EVERYONE, P } from "../workers/shared/permissions";
 import { addMember, answer, connectRoom, makeRole, makeUser, nonce, say, setOverwrite, sleep, world, type RoomSocket } from "./chat-fixtures";
 

@@ -7,6 +7,7 @@ import { getServerByName } from "partyserver";
 import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../workers/core/crypto";
 import { P } from "../workers/shared/permissions";
+import { CLOSE } from "../workers/shared/close-codes";
 import { addMember, answer, connectRoom, makeUser, nonce, removeMember, roomStub, say, setOverwrite, sleep, world } from "./chat-fixtures";
 
 const room = (channelId: string) => getServerByName(env.ChannelRoom, channelId);
@@ -25,7 +26,7 @@ describe("ChannelRoom RPC", () => {
     const r = await (await room(w.channelId)).revalidate();
     expect(r).toEqual({ checked: 3, closed: 1, updated: 1 });
 
-    expect((await kicked.waitClosed()).code).toBe(4403);
+    expect((await kicked.waitClosed()).code).toBe(CLOSE.ACCESS_LOST);
     const upd = await muted.next("permissions.updated");
     expect(BigInt(upd.perms) & P.SEND_MESSAGES).toBe(0n);
     expect(BigInt(upd.perms) & P.VIEW_CHANNEL).toBe(P.VIEW_CHANNEL);
@@ -49,12 +50,12 @@ describe("ChannelRoom RPC", () => {
     const m2 = await connectRoom(w.channelId, w.member);
     const o = await connectRoom(w.channelId, w.owner);
     expect(await (await room(w.channelId)).disconnectUser(w.member.id)).toBe(2);
-    expect((await m1.waitClosed()).code).toBe(4403);
-    expect((await m2.waitClosed()).code).toBe(4403);
+    expect((await m1.waitClosed()).code).toBe(CLOSE.ACCESS_LOST);
+    expect((await m2.waitClosed()).code).toBe(CLOSE.ACCESS_LOST);
     expect(o.closed).toBeNull();
 
     expect(await (await room(w.channelId)).disconnectSession(await sha256Hex(w.owner.token))).toBe(1);
-    expect((await o.waitClosed()).code).toBe(4401);
+    expect((await o.waitClosed()).code).toBe(CLOSE.SESSION_ENDED);
   });
 
   it("posts system messages with no author, as ordinary events", async () => {
@@ -99,7 +100,7 @@ describe("ChannelRoom RPC", () => {
     const { attachment } = (await up.json()) as { attachment: { id: string } };
     await say(s, "to be purged", { attachmentIds: [attachment.id] });
     await (await room(w.channelId)).purge();
-    expect((await s.waitClosed()).code).toBe(4404);
+    expect((await s.waitClosed()).code).toBe(CLOSE.GONE);
     expect(await env.FILES.head(`attachments/${w.channelId}/${attachment.id}`)).toBeNull();
     expect(await env.DB.prepare(`SELECT 1 FROM attachments WHERE channel_id = ?`).bind(w.channelId).first()).toBeNull();
     const tables = await runInDurableObject(roomStub(w.channelId), (_i, state) =>

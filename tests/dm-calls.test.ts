@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { voiceIdentity } from "../workers/core/voice-identity";
 import type { CallResponse, DmCall, InboxServerFrame } from "../workers/shared/calls";
 import type { Message } from "../workers/shared/chat";
+import { CLOSE } from "../workers/shared/close-codes";
 import { addRecipient, connectParty, connectRoom, say, makeChannel, makeCommunity, addMember, makeUser, roomStub, type TestSocket, type TestUser } from "./chat-fixtures";
 import { hookEvent, postHook } from "./voice-fixtures";
 
@@ -170,7 +171,7 @@ describe("calls in DMs", () => {
     // A frame the inbox does not understand gets an error frame; the socket keeps working.
     const tab = await inbox(b);
     tab.sendRaw("{nope");
-    expect(await tab.next("error")).toMatchObject({ code: "invalid_frame" });
+    expect(await tab.next("error")).toMatchObject({ code: "invalid_json", ref: null });
     tab.send({ type: "ping" });
     await tab.next("pong");
 
@@ -199,6 +200,6 @@ describe("calls in DMs", () => {
     const { b } = await pair();
     const tab = await inbox(b);
     expect((await b.http.fetch("/api/auth/logout", { method: "POST" })).status).toBe(204);
-    expect((await tab.waitClosed()).code).toBe(4401);
+    expect((await tab.waitClosed()).code).toBe(CLOSE.SESSION_ENDED);
   });
 });

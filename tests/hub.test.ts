@@ -3,6 +3,8 @@ import { exports } from "cloudflare:workers";
 import { getServerByName } from "partyserver";
 import { describe, expect, it } from "vitest";
 import { P } from "../workers/shared/permissions";
+import { CLOSE } from "../workers/shared/close-codes";
+import { MAX_FRAME_BYTES } from "../workers/shared/realtime";
 import { addMember, call, createCommunity, createRole, eventually, inviteCode, newUser, ok, openHub } from "./community-fixtures";
 import { ORIGIN } from "./helpers";
 import { answer, connectRoom, nonce, say, sleep } from "./chat-fixtures";
@@ -86,7 +88,7 @@ describe("CommunityHub", () => {
     expect(await s.next("error")).toMatchObject({ code: "validation_failed", ref: "r3" });
     s.send({ type: "channel.read", channelId: "nope", seq: 1, ref: "r4" });
     expect(await s.next("error")).toMatchObject({ code: "not_found", ref: "r4" });
-    s.send("x".repeat(5000));
+    s.send("x".repeat(MAX_FRAME_BYTES + 1));
     expect(await s.next("error")).toMatchObject({ code: "frame_too_large" });
     s.send({ type: "presence.set", status: "dnd" });
     await s.next("presence.chosen", (f) => f.choice === "dnd");
@@ -155,7 +157,7 @@ describe("CommunityHub", () => {
     await ok(204, owner, "POST", `/api/communities/${community.id}/members/${member.id}/kick`);
     const closed = await b.waitClosed(2000);
     expect(Date.now() - t0).toBeLessThan(2000);
-    expect(closed.code).toBe(4003);
+    expect(closed.code).toBe(CLOSE.ACCESS_LOST);
     await a.next("member.left", (f) => f.userId === member.id && f.reason === "kicked");
     await eventually(() =>
       expect(a.frames).toContainEqual({ type: "presence.updated", userId: member.id, status: "offline" }),
@@ -173,7 +175,7 @@ describe("CommunityHub", () => {
     const b = await openHub(member, community.id);
     await b.next("state.synced");
     await ok(204, owner, "PUT", `/api/communities/${community.id}/bans/${member.id}`, {});
-    expect((await b.waitClosed(2000)).code).toBe(4003);
+    expect((await b.waitClosed(2000)).code).toBe(CLOSE.ACCESS_LOST);
   });
 
   it("pushes joins, role and community changes, and exactly the channels each member can see", async () => {
@@ -361,7 +363,7 @@ describe("CommunityHub", () => {
     await b.next("state.synced");
     await ok(204, owner, "DELETE", `/api/communities/${community.id}`, { confirmName: "Doomed" });
     await b.next("community.deleted");
-    expect((await b.waitClosed(2000)).code).toBe(4004);
+    expect((await b.waitClosed(2000)).code).toBe(CLOSE.GONE);
     expect((await call(member, "GET", `/api/communities/${community.id}`)).status).toBe(404);
     expect(await (await hub(community.id)).onlineCount()).toBe(0);
   });

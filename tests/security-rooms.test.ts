@@ -9,6 +9,7 @@ import { getServerByName } from "partyserver";
 import { describe, expect, it } from "vitest";
 import { app } from "../workers/api/src/app";
 import type { Channel, CreateCommunityResponse } from "../workers/shared/communities";
+import { CLOSE } from "../workers/shared/close-codes";
 import type { RoomRequest } from "../workers/shared/media";
 import { P } from "../workers/shared/permissions";
 import { connectRoom, say, type RoomSocket } from "./chat-fixtures";
@@ -18,8 +19,7 @@ import { ORIGIN } from "./helpers";
 const C = "/api/communities";
 /** The bound on "at once". */
 const WITHIN_MS = 2000;
-const ACCESS_LOST = 4403;
-const GONE = 4404;
+const { ACCESS_LOST, GONE } = CLOSE;
 
 const room = (channelId: string) => getServerByName(env.ChannelRoom, channelId);
 

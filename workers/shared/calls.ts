@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { UserSummary } from "./communities";
+import { ErrorFrame } from "./realtime";
 
 /** How long the others are rung before the call counts as missed, ms. */
 export const RING_TIMEOUT_MS = 30_000;
@@ -48,13 +49,8 @@ export const InboxServerFrame = z.discriminatedUnion("type", [
   /** A new message in one of the user's DMs (from someone else); unread counts come over HTTP. */
   z.object({ type: z.literal("dm.activity"), channelId: z.string(), seq: z.number(), authorId: z.string().nullable(), mentioned: z.boolean() }),
   z.object({ type: z.literal("pong") }),
-  z.object({
-    type: z.literal("error"),
-    code: z.enum(["invalid_frame", "rate_limited"]),
-    message: z.string(),
-    /** rate_limited only (durable-objects/frame-budget.ts): when a frame is accepted again, ms from now. */
-    retryAfterMs: z.number().optional(),
-  }),
+  /** A frame was refused (realtime.ts): one it could not read, or over the frame budget. */
+  ErrorFrame,
 ]);
 export type InboxServerFrame = z.infer<typeof InboxServerFrame>;
 

@@ -8,6 +8,7 @@
  * Every change in a channel is an event with a per-channel, gapless `seq`.
  */
 import { z } from "zod";
+import { ErrorFrame, Ref } from "./realtime";
 
 // ---------------------------------------------------------------------------------------
 // Limits
@@ -17,8 +18,6 @@ import { z } from "zod";
 export const MAX_MESSAGE_CHARS = 4000;
 /** Most attachments on one message. */
 export const MAX_ATTACHMENTS_PER_MESSAGE = 10;
-/** Largest client frame the room reads, in bytes of UTF-8. */
-export const MAX_FRAME_BYTES = 16 * 1024;
 /** A resume that would replay more events than this gets `resync` instead. */
 export const MAX_RESUME_EVENTS = 1000;
 /** Messages one member may send in one channel per RATE_WINDOW_MS. */
@@ -48,8 +47,6 @@ export const REPLY_PREVIEW_CHARS = 200;
 
 /** Ids as made by ids.ts (26 chars), with room for other url-safe ids. */
 export const ChatId = z.string().regex(/^[0-9A-Za-z_-]{1,64}$/, { message: "not an id" });
-/** A client-chosen correlation id echoed in error frames. */
-export const Ref = z.string().min(1).max(64);
 /** A client-made idempotency key for `message.send`. */
 export const Nonce = z.string().min(8).max(64);
 /** A position in a channel's event stream; 0 = before the first event. */
@@ -218,22 +215,6 @@ export const ChannelEvent = z.discriminatedUnion("type", [
 export type ChannelEvent = z.infer<typeof ChannelEvent>;
 export type ChannelEventType = ChannelEvent["type"];
 
-/** Error codes of error frames. */
-export const ChatErrorCode = z.enum([
-  "invalid_json",
-  "frame_too_large",
-  "unsupported_frame",
-  "unknown_type",
-  "validation_failed",
-  "forbidden",
-  "not_found",
-  "rate_limited",
-  "invalid_attachment",
-  "too_many_reactions",
-  "internal",
-]);
-export type ChatErrorCode = z.infer<typeof ChatErrorCode>;
-
 export const ServerFrame = z.discriminatedUnion("type", [
   z.object({
     type: z.literal("ready"),
@@ -261,16 +242,8 @@ export const ServerFrame = z.discriminatedUnion("type", [
   z.object({ type: z.literal("read.updated"), seq: Seq }),
   /** This socket's permissions changed (role or overwrite edits); decimal string, see permissions.ts. */
   z.object({ type: z.literal("permissions.updated"), perms: z.string() }),
-  z.object({
-    type: z.literal("error"),
-    code: ChatErrorCode,
-    message: z.string(),
-    /** The failed frame's `ref`, or its `nonce` for message.send; null when unknown. */
-    ref: z.string().nullable(),
-    /** rate_limited only: when a retry will be accepted, ms from now. */
-    retryAfterMs: z.number().optional(),
-    issues: z.array(z.object({ path: z.array(z.union([z.string(), z.number()])), message: z.string() })).optional(),
-  }),
+  /** A frame was refused (realtime.ts): its `ref`, or for message.send its `nonce`. */
+  ErrorFrame,
 ]);
 export type ServerFrame = z.infer<typeof ServerFrame>;
 export type ServerFrameOf<T extends ServerFrame["type"]> = Extract<ServerFrame, { type: T }>;
@@ -281,6 +254,9 @@ export type ServerFrameOf<T extends ServerFrame["type"]> = Extract<ServerFrame, 
 
 const QuerySeq = z.coerce.number().pipe(Seq);
 const QueryMs = z.coerce.number().int().min(0).max(8.64e15);
+
+/** GET /api/channels/:id/messages/:messageId (the other chat routes take communities.ts ChannelParam). */
+export const ChannelMessageParam = z.strictObject({ id: ChatId, messageId: ChatId });
 
 /** GET /api/channels/:id/messages — at most one of before/after/around; none = the latest page. */
 export const HistoryQuery = z

@@ -13,6 +13,7 @@ import { z } from "zod";
 import { VoiceMoveFrame, VoiceSetFrame, VoiceState, VoiceUpdatedFrame } from "./media";
 import { ALL_PERMISSIONS } from "./permissions";
 import { visibleName } from "./protocol";
+import { ErrorFrame, Ref } from "./realtime";
 
 // ---------------------------------------------------------------------------------------
 // Limits
@@ -42,8 +43,6 @@ export const MAX_MEMBER_PAGE = 1000;
 export const MAX_AUDIT_PAGE = 100;
 /** A client without input for this long reports `idle`, ms. */
 export const IDLE_AFTER_MS = 5 * 60_000;
-/** Largest client frame the hub reads, bytes of UTF-8. */
-export const MAX_HUB_FRAME_BYTES = 4096;
 
 // ---------------------------------------------------------------------------------------
 // Building blocks
@@ -327,6 +326,8 @@ export const CommunityRoleParam = z.strictObject({ id: Id, roleId: Id });
 export const CommunityUserParam = z.strictObject({ id: Id, userId: Id });
 export const MemberRoleParam = z.strictObject({ id: Id, userId: Id, roleId: Id });
 export const ChannelParam = z.strictObject({ id: Id });
+/** A member in a channel: /api/channels/:id/voice/participants/:userId/... */
+export const ChannelUserParam = z.strictObject({ id: Id, userId: Id });
 export const OverwriteParam = z.strictObject({ id: Id, targetKind: OverwriteTargetKind, targetId: Id });
 export const InviteParam = z.strictObject({ code: InviteCode });
 export const UserParam = z.strictObject({ userId: Id });
@@ -477,8 +478,6 @@ export type CreateDmBody = z.infer<typeof CreateDmBody>;
 // CommunityHub frames (WebSocket /parties/community-hub/<communityId>)
 // ---------------------------------------------------------------------------------------
 
-/** A client-chosen correlation id echoed in error frames. */
-export const Ref = z.string().min(1).max(64);
 /** A position in a channel's event stream (see chat.ts). */
 export const Seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
@@ -504,9 +503,6 @@ export const Unread = z.object({
   mentions: z.number(),
 });
 export type Unread = z.infer<typeof Unread>;
-
-export const HubErrorCode = z.enum(["invalid_json", "frame_too_large", "unknown_type", "validation_failed", "not_found", "rate_limited", "internal"]);
-export type HubErrorCode = z.infer<typeof HubErrorCode>;
 
 export const MemberLeftReason = z.enum(["left", "kicked", "banned"]);
 export type MemberLeftReason = z.infer<typeof MemberLeftReason>;
@@ -558,14 +554,8 @@ export const HubServerFrame = z.discriminatedUnion("type", [
   VoiceUpdatedFrame,
   VoiceMoveFrame,
   ...HubEvent.options,
-  z.object({
-    type: z.literal("error"),
-    code: HubErrorCode,
-    message: z.string(),
-    ref: z.string().nullable(),
-    /** rate_limited only: when a retry will be accepted, ms from now. */
-    retryAfterMs: z.number().optional(),
-  }),
+  /** A frame was refused (realtime.ts). */
+  ErrorFrame,
 ]);
 export type HubServerFrame = z.infer<typeof HubServerFrame>;
 export type HubServerFrameOf<T extends HubServerFrame["type"]> = Extract<HubServerFrame, { type: T }>;
@@ -582,7 +572,5 @@ export function normalizeChannelName(kind: string, name: string): string {
   return kind === "text" ? name.trim().toLowerCase().replace(/\s+/g, "-") : name.trim();
 }
 
-/** Ends every exhaustive `switch` over a union: adding a variant breaks the build where it is not handled. */
-export function assertNever(x: never): never {
-  throw new Error(`unhandled variant: ${JSON.stringify(x)}`);
-}
+/** The one `assertNever` lives in realtime.ts; re-exported here for the web's existing imports. */
+export { assertNever } from "./realtime";

@@ -1,3 +1,5 @@
+import { z } from "zod";
+
 /** Error codes the API answers with, and the status each one carries. */
 export const ERROR_STATUS = {
   bad_request: 400,
@@ -54,3 +56,32 @@ export class ApiError extends Error {
 export function errorBody(code: string, message: string, issues?: ErrorIssue[]) {
   return { error: issues ? { code, message, issues } : { code, message } };
 }
+
+/**
+ * Error codes of realtime error frames (`{ type: "error", code, message, ref }`, realtime.ts
+ * ErrorFrame): one set for every Durable Object's socket — ChannelRoom, CommunityHub,
+ * UserInbox. The first five answer a frame the object could not read (durable-objects/kit.ts);
+ * the rest a frame it read and refused. After any of them the socket stays up.
+ */
+export const RealtimeErrorCode = z.enum([
+  /** A binary frame: frames are JSON text. */
+  "unsupported_frame",
+  /** More than MAX_FRAME_BYTES (realtime.ts) of UTF-8. */
+  "frame_too_large",
+  "invalid_json",
+  /** A `type` the socket does not know. */
+  "unknown_type",
+  /** A known type whose fields do not parse (`issues` says which). */
+  "validation_failed",
+  /** Over the frame budget or a cap (durable-objects/frame-budget.ts); `retryAfterMs` says when to try again. */
+  "rate_limited",
+  "forbidden",
+  "not_found",
+  /** Chat: an attachment that is not this member's upload to this channel, or is already used. */
+  "invalid_attachment",
+  /** Chat: a message already has MAX_REACTIONS_PER_MESSAGE different emoji. */
+  "too_many_reactions",
+  /** Our fault; logged. */
+  "internal",
+]);
+export type RealtimeErrorCode = z.infer<typeof RealtimeErrorCode>;

@@ -1,18 +1,69 @@
 /**
+ * What every realtime socket shares, whichever Durable Object it reaches (ChannelRoom,
+ * CommunityHub, UserInbox; durable-objects/kit.ts is their one base): the identity the worker
+ * hands the object, the size cap on client frames, and the one shape of error frames. Close
+ * codes are in close-codes.ts, error codes in errors.ts. Imports nothing of ours but those.
+ */
+import { z } from "zod";
+import { RealtimeErrorCode } from "./errors";
+
+/**
  * What the worker tells a Durable Object about a WebSocket it lets through: set by the
  * worker after checking the session and access, never read from the client. The DO stores
  * it in the connection's state (it survives hibernation).
  */
 export const IDENTITY_HEADER = "x-woxly-identity";
 
-export interface ConnectionIdentity {
-  userId: string;
-  username: string;
-  displayName: string;
-  /** Community id, or null for DMs. */
-  communityId: string | null;
-  /** Permission set in this channel/community, decimal string (see permissions.ts). */
-  perms: string;
+/** The identity in IDENTITY_HEADER (JSON), parsed with this schema by every object. */
+export const ConnectionIdentity = z.object({
+  userId: z.string().min(1),
+  username: z.string(),
+  displayName: z.string(),
+  /** Community id, or null for DMs and the user's inbox. */
+  communityId: z.string().nullable(),
+  /** Permission set in this channel/community, decimal string (see permissions.ts); "0" for the inbox. */
+  perms: z.string(),
   /** Session id (hash), so logging out can close exactly this session's sockets. */
-  sessionId: string;
+  sessionId: z.string().min(1),
+});
+export type ConnectionIdentity = z.infer<typeof ConnectionIdentity>;
+
+/** A client-chosen correlation id on a frame, echoed in the error frame that refuses it (read even from a frame that does not parse). */
+export const Ref = z.string().min(1).max(64);
+
+/** Largest client frame an object reads, in bytes of UTF-8; a larger one gets `frame_too_large`. */
+export const MAX_FRAME_BYTES = 16 * 1024;
+
+/** A field of a frame that did not parse, and why. */
+export const FrameIssue = z.object({ path: z.array(z.union([z.string(), z.number()])), message: z.string() });
+export type FrameIssue = z.infer<typeof FrameIssue>;
+
+/** The one error frame of every socket: a client frame was refused; the socket stays up. */
+export const ErrorFrame = z.object({
+  type: z.literal("error"),
+  code: RealtimeErrorCode,
+  message: z.string(),
+  /** The refused frame's `ref` (chat's message.send: its `nonce`); null when it had none or did not parse. */
+  ref: z.string().nullable(),
+  /** rate_limited only: when a retry will be accepted, ms from now. */
+  retryAfterMs: z.number().optional(),
+  /** validation_failed only: the fields that did not parse (at most 10). */
+  issues: z.array(FrameIssue).optional(),
+});
+export type ErrorFrame = z.infer<typeof ErrorFrame>;
+
+/** JSON text read with a schema (an identity header, a stored frame): the value, or null when the text is absent, not JSON, or does not match. */
+export function parseJsonWith<T>(schema: z.ZodType<T>, text: string | null): T | null {
+  if (text === null) return null;
+  try {
+    const r = schema.safeParse(JSON.parse(text));
+    return r.success ? r.data : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Ends every exhaustive `switch` over a union: adding a variant breaks the build where it is not handled. */
+export function assertNever(x: never): never {
+  throw new Error(`unhandled variant: ${JSON.stringify(x)}`);
 }
