@@ -22,8 +22,11 @@ import type { SystemKind } from "../workers/shared/chat";
 import type { UserSummary } from "../workers/shared/communities";
 import { ApiError } from "../workers/shared/errors";
 import { newId } from "../workers/shared/ids";
+import { RemoveResponse, type MediaParticipant } from "../workers/shared/media";
+import { makeDb } from "../workers/core/db";
 import { log } from "../workers/core/log";
-import { VOICE_NOT_CONFIGURED, listRooms } from "../workers/core/media";
+import { VOICE_NOT_CONFIGURED, listRooms, roomCall } from "../workers/core/media";
+import { canStayInVoice } from "../workers/core/policy";
 import { userFromIdentity } from "../workers/core/voice-identity";
 import { inboxOf, type UserInbox } from "./user-inbox";
 
@@ -178,13 +181,16 @@ export class DmCalls {
     return true;
   }
 
-  /** The users LiveKit lists in the DM's room; null when it cannot say (down), [] without LiveKit. */
+  /**
+   * The users LiveKit lists in the DM's room who may be there; null when it cannot say (down),
+   * [] without LiveKit. Whoever may not (blocked since, left the DM, an identity we never
+   * issued) is removed on the way: the check that repairs a lost "left" webhook also repairs a
+   * lost "joined" one, whose admission (lib/voice.ts) never ran.
+   */
   async #inRoom(): Promise<string[] | null> {
     const { env, channelId } = this.host;
     try {
-      const listed = (await listRooms(env, [channelId]))[channelId] ?? [];
-      const ids = await Promise.all(listed.map((p) => userFromIdentity(env.PASSWORD_PEPPER, channelId, p.identity)));
-      return ids.filter((id): id is string => !!id);
+      return await admitListed(env, channelId, (await listRooms(env, [channelId]))[channelId] ?? []);
     } catch (e) {
       if (e instanceof ApiError && e.message === VOICE_NOT_CONFIGURED) return [];
       log({ event: "dm_call.check_failed", channelId, error: String(e) });
@@ -196,4 +202,24 @@ export class DmCalls {
     const results = await Promise.allSettled(userIds.map((id) => send(inboxOf(this.host.env, id))));
     for (const r of results) if (r.status === "rejected") log({ event: "dm_call.inbox_failed", channelId: this.host.channelId, error: String(r.reason) });
   }
+}
+
+/**
+ * Of LiveKit's participants in a DM's room, the users who may be there (the access check:
+ * still a recipient, not blocked in a 1:1 DM); the others are removed from the room now.
+ */
+export async function admitListed(env: Env, channelId: string, listed: MediaParticipant[]): Promise<string[]> {
+  const db = makeDb(env.DB);
+  const admitted: string[] = [];
+  const refused: { room: string; identity: string }[] = [];
+  for (const p of listed) {
+    const userId = await userFromIdentity(env.PASSWORD_PEPPER, channelId, p.identity);
+    if (userId && (await canStayInVoice(db, userId, channelId))) admitted.push(userId);
+    else refused.push({ room: channelId, identity: p.identity });
+  }
+  if (refused.length) {
+    await roomCall(env, { op: "remove", targets: refused }, RemoveResponse);
+    log({ event: "dm_call.refused", channelId, removed: refused.length });
+  }
+  return admitted;
 }

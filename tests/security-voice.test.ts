@@ -11,6 +11,7 @@ import { describe, expect, it } from "vitest";
 import { app } from "../workers/api/src/app";
 import { reconcileChannel } from "../workers/api/src/lib/voice";
 import { voiceIdentity } from "../workers/core/voice-identity";
+import { admitListed } from "../durable-objects/dm-call";
 import { listVoiceStates } from "../durable-objects/voice-store";
 import type { MediaGrants, RoomRequest, VoiceState, VoiceTokenResponse } from "../workers/shared/media";
 import { MEDIA_TOKEN_TTL_SECONDS } from "../workers/shared/media";
@@ -315,6 +316,34 @@ describe("reconcile (a lost webhook)", () => {
     await reconcileChannel(lk.env, c.id, ch);
     expect(lk.calls.filter((x) => x.op !== "list")).toEqual([
       { op: "update", room: ch, identity: mId, grants: { ...ALL, canPublishSources: ["camera", "screen_share", "screen_share_audio"] } },
+    ]);
+  });
+});
+
+describe("a DM room's periodic check (a lost join webhook in a DM)", () => {
+  it("removes whoever LiveKit lists but may not be there (an identity never issued; both sides of a block), keeps the rest", async () => {
+    const a = await user();
+    const b = await user();
+    const room = await dm([a, b]);
+    const idA = await voiceIdentity(env.PASSWORD_PEPPER, room, a.id);
+    const idB = await voiceIdentity(env.PASSWORD_PEPPER, room, b.id);
+    const listed = (ids: string[]) => ids.map((identity, i) => ({ sid: `PA_${i}`, identity, joinedAt: Date.now(), tracks: [], grants: null }));
+    // Both may be there: nothing is removed.
+    const before = livekitStandIn();
+    expect((await admitListed(before.env, room, listed([idA, idB]))).sort()).toEqual([a.id, b.id].sort());
+    expect(before.removes()).toEqual([]);
+    // An identity nobody was issued is removed; the members stay.
+    const stranger = livekitStandIn();
+    expect((await admitListed(stranger.env, room, listed([idA, idB, "stranger"]))).sort()).toEqual([a.id, b.id].sort());
+    expect(stranger.removes()).toEqual([{ room, identity: "stranger" }]);
+    // a blocked b during the call and the webhooks that would have ended it were lost: a block
+    // turns a 1:1 DM read-only for both sides (no CONNECT), so the check empties the room.
+    await env.DB.prepare(`INSERT INTO user_blocks (user_id, blocked_id, created_at) VALUES (?, ?, ?)`).bind(a.id, b.id, Date.now()).run();
+    const after = livekitStandIn();
+    expect(await admitListed(after.env, room, listed([idA, idB]))).toEqual([]);
+    expect(after.removes()).toEqual([
+      { room, identity: idA },
+      { room, identity: idB },
     ]);
   });
 });

@@ -572,5 +572,3 @@ export function normalizeChannelName(kind: string, name: string): string {
   return kind === "text" ? name.trim().toLowerCase().replace(/\s+/g, "-") : name.trim();
 }
 
-/** The one `assertNever` lives in realtime.ts; re-exported here for the web's existing imports. */
-export { assertNever } from "./realtime";

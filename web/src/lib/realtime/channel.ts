@@ -20,7 +20,7 @@ import {
   REPLY_PREVIEW_CHARS,
 } from "$shared/chat";
 import type { CloseName } from "$shared/close-codes";
-import { assertNever } from "$shared/communities";
+import { assertNever } from "$shared/realtime";
 import { client, isApiError, read } from "$lib/api";
 import { Core } from "./core";
 import * as outbox from "./outbox";

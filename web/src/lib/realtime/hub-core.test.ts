@@ -170,9 +170,7 @@ describe("HubCore", () => {
   });
 
   it.each([
-    [4003, "revoked"],
-    [1008, "revoked"],
-    [4004, "deleted"],
+    [4400, "revoked"],
     [4403, "revoked"],
     [4401, "revoked"],
     [4404, "deleted"],

@@ -6,7 +6,6 @@
  * shared schemas (workers/shared/communities.ts) by socket.ts, never cast.
  */
 import {
-  assertNever,
   type Channel,
   type Community,
   type HubClientFrame,
@@ -18,6 +17,7 @@ import {
   type Unread,
 } from "$shared/communities";
 import type { VoiceState } from "$shared/media";
+import { assertNever } from "$shared/realtime";
 import { Core } from "./core";
 import { RealtimeSocket, type SocketConfig } from "./socket";
 

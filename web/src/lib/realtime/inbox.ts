@@ -6,7 +6,7 @@
  * Frames are parsed with the shared schema (`InboxServerFrame`) by socket.ts, never cast.
  */
 import { type DmCall, InboxClientFrame, InboxServerFrame } from "$shared/calls";
-import { assertNever } from "$shared/communities";
+import { assertNever } from "$shared/realtime";
 import { Core } from "./core";
 import { RealtimeSocket, type SocketConfig } from "./socket";
 

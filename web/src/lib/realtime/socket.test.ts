@@ -35,17 +35,9 @@ afterEach(() => {
 
 describe("finalClose", () => {
   it("reads the shared close-code table: every Woxly code is final, transport closes are not", () => {
-    for (const party of ["channel-room", "community-hub", "user-inbox"] as const) {
-      for (const [name, code] of Object.entries(CLOSE)) expect(finalClose(party, code)).toBe(name);
-      for (const code of [1000, 1001, 1006, 1011, 1012, 4000]) expect(finalClose(party, code)).toBe(null);
-    }
-  });
-
-  it("treats the CommunityHub's own codes as final on hub sockets only", () => {
-    expect(finalClose("community-hub", 4003)).toBe("ACCESS_LOST");
-    expect(finalClose("community-hub", 4004)).toBe("GONE");
-    expect(finalClose("community-hub", 1008)).toBe("NO_IDENTITY");
-    for (const code of [4003, 4004, 1008]) expect(finalClose("channel-room", code)).toBe(null);
+    for (const [name, code] of Object.entries(CLOSE)) expect(finalClose(code)).toBe(name);
+    // Codes that are not Woxly's (the hub's old 4003/4004/1008 among them) let partysocket reconnect.
+    for (const code of [1000, 1001, 1006, 1008, 1011, 1012, 4000, 4003, 4004]) expect(finalClose(code)).toBe(null);
   });
 });
 

@@ -45,23 +45,10 @@ export interface SocketHandlers<In> {
 
 const OPEN = 1;
 
-/**
- * Codes the CommunityHub still closes with (durable-objects/community-hub.ts: 4003 access
- * revoked, 4004 community deleted, 1008 no identity). The server moves to the shared table
- * (4403/4404/4400); until it has, a hub close with one of these is just as final. The only
- * close codes named in web/.
- */
-const HUB_LEGACY_CLOSES: ReadonlyMap<number, CloseName> = new Map([
-  [4003, "ACCESS_LOST"],
-  [4004, "GONE"],
-  [1008, "NO_IDENTITY"],
-]);
-
-/** The reason a close of a `party` socket is final, or null when reconnecting may help. */
-export function finalClose(party: Party, code: number): CloseName | null {
+/** The reason a close is final (workers/shared/close-codes.ts), or null when reconnecting may help. */
+export function finalClose(code: number): CloseName | null {
   const meaning = closeMeaning(code);
-  if (meaning) return meaning.final ? meaning.name : null;
-  return party === "community-hub" ? (HUB_LEGACY_CLOSES.get(code) ?? null) : null;
+  return meaning?.final ? meaning.name : null;
 }
 
 /** One frame parsed with `schema`; null (and a log line) for anything else. */
@@ -106,7 +93,7 @@ export class RealtimeSocket<In, Out> {
   #closed = false;
 
   constructor(party: Party, room: string, handlers: SocketHandlers<In>, config: SocketConfig = {}) {
-    const final = (code: number) => finalClose(party, code) !== null;
+    const final = (code: number) => finalClose(code) !== null;
     const options = defaultOptions(party, room, config, final);
     const socket: SocketLike = config.create ? config.create(options) : new PartySocket(options);
     this.#socket = socket;
@@ -120,7 +107,7 @@ export class RealtimeSocket<In, Out> {
     });
     socket.addEventListener("close", (event) => {
       if (this.#closed) return;
-      const reason = finalClose(party, event.code);
+      const reason = finalClose(event.code);
       if (reason) {
         this.#closed = true;
         socket.close();
