@@ -5,64 +5,14 @@
  * product, which must take them out of the room within 2 s; the member already in the call
  * stops seeing them, and nobody is ever shown a voice state for them.
  */
-import { AudioFrame, AudioSource, LocalAudioTrack, Room, TrackPublishOptions, TrackSource, dispose } from "@livekit/rtc-node";
+import { Room, dispose } from "@livekit/rtc-node";
 import { RoomServiceClient } from "livekit-server-sdk";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { uniqueName } from "./browser";
+import { publishTone, voiceCommunity, type VoiceToken } from "./livekit-fixtures";
 
 const base = inject("baseUrl");
 const livekitUrl = inject("livekitUrl");
-const origin = new URL(base).origin;
 const rooms = new RoomServiceClient(livekitUrl.replace(/^ws/, "http"), "devkey", "secret");
-
-/** A logged-in user of the running product: a tiny cookie jar over fetch. */
-class Member {
-  cookie = "";
-  id = "";
-  constructor(readonly username: string) {}
-
-  async call(method: string, path: string, json?: unknown): Promise<Response> {
-    const headers: Record<string, string> = { origin, cookie: this.cookie };
-    if (json !== undefined) headers["content-type"] = "application/json";
-    const res = await fetch(base + path, { method, headers, body: json === undefined ? undefined : JSON.stringify(json) });
-    const set = res.headers.getSetCookie().map((c) => c.split(";")[0]!);
-    if (set.length) this.cookie = set.join("; ");
-    return res;
-  }
-
-  async ok<T>(method: string, path: string, json?: unknown): Promise<T> {
-    const res = await this.call(method, path, json);
-    const text = await res.text();
-    if (res.status >= 300) throw new Error(`${method} ${path} → ${res.status} ${text}`);
-    return (text ? JSON.parse(text) : undefined) as T;
-  }
-
-  static async register(prefix: string): Promise<Member> {
-    const m = new Member(uniqueName(prefix));
-    const body = await m.ok<{ user: { id: string } }>("POST", "/api/auth/register", { username: m.username, password: "violet lantern river 93" });
-    m.id = body.user.id;
-    return m;
-  }
-}
-
-interface VoiceToken {
-  url: string;
-  token: string;
-  identity: string;
-}
-
-async function community() {
-  const owner = await Member.register("sowner");
-  const created = await owner.ok<{ community: { id: string }; channels: { id: string; kind: string }[] }>("POST", "/api/communities", {
-    name: "Voice security e2e",
-  });
-  const voice = created.channels.find((c) => c.kind === "voice");
-  if (!voice) throw new Error("a new community has no voice channel");
-  const { invite } = await owner.ok<{ invite: { code: string } }>("POST", `/api/communities/${created.community.id}/invites`, {});
-  const member = await Member.register("smember");
-  await member.ok("POST", `/api/invites/${invite.code}/redeem`);
-  return { owner, member, communityId: created.community.id, channelId: voice.id };
-}
 
 const joined: Room[] = [];
 
@@ -71,15 +21,8 @@ async function connect(t: VoiceToken): Promise<Room> {
   const room = new Room();
   joined.push(room);
   await room.connect(t.url, t.token, { autoSubscribe: true, dynacast: false });
-  const source = new AudioSource(48_000, 1);
-  const track = LocalAudioTrack.createAudioTrack("microphone", source);
-  const opts = new TrackPublishOptions();
-  opts.source = TrackSource.SOURCE_MICROPHONE;
   // Removal may land while publishing; that is the point.
-  void room.localParticipant!.publishTrack(track, opts).catch(() => {});
-  const samples = new Int16Array(480).map((_, i) => Math.round(2000 * Math.sin(i / 8)));
-  const timer = setInterval(() => void source.captureFrame(new AudioFrame(samples, 48_000, 1, 480)).catch(() => {}), 10);
-  room.on("disconnected", () => clearInterval(timer));
+  await publishTone(room, false);
   return room;
 }
 
@@ -104,7 +47,7 @@ afterAll(async () => {
 describe("a voice token issued before losing access, with a real livekit-server", () => {
   for (const how of ["kicked", "banned"] as const) {
     it(`${how}: joining with the old token → out of the room within 2 s, never shown`, async () => {
-      const { owner, member, communityId, channelId } = await community();
+      const { owner, member, communityId, channelId } = await voiceCommunity(base, "s", "Voice security e2e");
       // The owner is in the call, watching who is there.
       const ownerRoom = await connect(await owner.ok<VoiceToken>("POST", `/api/channels/${channelId}/voice/token`));
       // Before losing access, the member asks for a token...

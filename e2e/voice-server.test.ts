@@ -4,77 +4,20 @@
  * up as voice states; permission changes, moderation and kicks act on the room through
  * RoomService within 2 s. A missing livekit-server fails the run (global setup), never skips.
  */
-import {
-  AudioFrame,
-  AudioSource,
-  LocalAudioTrack,
-  Room,
-  TrackPublishOptions,
-  TrackSource as RtcTrackSource,
-  dispose,
-} from "@livekit/rtc-node";
+import { Room, dispose } from "@livekit/rtc-node";
 import { RoomServiceClient, TrackSource, type ParticipantInfo } from "livekit-server-sdk";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { uniqueName } from "./browser";
+import { type Member, publishTone, voiceCommunity, type VoiceToken } from "./livekit-fixtures";
 
 const base = inject("baseUrl");
 const livekitUrl = inject("livekitUrl");
-const origin = new URL(base).origin;
 const rooms = new RoomServiceClient(livekitUrl.replace(/^ws/, "http"), "devkey", "secret");
 
 const SPEAK = 1n << 8n;
 const CONNECT = 1n << 7n;
 
-/** A logged-in user of the running product: a tiny cookie jar over fetch. */
-class Member {
-  cookie = "";
-  id = "";
-  constructor(readonly username: string) {}
-
-  async call(method: string, path: string, json?: unknown): Promise<Response> {
-    const headers: Record<string, string> = { origin, cookie: this.cookie };
-    if (json !== undefined) headers["content-type"] = "application/json";
-    const res = await fetch(base + path, { method, headers, body: json === undefined ? undefined : JSON.stringify(json) });
-    const set = res.headers.getSetCookie().map((c) => c.split(";")[0]!);
-    if (set.length) this.cookie = set.join("; ");
-    return res;
-  }
-
-  async ok<T>(method: string, path: string, json?: unknown): Promise<T> {
-    const res = await this.call(method, path, json);
-    const text = await res.text();
-    if (res.status >= 300) throw new Error(`${method} ${path} → ${res.status} ${text}`);
-    return (text ? JSON.parse(text) : undefined) as T;
-  }
-
-  static async register(prefix: string): Promise<Member> {
-    const m = new Member(uniqueName(prefix));
-    const body = await m.ok<{ user: { id: string } }>("POST", "/api/auth/register", { username: m.username, password: "violet lantern river 93" });
-    m.id = body.user.id;
-    return m;
-  }
-}
-
-interface VoiceToken {
-  url: string;
-  token: string;
-  identity: string;
-  grants: { canPublishSources: string[] };
-}
-
 /** An owner with a community and its voice channel, and a second member invited in. */
-async function community() {
-  const owner = await Member.register("vowner");
-  const created = await owner.ok<{ community: { id: string }; channels: { id: string; kind: string }[] }>("POST", "/api/communities", {
-    name: "Voice e2e",
-  });
-  const voice = created.channels.find((c) => c.kind === "voice");
-  if (!voice) throw new Error("a new community has no voice channel");
-  const { invite } = await owner.ok<{ invite: { code: string } }>("POST", `/api/communities/${created.community.id}/invites`, {});
-  const member = await Member.register("vmember");
-  await member.ok("POST", `/api/invites/${invite.code}/redeem`);
-  return { owner, member, communityId: created.community.id, channelId: voice.id };
-}
+const community = () => voiceCommunity(base, "v", "Voice e2e");
 
 const joined: Room[] = [];
 
@@ -85,15 +28,8 @@ async function join(m: Member, channelId: string) {
   const room = new Room();
   joined.push(room);
   await room.connect(t.url, t.token, { autoSubscribe: false, dynacast: false });
-  const source = new AudioSource(48_000, 1);
-  const track = LocalAudioTrack.createAudioTrack("microphone", source);
-  const opts = new TrackPublishOptions();
-  opts.source = RtcTrackSource.SOURCE_MICROPHONE;
-  await room.localParticipant!.publishTrack(track, opts);
-  const samples = new Int16Array(480).map((_, i) => Math.round(2000 * Math.sin(i / 8)));
-  const timer = setInterval(() => void source.captureFrame(new AudioFrame(samples, 48_000, 1, 480)).catch(() => {}), 10);
-  room.on("disconnected", () => clearInterval(timer));
-  return { room, token: t, stop: () => clearInterval(timer) };
+  const stop = await publishTone(room, true);
+  return { room, token: t, stop };
 }
 
 async function participant(room: string, identity: string): Promise<ParticipantInfo | undefined> {

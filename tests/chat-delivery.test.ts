@@ -5,38 +5,14 @@
  */
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { ChannelStore } from "../durable-objects/channel-store";
 import type { ChannelEvent, ServerFrame } from "../workers/shared/chat";
 import { P } from "../workers/shared/permissions";
-import { addRecipient, answer, connectRoom, makeChannel, makeUser, nonce, roomStub, say, setOverwrite, sleep, world } from "./chat-fixtures";
+import { addRecipient, answer, connectRoom, makeChannel, makeUser, nonce, roomStub, say, seedMessages, setOverwrite, sleep, world } from "./chat-fixtures";
 
 const isEvent = (f: ServerFrame): f is ChannelEvent & ServerFrame => "seq" in f && f.type !== "read.updated";
 
 function messageCount(channelId: string, where = "1=1", ...binds: string[]) {
   return runInDurableObject(roomStub(channelId), (_i, state) => state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM messages WHERE ${where}`, ...binds).one().n);
-}
-
-/** Writes `n` system messages straight into the room's store (no rate limit), returns the head seq. */
-function seed(channelId: string, n: number, content = (i: number) => `seeded ${i}`) {
-  return runInDurableObject(roomStub(channelId), (_i, state) => {
-    const store = new ChannelStore(state.storage.sql, channelId);
-    store.migrate();
-    for (let i = 0; i < n; i++) {
-      store.insertMessage({
-        id: `seed${i}x${Math.random().toString(36).slice(2, 10)}`,
-        author: { id: "seed-author", username: "seed", displayName: "Seed" },
-        content: content(i),
-        replyTo: null,
-        attachments: [],
-        mentions: { users: [], roles: [], everyone: false, here: false },
-        system: null,
-        createdAt: Date.now() - (n - i) * 1000,
-        pings: { users: [], roles: [], everyone: false },
-        nonce: null,
-      });
-    }
-    return store.head();
-  });
 }
 
 describe("ChannelRoom delivery contract", () => {
@@ -172,7 +148,7 @@ describe("ChannelRoom delivery contract", () => {
 
   it("replays exactly 1,000 missed events, and says resync beyond that or ahead of the head", async () => {
     const w = await world();
-    const head = await seed(w.channelId, 1002);
+    const head = await seedMessages(w.channelId, 1002);
     expect(head).toBe(1002);
     const b = await connectRoom(w.channelId, w.member);
     expect(b.frames[0]).toMatchObject({ type: "ready", headSeq: 1002, oldestSeq: 1 });

@@ -2,8 +2,9 @@
  * Fixtures for the chat tests: users with live sessions, communities, roles, members and
  * channels written straight into D1, and a WebSocket client for ChannelRooms.
  */
-import { env } from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
+import { ChannelStore } from "../durable-objects/channel-store";
 import { sha256Hex } from "../workers/core/crypto";
 import type { ServerFrame } from "../workers/shared/chat";
 import { newId, randomToken } from "../workers/shared/ids";
@@ -115,6 +116,19 @@ export async function world(everyonePerms?: bigint) {
   await addMember(community, member);
   const channelId = await makeChannel(community);
   return { owner, member, community, channelId };
+}
+
+/** Two users who share a community, and their 1:1 DM (as POST /api/dms makes it). */
+export async function dmPair() {
+  const a = await makeUser();
+  const b = await makeUser();
+  const c = await makeCommunity(a);
+  await addMember(c, b);
+  const dm = await makeChannel(null, "dm", "");
+  await addRecipient(dm, a);
+  await addRecipient(dm, b);
+  await env.DB.prepare(`UPDATE channels SET dm_key = ? WHERE id = ?`).bind([a.id, b.id].sort().join(":"), dm).run();
+  return { a, b, dm, community: c };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -316,3 +330,26 @@ export function roomStub(channelId: string) {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Writes `n` system messages straight into the room's store (no rate limit, no budget), returns the head seq. */
+export function seedMessages(channelId: string, n: number) {
+  return runInDurableObject(roomStub(channelId), (_i, state) => {
+    const store = new ChannelStore(state.storage.sql, channelId);
+    store.migrate();
+    for (let i = 0; i < n; i++) {
+      store.insertMessage({
+        id: `seed${i}x${Math.random().toString(36).slice(2, 10)}`,
+        author: { id: "seed-author", username: "seed", displayName: "Seed" },
+        content: `seeded ${i}`,
+        replyTo: null,
+        attachments: [],
+        mentions: { users: [], roles: [], everyone: false, here: false },
+        system: null,
+        createdAt: Date.now() - (n - i) * 1000,
+        pings: { users: [], roles: [], everyone: false },
+        nonce: null,
+      });
+    }
+    return store.head();
+  });
+}

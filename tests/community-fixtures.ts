@@ -176,6 +176,19 @@ export async function openHub(u: User, communityId: string): Promise<HubSocket> 
   return s;
 }
 
+/** An owner and a member of a new community, each with a hub socket that has had its snapshot. */
+export async function hubPair() {
+  const owner = await newUser();
+  const member = await newUser();
+  const { community } = await createCommunity(owner);
+  await addMember(community.id, member);
+  const a = await openHub(owner, community.id);
+  await a.next("state.synced");
+  const b = await openHub(member, community.id);
+  await b.next("state.synced");
+  return { owner, member, community, a, b };
+}
+
 /** Waits until `check` passes or `ms` pass (then fails with the last error). */
 export async function eventually(check: () => Promise<void> | void, ms = 2000): Promise<void> {
   const deadline = Date.now() + ms;

@@ -10,7 +10,7 @@ import { voiceIdentity } from "../workers/core/voice-identity";
 import type { CallResponse, DmCall, InboxServerFrame } from "../workers/shared/calls";
 import type { Message } from "../workers/shared/chat";
 import { CLOSE } from "../workers/shared/close-codes";
-import { addRecipient, connectParty, connectRoom, say, makeChannel, makeCommunity, addMember, makeUser, roomStub, type TestSocket, type TestUser } from "./chat-fixtures";
+import { addRecipient, connectParty, connectRoom, dmPair, say, makeChannel, makeUser, roomStub, type TestSocket, type TestUser } from "./chat-fixtures";
 import { hookEvent, postHook } from "./voice-fixtures";
 
 type Inbox = TestSocket<InboxServerFrame>;
@@ -33,19 +33,6 @@ async function startCall(u: TestUser, dm: string): Promise<DmCall> {
   return (r.json as CallResponse).call!;
 }
 
-/** Two users who share a community, and their 1:1 DM. */
-async function pair() {
-  const a = await makeUser();
-  const b = await makeUser();
-  const c = await makeCommunity(a);
-  await addMember(c, b);
-  const dm = await makeChannel(null, "dm", "");
-  await addRecipient(dm, a);
-  await addRecipient(dm, b);
-  await env.DB.prepare(`UPDATE channels SET dm_key = ? WHERE id = ?`).bind([a.id, b.id].sort().join(":"), dm).run();
-  return { a, b, dm, community: c };
-}
-
 async function systemKinds(u: TestUser, dm: string): Promise<string[]> {
   const res = await u.http.fetch(`/api/channels/${dm}/messages?limit=50`);
   const body = (await res.json()) as { messages: Message[] };
@@ -56,7 +43,7 @@ const callFrame = (s: Inbox, pred: (c: DmCall) => boolean) => s.next("call", (f)
 
 describe("calls in DMs", () => {
   it("rings the others in every tab; accepting in one tab stops the ringing in all of them", async () => {
-    const { a, b, dm } = await pair();
+    const { a, b, dm } = await dmPair();
     const tab1 = await inbox(b);
     const tab2 = await inbox(b);
     const caller = await inbox(a);
@@ -89,7 +76,7 @@ describe("calls in DMs", () => {
   });
 
   it("a decline stops the ringing and leaves one missed-call message", async () => {
-    const { a, b, dm } = await pair();
+    const { a, b, dm } = await dmPair();
     const tab = await inbox(b);
     const call = await startCall(a, dm);
     await callFrame(tab, (c) => c.ringing.includes(b.id));
@@ -106,7 +93,7 @@ describe("calls in DMs", () => {
   });
 
   it("stops ringing after 30 s (the room's alarm) and says the call was missed", async () => {
-    const { a, b, dm } = await pair();
+    const { a, b, dm } = await dmPair();
     const tab = await inbox(b);
     const call = await startCall(a, dm);
     await callFrame(tab, (c) => c.ringing.includes(b.id));
@@ -128,7 +115,7 @@ describe("calls in DMs", () => {
   });
 
   it("follows LiveKit's webhooks for the DM's room: joining answers, the last one out ends it", async () => {
-    const { a, b, dm } = await pair();
+    const { a, b, dm } = await dmPair();
     const tab = await inbox(b);
     await startCall(a, dm);
     await callFrame(tab, (c) => c.ringing.includes(b.id));
@@ -160,7 +147,7 @@ describe("calls in DMs", () => {
   });
 
   it("only members ring, only the owner listens, Origin is checked, a block ends the call", async () => {
-    const { a, b, dm } = await pair();
+    const { a, b, dm } = await dmPair();
     const stranger = await makeUser();
     expect((await post(stranger, `/api/dms/${dm}/call`)).status).toBe(404);
     expect((await stranger.http.fetch(`/api/dms/${dm}/call`)).status).toBe(404);
@@ -185,7 +172,7 @@ describe("calls in DMs", () => {
   });
 
   it("a DM message reaches the other members' inboxes at once, not the author's", async () => {
-    const { a, b, dm } = await pair();
+    const { a, b, dm } = await dmPair();
     const tabA = await inbox(a);
     const tabB = await inbox(b);
     const room = await connectRoom(dm, a);
@@ -197,7 +184,7 @@ describe("calls in DMs", () => {
   });
 
   it("logging out closes the session's inbox socket", async () => {
-    const { b } = await pair();
+    const { b } = await dmPair();
     const tab = await inbox(b);
     expect((await b.http.fetch("/api/auth/logout", { method: "POST" })).status).toBe(204);
     expect((await tab.waitClosed()).code).toBe(CLOSE.SESSION_ENDED);

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { P } from "../workers/shared/permissions";
 import { CLOSE } from "../workers/shared/close-codes";
 import { MAX_FRAME_BYTES } from "../workers/shared/realtime";
-import { addMember, call, createCommunity, createRole, eventually, inviteCode, newUser, ok, openHub } from "./community-fixtures";
+import { addMember, call, createCommunity, createRole, eventually, hubPair, inviteCode, newUser, ok, openHub } from "./community-fixtures";
 import { ORIGIN } from "./helpers";
 import { answer, connectRoom, nonce, say, sleep } from "./chat-fixtures";
 
@@ -145,14 +145,7 @@ describe("CommunityHub", () => {
   });
 
   it("a kick closes the member's socket within 2 s and tells the others", async () => {
-    const owner = await newUser();
-    const member = await newUser();
-    const { community } = await createCommunity(owner);
-    await addMember(community.id, member);
-    const a = await openHub(owner, community.id);
-    await a.next("state.synced");
-    const b = await openHub(member, community.id);
-    await b.next("state.synced");
+    const { owner, member, community, a, b } = await hubPair();
     const t0 = Date.now();
     await ok(204, owner, "POST", `/api/communities/${community.id}/members/${member.id}/kick`);
     const closed = await b.waitClosed(2000);
@@ -179,14 +172,7 @@ describe("CommunityHub", () => {
   });
 
   it("pushes joins, role and community changes, and exactly the channels each member can see", async () => {
-    const owner = await newUser();
-    const member = await newUser();
-    const { community } = await createCommunity(owner);
-    await addMember(community.id, member);
-    const a = await openHub(owner, community.id);
-    await a.next("state.synced");
-    const b = await openHub(member, community.id);
-    await b.next("state.synced");
+    const { owner, member, community, a, b } = await hubPair();
 
     const pub = (await ok(201, owner, "POST", `/api/communities/${community.id}/channels`, { kind: "text", name: "news" })).channel;
     await a.next("channel.created", (f) => f.channel.id === pub.id);

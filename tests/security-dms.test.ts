@@ -12,10 +12,9 @@ import type { Message, ServerFrame } from "../workers/shared/chat";
 import { P } from "../workers/shared/permissions";
 import {
   addMember,
-  addRecipient,
   connectParty,
   connectRoom,
-  makeChannel,
+  dmPair,
   makeCommunity,
   makeUser,
   roomStub,
@@ -31,19 +30,6 @@ type ErrorFrame = Extract<ServerFrame, { type: "error" }>;
 
 async function refusal(s: RoomSocket, ref: string): Promise<ErrorFrame> {
   return (await s.nextWhere((f) => f.type === "error" && f.ref === ref)) as ErrorFrame;
-}
-
-/** Two users who share a community, and their 1:1 DM (as POST /api/dms makes it). */
-async function pair() {
-  const a = await makeUser();
-  const b = await makeUser();
-  const c = await makeCommunity(a);
-  await addMember(c, b);
-  const dm = await makeChannel(null, "dm", "");
-  await addRecipient(dm, a);
-  await addRecipient(dm, b);
-  await env.DB.prepare(`UPDATE channels SET dm_key = ? WHERE id = ?`).bind([a.id, b.id].sort().join(":"), dm).run();
-  return { a, b, dm, community: c };
 }
 
 async function block(who: TestUser, whom: TestUser, on = true): Promise<void> {
@@ -67,7 +53,7 @@ async function post(u: TestUser, path: string, json?: unknown) {
 
 describe("edits and pins across a block", () => {
   it("a blocked user cannot edit old DMs (no new text, no new mentions), either way round; unblocking restores it", async () => {
-    const { a, b, dm } = await pair();
+    const { a, b, dm } = await dmPair();
     const sa = await connectRoom(dm, a);
     const sb = await connectRoom(dm, b);
     const fromA = await say(sa, "an old message from a");
@@ -103,7 +89,7 @@ describe("edits and pins across a block", () => {
   });
 
   it("pins in a blocked DM are refused, pin and unpin, both sides", async () => {
-    const { a, b, dm } = await pair();
+    const { a, b, dm } = await dmPair();
     const sa = await connectRoom(dm, a);
     const sb = await connectRoom(dm, b);
     const m = await say(sa, "pin me");
@@ -130,7 +116,7 @@ describe("edits and pins across a block", () => {
 
 describe("DM call ringing", () => {
   it("starting and leaving over and over rings the other side once within the cooldown", async () => {
-    const { a, b, dm } = await pair();
+    const { a, b, dm } = await dmPair();
     const tab = await connectParty<InboxServerFrame>(`/parties/user-inbox/${b.id}`, b);
     const first = await post(a, `/api/dms/${dm}/call`);
     expect(first.status).toBe(200);

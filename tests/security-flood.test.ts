@@ -6,16 +6,15 @@
  * `retryAfterMs`, the socket stays up, and other members are served promptly and in order.
  * Replays pay per frame and are capped per minute, across sockets, restarts and reconnects.
  */
-import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { CHAT_FRAME_BUDGET, REPLAY_BASE_COST, REPLAY_BUDGET } from "../durable-objects/channel-room";
-import { ChannelStore } from "../durable-objects/channel-store";
 import { HUB_FRAME_BUDGET } from "../durable-objects/community-hub";
 import { INBOX_FRAME_BUDGET } from "../durable-objects/user-inbox";
 import type { InboxServerFrame } from "../workers/shared/calls";
 import type { ServerFrame } from "../workers/shared/chat";
-import { addMember, createCommunity, newUser, openHub } from "./community-fixtures";
-import { answer, connectParty, connectRoom, nonce, roomStub, say, sleep, type RoomSocket, world } from "./chat-fixtures";
+import { createCommunity, hubPair, newUser, openHub } from "./community-fixtures";
+import { answer, connectParty, connectRoom, nonce, roomStub, say, seedMessages, sleep, type RoomSocket, world } from "./chat-fixtures";
 
 type ErrorFrame = Extract<ServerFrame, { type: "error" }>;
 const BURST = 200;
@@ -29,29 +28,6 @@ async function until(pred: () => boolean, ms = 5000, what = "condition"): Promis
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(10);
   }
-}
-
-/** Writes `n` messages straight into the room's store (no budget), returns the head seq. */
-function seed(channelId: string, n: number) {
-  return runInDurableObject(roomStub(channelId), (_i, state) => {
-    const store = new ChannelStore(state.storage.sql, channelId);
-    store.migrate();
-    for (let i = 0; i < n; i++) {
-      store.insertMessage({
-        id: `seed${i}x${Math.random().toString(36).slice(2, 10)}`,
-        author: { id: "seed-author", username: "seed", displayName: "Seed" },
-        content: `seeded ${i}`,
-        replyTo: null,
-        attachments: [],
-        mentions: { users: [], roles: [], everyone: false, here: false },
-        system: null,
-        createdAt: Date.now() - (n - i) * 1000,
-        pings: { users: [], roles: [], everyone: false },
-        nonce: null,
-      });
-    }
-    return store.head();
-  });
 }
 
 /** The frames of a burst, by type: each with a ref (`b<i>`) where the type has one. */
@@ -171,7 +147,7 @@ describe("socket flood budgets", () => {
 
   it("hello replays cost what they send and are capped per minute, across sockets, restarts and reconnects", async () => {
     const w = await world();
-    const head = await seed(w.channelId, 1000);
+    const head = await seedMessages(w.channelId, 1000);
     const cost = head + REPLAY_BASE_COST;
     const a = await connectRoom(w.channelId, w.member);
     const started = Date.now();
@@ -211,14 +187,7 @@ describe("socket flood budgets", () => {
 
 describe("hub and inbox flood budgets", () => {
   it("a presence.set flood gets rate_limited; the socket stays and others still see changes", async () => {
-    const owner = await newUser();
-    const member = await newUser();
-    const { community } = await createCommunity(owner);
-    await addMember(community.id, member);
-    const a = await openHub(owner, community.id);
-    await a.next("state.synced");
-    const b = await openHub(member, community.id);
-    await b.next("state.synced");
+    const { owner, member, a, b } = await hubPair();
     for (let i = 0; i < BURST / 2; i++) a.send({ type: "presence.set", status: i % 2 ? "dnd" : "online", ref: `p${i}` });
     const limited = await a.next("error", (f) => f.code === "rate_limited", 5000);
     expect(limited.retryAfterMs).toBeGreaterThan(0);

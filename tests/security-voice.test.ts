@@ -13,7 +13,7 @@ import { reconcileChannel } from "../workers/api/src/lib/voice";
 import { voiceIdentity } from "../workers/core/voice-identity";
 import { admitListed } from "../durable-objects/dm-call";
 import { listVoiceStates } from "../durable-objects/voice-store";
-import type { MediaGrants, RoomRequest, VoiceState, VoiceTokenResponse } from "../workers/shared/media";
+import type { MediaGrants, VoiceState, VoiceTokenResponse } from "../workers/shared/media";
 import { MEDIA_TOKEN_TTL_SECONDS } from "../workers/shared/media";
 import { P } from "../workers/shared/permissions";
 import { ORIGIN } from "./helpers";
@@ -25,49 +25,17 @@ import {
   hookEvent,
   member,
   overwrite,
+  roomServiceStandIn,
   sign,
   user,
   type HookParticipant,
+  type Listed,
   type TestCommunity,
   type TestUser,
 } from "./voice-fixtures";
 
-type Listed = { identity: string; sid?: string; grants?: MediaGrants | null };
-
-/**
- * A TOKEN binding: webhooks are verified by the real token worker; RoomService calls are
- * recorded and answered as if LiveKit held the participants in `rooms`.
- */
-function livekitStandIn(rooms: Record<string, Listed[]> = {}) {
-  const calls: RoomRequest[] = [];
-  const fetcher = {
-    async fetch(input: RequestInfo | URL, init?: RequestInit) {
-      const req = new Request(input, init);
-      if (new URL(req.url).pathname !== "/room") return env.TOKEN.fetch(req);
-      const body = (await req.json()) as RoomRequest;
-      calls.push(body);
-      switch (body.op) {
-        case "list":
-          return Response.json({
-            rooms: Object.fromEntries(
-              body.rooms.map((r) => [
-                r,
-                (rooms[r] ?? []).map((p, i) => ({ sid: p.sid ?? `PA_${r}_${i}`, identity: p.identity, joinedAt: Date.now(), tracks: [], grants: p.grants ?? null })),
-              ]),
-            ),
-          });
-        case "remove":
-          return Response.json({ removed: body.targets });
-        case "update":
-          return Response.json({ found: true });
-        case "close":
-          return Response.json({ found: true });
-      }
-    },
-  };
-  const e = { ...env, TOKEN: fetcher } as unknown as Env;
-  return { calls, env: e, removes: () => calls.flatMap((c) => (c.op === "remove" ? c.targets : [])) };
-}
+/** LiveKit holding whoever the product asks about: every remove, update and close finds them. */
+const livekitStandIn = (rooms: Record<string, Listed[]> = {}) => roomServiceStandIn(rooms, { findsAll: true });
 
 /** The app with `e` as its environment, waiting for its background work. */
 async function appFetch(e: Env, req: Request): Promise<Response> {

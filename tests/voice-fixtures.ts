@@ -1,11 +1,13 @@
 /**
  * Fixtures for the voice tests: users through the real register route, everything else
  * (communities, roles, members, channels, overwrites, DMs) by direct D1 inserts, so these
- * tests do not depend on the communities routes. Also a LiveKit-style webhook signer.
+ * tests do not depend on the communities routes. Also a LiveKit-style webhook signer, and a
+ * stand-in for LiveKit's RoomService behind the TOKEN binding.
  */
 import { env } from "cloudflare:test";
 import { AccessToken } from "livekit-server-sdk";
 import { newId } from "../workers/shared/ids";
+import type { MediaGrants, RoomRequest } from "../workers/shared/media";
 import { DEFAULT_EVERYONE, formatPermissions } from "../workers/shared/permissions";
 import { type Client, client, register } from "./helpers";
 
@@ -161,4 +163,46 @@ export async function postHook(ev: Record<string, unknown> | string, opts: { aut
     body: sent,
     headers: { "content-type": "application/webhook+json", authorization: auth },
   });
+}
+
+/** A participant the RoomService stand-in lists in a room. */
+export type Listed = { identity: string; sid?: string; grants?: MediaGrants | null };
+
+/**
+ * An env whose TOKEN binding stands in for LiveKit's RoomService (no LiveKit listens here):
+ * every /room call is recorded in `calls` and answered as if LiveKit held the participants in
+ * `rooms`; other calls (webhook checks) go to the real token worker. Removes, updates and
+ * closes find only those listed; with `findsAll`, they find whoever they name (LiveKit
+ * holding participants the test only told the product about through webhooks).
+ */
+export function roomServiceStandIn(rooms: Record<string, Listed[]> = {}, opts: { findsAll?: boolean } = {}) {
+  const calls: RoomRequest[] = [];
+  const listed = (room: string) => rooms[room] ?? [];
+  const fetcher = {
+    async fetch(input: RequestInfo | URL, init?: RequestInit) {
+      const req = new Request(input, init);
+      if (new URL(req.url).pathname !== "/room") return env.TOKEN.fetch(req);
+      const body = (await req.json()) as RoomRequest;
+      calls.push(body);
+      switch (body.op) {
+        case "list":
+          return Response.json({
+            rooms: Object.fromEntries(
+              body.rooms.map((r) => [
+                r,
+                listed(r).map((p, i) => ({ sid: p.sid ?? `PA_${r}_${i}`, identity: p.identity, joinedAt: Date.now(), tracks: [], grants: p.grants ?? null })),
+              ]),
+            ),
+          });
+        case "remove":
+          return Response.json({ removed: opts.findsAll ? body.targets : body.targets.filter((t) => listed(t.room).some((p) => p.identity === t.identity)) });
+        case "update":
+          return Response.json({ found: opts.findsAll || listed(body.room).some((p) => p.identity === body.identity) });
+        case "close":
+          return Response.json({ found: opts.findsAll || body.room in rooms });
+      }
+    },
+  };
+  const e = { ...env, TOKEN: fetcher } as unknown as Env;
+  return { calls, env: e, removes: () => calls.flatMap((c) => (c.op === "remove" ? c.targets : [])) };
 }

@@ -5,43 +5,13 @@
  */
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { RoomRequest } from "../workers/shared/media";
+import type { MediaGrants } from "../workers/shared/media";
 import { P } from "../workers/shared/permissions";
 import { app } from "../workers/api/src/app";
 import { voiceIdentity } from "../workers/core/voice-identity";
 import { closeVoiceRoom, removeFromVoice, syncVoicePermissions } from "../workers/api/src/lib/voice";
 import { ORIGIN } from "./helpers";
-import { channel, community, dm, hookEvent, member, overwrite, postHook, role, user, type TestUser } from "./voice-fixtures";
-
-/** A TOKEN binding that records RoomService calls; LiveKit "has" the participants in `rooms`. */
-function recordingToken(rooms: Record<string, { identity: string; grants?: unknown }[]> = {}) {
-  const calls: RoomRequest[] = [];
-  const fetcher = {
-    async fetch(input: RequestInfo | URL, init?: RequestInit) {
-      const req = new Request(input, init);
-      const body = (await req.json()) as RoomRequest;
-      calls.push(body);
-      switch (body.op) {
-        case "list":
-          return Response.json({
-            rooms: Object.fromEntries(
-              body.rooms.map((r) => [
-                r,
-                (rooms[r] ?? []).map((p, i) => ({ sid: `PA_${i}`, identity: p.identity, joinedAt: Date.now(), tracks: [], grants: p.grants ?? null })),
-              ]),
-            ),
-          });
-        case "remove":
-          return Response.json({ removed: body.targets.filter((t) => (rooms[t.room] ?? []).some((p) => p.identity === t.identity)) });
-        case "update":
-          return Response.json({ found: (rooms[body.room] ?? []).some((p) => p.identity === body.identity) });
-        case "close":
-          return Response.json({ found: body.room in rooms });
-      }
-    },
-  };
-  return { calls, env: { ...env, TOKEN: fetcher } as unknown as Env };
-}
+import { channel, community, dm, hookEvent, member, overwrite, postHook, role, roomServiceStandIn, user, type TestUser } from "./voice-fixtures";
 
 async function post(e: Env, u: TestUser, path: string, json?: unknown) {
   const headers = new Headers({ origin: ORIGIN, cookie: [...u.client.cookies].map(([k, v]) => `${k}=${v}`).join("; ") });
@@ -75,7 +45,7 @@ const path = (ch: string, userId: string, action: string) => `/api/channels/${ch
 describe("moderation in calls", () => {
   it("server mute takes the microphone away in LiveKit and is remembered for the next token", async () => {
     const s = await setup();
-    const t = recordingToken({ [s.ch]: [{ identity: s.targetIdentity }] });
+    const t = roomServiceStandIn({ [s.ch]: [{ identity: s.targetIdentity }] });
     const res = await post(t.env, s.mod, path(s.ch, s.target.id, "mute"), { muted: true });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ userId: s.target.id, serverMute: true, serverDeaf: false, inCall: true });
@@ -97,7 +67,7 @@ describe("moderation in calls", () => {
 
   it("server deafen stops subscribing and the microphone", async () => {
     const s = await setup();
-    const t = recordingToken({ [s.ch]: [{ identity: s.targetIdentity }] });
+    const t = roomServiceStandIn({ [s.ch]: [{ identity: s.targetIdentity }] });
     const res = await post(t.env, s.mod, path(s.ch, s.target.id, "deafen"), { deafened: true });
     expect(res.status).toBe(200);
     expect(t.calls).toEqual([
@@ -112,7 +82,7 @@ describe("moderation in calls", () => {
 
   it("disconnect removes the participant from the room", async () => {
     const s = await setup();
-    const t = recordingToken({ [s.ch]: [{ identity: s.targetIdentity }] });
+    const t = roomServiceStandIn({ [s.ch]: [{ identity: s.targetIdentity }] });
     const res = await post(t.env, s.mod, path(s.ch, s.target.id, "disconnect"));
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ userId: s.target.id, removed: true });
@@ -122,7 +92,7 @@ describe("moderation in calls", () => {
   it("move: needs MOVE_MEMBERS in both channels and the target's CONNECT in the destination; lets them past its limit", async () => {
     const s = await setup();
     const dest = await channel(s.c, { userLimit: 1 });
-    const t = recordingToken({ [s.ch]: [{ identity: s.targetIdentity }] });
+    const t = roomServiceStandIn({ [s.ch]: [{ identity: s.targetIdentity }] });
     const res = await post(t.env, s.mod, path(s.ch, s.target.id, "move"), { channelId: dest });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ userId: s.target.id, channelId: dest, removed: true });
@@ -146,7 +116,7 @@ describe("moderation in calls", () => {
 
   it("refuses without the permission (403), for non-members (404), the owner (403), text channels and DMs (400)", async () => {
     const s = await setup();
-    const t = recordingToken();
+    const t = roomServiceStandIn();
     expect((await post(t.env, s.plain, path(s.ch, s.target.id, "mute"), { muted: true })).status).toBe(403);
     expect((await post(t.env, s.plain, path(s.ch, s.target.id, "deafen"), { deafened: true })).status).toBe(403);
     expect((await post(t.env, s.plain, path(s.ch, s.target.id, "disconnect"))).status).toBe(403);
@@ -169,7 +139,7 @@ describe("moderation in calls", () => {
     const ch2 = await channel(s.c);
     await channel(s.c, { kind: "text" });
     const id2 = await voiceIdentity(env.PASSWORD_PEPPER, ch2, s.target.id);
-    const t = recordingToken({ [ch2]: [{ identity: id2 }] });
+    const t = roomServiceStandIn({ [ch2]: [{ identity: id2 }] });
     expect(await removeFromVoice(t.env, { communityId: s.c.id }, s.target.id)).toEqual([ch2]);
     expect(t.calls).toHaveLength(1);
     const call = t.calls[0]!;
@@ -186,7 +156,7 @@ describe("moderation in calls", () => {
     const states = async () =>
       ((await (await s.owner.client.fetch(`/api/communities/${s.c.id}/voice-states`)).json()) as { states: unknown[] }).states;
     expect(await states()).toHaveLength(1);
-    const t = recordingToken({ [s.ch]: [{ identity: s.targetIdentity }] });
+    const t = roomServiceStandIn({ [s.ch]: [{ identity: s.targetIdentity }] });
     await closeVoiceRoom(t.env, s.c.id, s.ch);
     expect(t.calls).toEqual([{ op: "close", room: s.ch }]);
     expect(await states()).toHaveLength(0);
@@ -196,8 +166,8 @@ describe("moderation in calls", () => {
     const s = await setup();
     const speakerIdentity = await voiceIdentity(env.PASSWORD_PEPPER, s.ch, s.plain.id);
     const ownerIdentity = await voiceIdentity(env.PASSWORD_PEPPER, s.ch, s.owner.id);
-    const all = { canSubscribe: true, canPublishSources: ["microphone", "camera", "screen_share", "screen_share_audio"], canPublishData: false, canUpdateOwnMetadata: false };
-    const t = recordingToken({
+    const all: MediaGrants = { canSubscribe: true, canPublishSources: ["microphone", "camera", "screen_share", "screen_share_audio"], canPublishData: false, canUpdateOwnMetadata: false };
+    const t = roomServiceStandIn({
       [s.ch]: [
         { identity: s.targetIdentity, grants: all },
         { identity: speakerIdentity, grants: all },
