@@ -45,7 +45,9 @@ export default defineConfig(async () => {
               scriptPath: tokenScript,
               compatibilityDate: "2026-10-30",
               compatibilityFlags: ["nodejs_compat"],
-              bindings: { LIVEKIT_URL: "ws://127.0.0.1:7880", LIVEKIT_API_KEY: "devkey", LIVEKIT_API_SECRET: "secret" },
+              // A port nothing listens on (discard): the workerd tests never meet a real LiveKit,
+              // even when a livekit-server from `npm start` or the e2e run is up on 7880.
+              bindings: { LIVEKIT_URL: "ws://127.0.0.1:9", LIVEKIT_API_KEY: "devkey", LIVEKIT_API_SECRET: "secret" },
             },
           ],
         },

@@ -20,7 +20,7 @@ describe("token worker (service binding only)", () => {
     });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { url: string; token: string };
-    expect(body.url).toBe("ws://127.0.0.1:7880");
+    expect(body.url).toBe("ws://127.0.0.1:9");
     const claims = decode(body.token);
     expect(claims.sub).toBe("p_opaque1");
     expect(claims.exp - claims.nbf).toBeLessThanOrEqual(600);

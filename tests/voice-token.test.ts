@@ -44,7 +44,7 @@ describe("voice token", () => {
 
     for (const u of [owner, m]) {
       const body = await tokenOk(u, ch);
-      expect(body.url).toBe("ws://127.0.0.1:7880");
+      expect(body.url).toBe("ws://127.0.0.1:9");
       expect(body.e2ee).toBe(true);
       expect(body.pushToTalkOnly).toBe(false);
       const cl = claims(body.token);
