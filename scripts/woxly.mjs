@@ -83,16 +83,21 @@ async function test() {
   buildWeb();
   const out = path.join(ROOT, "test-results");
   mkdirSync(out, { recursive: true });
+  // The layer rules, generated types and type checks run here too, so CI (which runs exactly
+  // `npm test`) fails on a wrong-way import or stale generated types.
+  say("static checks: layers, generated types, TypeScript, svelte-check (npm run check)");
+  const check = spawnSync("npm", ["run", "--silent", "check"], { cwd: ROOT, stdio: "inherit", env: { ...process.env, ...product.QUIET_ENV } });
+  const c = { passed: check.status === 0 ? 1 : 0, failed: check.status === 0 ? 0 : 1, skipped: 0 };
   say("unit and integration tests inside workerd");
   const a = vitest("vitest.config.ts", path.join(out, "workers.json"));
   say("unit tests of the web app's client cores in Node");
   const w = vitest("vitest.web.config.ts", path.join(out, "web.json"));
   say("end-to-end tests in headless Chromium against the running product");
   const b = vitest("e2e/vitest.config.ts", path.join(out, "e2e.json"));
-  const passed = a.passed + w.passed + b.passed;
-  const failed = a.failed + w.failed + b.failed;
+  const passed = c.passed + a.passed + w.passed + b.passed;
+  const failed = c.failed + a.failed + w.failed + b.failed;
   const skipped = a.skipped + w.skipped + b.skipped;
-  say(`workerd: ${a.passed} passed, ${a.failed} failed; web: ${w.passed} passed, ${w.failed} failed; e2e: ${b.passed} passed, ${b.failed} failed; ${Math.round((Date.now() - t0) / 1000)} s`);
+  say(`checks: ${check.status === 0 ? "passed" : "FAILED"}; workerd: ${a.passed} passed, ${a.failed} failed; web: ${w.passed} passed, ${w.failed} failed; e2e: ${b.passed} passed, ${b.failed} failed; ${Math.round((Date.now() - t0) / 1000)} s`);
   console.log(`Tests: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
   process.exit(failed === 0 && passed > 0 ? 0 : 1);
 }
