@@ -39,7 +39,8 @@ import type { ServerFrame } from "../workers/shared/chat";
 import { CLOSE } from "../workers/shared/close-codes";
 import { DEFAULT_EVERYONE, DM_PERMISSIONS, P, has } from "../workers/shared/permissions";
 import { answer, nonce, sleep, upgradeRoom, type RoomSocket } from "./chat-fixtures";
-import { addMember, call, createCommunity, createRole, newUser, ok, type User } from "./community-fixtures";
+import { addMember, createCommunity, createRole } from "./community-fixtures";
+import { call, newUser, ok, type User } from "./helpers";
 
 const ACTORS = [
   "owner",

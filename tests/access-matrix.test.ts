@@ -16,7 +16,8 @@
 import { env } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_EVERYONE, P } from "../workers/shared/permissions";
-import { addMember, call, createCommunity, createRole, inviteCode, newUser, ok, type User } from "./community-fixtures";
+import { addMember, createCommunity, createRole, inviteCode } from "./community-fixtures";
+import { call, newUser, ok, type User } from "./helpers";
 
 const ACTORS = ["owner", "admin", "moderator", "member", "non-member", "banned", "other"] as const;
 type Actor = (typeof ACTORS)[number];

@@ -7,8 +7,8 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_MAX_ATTACHMENT_BYTES, type Attachment } from "../workers/shared/chat";
 import { P } from "../workers/shared/permissions";
-import { answer, connectRoom, makeChannel, makeUser, nonce, say, setOverwrite, world, type TestUser } from "./chat-fixtures";
-import { client } from "./helpers";
+import { answer, connectRoom, makeChannel, nonce, say, setOverwrite, world } from "./chat-fixtures";
+import { client, newUser, type User } from "./helpers";
 
 const be32 = (n: number) => [(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
 const le16 = (n: number) => [n & 255, (n >> 8) & 255];
@@ -25,7 +25,7 @@ const GIF = new Uint8Array([...text("GIF89a"), ...le16(32), ...le16(16), 0, 0, 0
 const WEBP = new Uint8Array([...text("RIFF"), ...le24(30), 0, ...text("WEBP"), ...text("VP8X"), 10, 0, 0, 0, 0, 0, 0, 0, ...le24(1919), ...le24(1079), 0, 0]);
 const HTML = new TextEncoder().encode("<html><script>alert(1)</script></html>");
 
-async function upload(u: TestUser, channelId: string, body: BodyInit, filename: string, type = "application/octet-stream") {
+async function upload(u: User, channelId: string, body: BodyInit, filename: string, type = "application/octet-stream") {
   return u.http.fetch(`/api/uploads/channels/${channelId}/attachments?filename=${encodeURIComponent(filename)}`, {
     method: "POST",
     headers: { "content-type": type },
@@ -33,7 +33,7 @@ async function upload(u: TestUser, channelId: string, body: BodyInit, filename: 
   });
 }
 
-async function uploaded(u: TestUser, channelId: string, body: BodyInit, filename: string, type?: string): Promise<Attachment> {
+async function uploaded(u: User, channelId: string, body: BodyInit, filename: string, type?: string): Promise<Attachment> {
   const res = await upload(u, channelId, body, filename, type);
   expect(res.status, await res.clone().text()).toBe(201);
   return ((await res.json()) as { attachment: Attachment }).attachment;
@@ -70,7 +70,7 @@ describe("attachments", () => {
     expect(html.contentType).toBe("text/html");
     expect(svg.contentType).toBe("application/octet-stream");
 
-    const fetchAs = (u: TestUser, url: string, init?: RequestInit) => u.http.fetch(url, init);
+    const fetchAs = (u: User, url: string, init?: RequestInit) => u.http.fetch(url, init);
     const inline = await fetchAs(w.owner, png.url);
     expect(inline.status).toBe(200);
     expect(inline.headers.get("content-type")).toBe("image/png");
@@ -97,7 +97,7 @@ describe("attachments", () => {
   it("serves files only to members who may read the channel", async () => {
     const w = await world();
     const a = await uploaded(w.member, w.channelId, PNG, "p.png");
-    const outsider = await makeUser();
+    const outsider = await newUser();
     expect((await outsider.http.fetch(a.url)).status).toBe(404);
     expect((await client().fetch(a.url)).status).toBe(401);
     const wrongChannel = await makeChannel(w.community, "text", "other");
@@ -115,7 +115,7 @@ describe("attachments", () => {
     expect((await upload(w.member, w.channelId, PNG, "p.png")).status).toBe(403);
     expect((await upload(w.owner, w.channelId, PNG, "")).status).toBe(400);
     expect((await upload(w.owner, w.channelId, new Uint8Array(0), "empty.bin")).status).toBe(400);
-    expect((await upload(await makeUser(), w.channelId, PNG, "p.png")).status).toBe(404);
+    expect((await upload(await newUser(), w.channelId, PNG, "p.png")).status).toBe(404);
 
     // One byte over the cap, streamed without a Content-Length.
     const chunk = new Uint8Array(1024 * 1024);

@@ -7,7 +7,8 @@ import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { ChannelEvent, ServerFrame } from "../workers/shared/chat";
 import { P } from "../workers/shared/permissions";
-import { addRecipient, answer, connectRoom, makeChannel, makeUser, nonce, roomStub, say, seedMessages, setOverwrite, sleep, world } from "./chat-fixtures";
+import { addRecipient, answer, connectRoom, makeChannel, nonce, roomStub, say, seedMessages, setOverwrite, sleep, world } from "./chat-fixtures";
+import { newUser } from "./helpers";
 
 const isEvent = (f: ServerFrame): f is ChannelEvent & ServerFrame => "seq" in f && f.type !== "read.updated";
 
@@ -194,8 +195,8 @@ describe("ChannelRoom delivery contract", () => {
   });
 
   it("works in DMs (no community): send, pin, and no hub", async () => {
-    const u1 = await makeUser();
-    const u2 = await makeUser();
+    const u1 = await newUser();
+    const u2 = await newUser();
     const dm = await makeChannel(null, "dm", "dm");
     for (const u of [u1, u2]) await addRecipient(dm, u);
     const a = await connectRoom(dm, u1);
@@ -205,7 +206,7 @@ describe("ChannelRoom delivery contract", () => {
     b.send({ type: "pin.add", ref: "pin", messageId: m.id });
     expect(await a.next("pin.added")).toMatchObject({ messageId: m.id, seq: 2 });
     // A stranger cannot connect.
-    const stranger = await makeUser();
+    const stranger = await newUser();
     await expect(connectRoom(dm, stranger)).rejects.toThrow(/404/);
   });
 });

@@ -1,45 +1,14 @@
 /**
- * Fixtures for the chat tests: users with live sessions, communities, roles, members and
+ * Fixtures for the chat tests: users from `newUser` (helpers); communities, roles, members and
  * channels written straight into D1, and a WebSocket client for ChannelRooms.
  */
 import { env, runInDurableObject } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { ChannelStore } from "../durable-objects/channel-store";
-import { sha256Hex } from "../workers/core/crypto";
 import type { ServerFrame } from "../workers/shared/chat";
-import { newId, randomToken } from "../workers/shared/ids";
+import { newId } from "../workers/shared/ids";
 import { DEFAULT_EVERYONE, formatPermissions } from "../workers/shared/permissions";
-import { ORIGIN, client, type Client } from "./helpers";
-
-export interface TestUser {
-  id: string;
-  username: string;
-  displayName: string;
-  token: string;
-  /** An HTTP client carrying this user's session cookie. */
-  http: Client;
-}
-
-let n = 0;
-
-export async function makeUser(name?: string): Promise<TestUser> {
-  n++;
-  const id = newId();
-  const username = name ?? `chat_${Date.now().toString(36)}_${n}`;
-  const now = Date.now();
-  await env.DB.prepare(
-    `INSERT INTO users (id, username, username_key, display_name, password_hash, created_at, password_changed_at) VALUES (?, ?, ?, ?, 'x', ?, ?)`,
-  )
-    .bind(id, username, username.toLowerCase(), `Display ${username}`, now, now)
-    .run();
-  const token = randomToken(256);
-  await env.DB.prepare(`INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?)`)
-    .bind(await sha256Hex(token), id, now, now, now + 86_400_000)
-    .run();
-  const http = client();
-  http.cookies.set("woxly_session", token);
-  return { id, username, displayName: `Display ${username}`, token, http };
-}
+import { ORIGIN, newUser, type User } from "./helpers";
 
 export interface TestCommunity {
   id: string;
@@ -47,7 +16,7 @@ export interface TestCommunity {
   ownerId: string;
 }
 
-export async function makeCommunity(owner: TestUser, everyonePerms: bigint = DEFAULT_EVERYONE): Promise<TestCommunity> {
+export async function makeCommunity(owner: User, everyonePerms: bigint = DEFAULT_EVERYONE): Promise<TestCommunity> {
   const id = newId();
   const everyoneRoleId = newId();
   const now = Date.now();
@@ -64,7 +33,7 @@ export async function makeCommunity(owner: TestUser, everyonePerms: bigint = DEF
   return { id, everyoneRoleId, ownerId: owner.id };
 }
 
-export async function addMember(c: TestCommunity, user: TestUser, roleIds: string[] = []): Promise<void> {
+export async function addMember(c: TestCommunity, user: User, roleIds: string[] = []): Promise<void> {
   const now = Date.now();
   await env.DB.batch([
     env.DB.prepare(`INSERT INTO members (community_id, user_id, joined_at) VALUES (?, ?, ?)`).bind(c.id, user.id, now),
@@ -72,7 +41,7 @@ export async function addMember(c: TestCommunity, user: TestUser, roleIds: strin
   ]);
 }
 
-export async function removeMember(c: TestCommunity, user: TestUser): Promise<void> {
+export async function removeMember(c: TestCommunity, user: User): Promise<void> {
   await env.DB.batch([
     env.DB.prepare(`DELETE FROM member_roles WHERE community_id = ? AND user_id = ?`).bind(c.id, user.id),
     env.DB.prepare(`DELETE FROM members WHERE community_id = ? AND user_id = ?`).bind(c.id, user.id),
@@ -95,7 +64,7 @@ export async function makeChannel(c: TestCommunity | null, kind: "text" | "voice
   return id;
 }
 
-export async function addRecipient(channelId: string, user: TestUser): Promise<void> {
+export async function addRecipient(channelId: string, user: User): Promise<void> {
   await env.DB.prepare(`INSERT INTO channel_recipients (channel_id, user_id, added_at) VALUES (?, ?, ?)`).bind(channelId, user.id, Date.now()).run();
 }
 
@@ -110,8 +79,8 @@ export async function setOverwrite(channelId: string, kind: "role" | "member", t
 
 /** A community with an owner, a member and one text channel. */
 export async function world(everyonePerms?: bigint) {
-  const owner = await makeUser();
-  const member = await makeUser();
+  const owner = await newUser();
+  const member = await newUser();
   const community = await makeCommunity(owner, everyonePerms);
   await addMember(community, member);
   const channelId = await makeChannel(community);
@@ -120,8 +89,8 @@ export async function world(everyonePerms?: bigint) {
 
 /** Two users who share a community, and their 1:1 DM (as POST /api/dms makes it). */
 export async function dmPair() {
-  const a = await makeUser();
-  const b = await makeUser();
+  const a = await newUser();
+  const b = await newUser();
   const c = await makeCommunity(a);
   await addMember(c, b);
   const dm = await makeChannel(null, "dm", "");
@@ -158,14 +127,14 @@ export interface TestSocket<Frame extends { type: string }> {
 
 export type RoomSocket = TestSocket<Frame>;
 
-export function connectRoom(channelId: string, user: Pick<TestUser, "token">, opts: { origin?: string } = {}): Promise<RoomSocket> {
+export function connectRoom(channelId: string, user: Pick<User, "token">, opts: { origin?: string } = {}): Promise<RoomSocket> {
   return connectParty<Frame>(`/parties/channel-room/${channelId}`, user, opts);
 }
 
 /** Opens a WebSocket through the worker (Origin, session and access checks) and waits for `ready`. */
 export async function connectParty<Frame extends { type: string }>(
   path: string,
-  user: Pick<TestUser, "token">,
+  user: Pick<User, "token">,
   opts: { origin?: string } = {},
 ): Promise<TestSocket<Frame>> {
   const res = await exports.default.fetch(
@@ -185,7 +154,7 @@ export async function connectParty<Frame extends { type: string }>(
  * refused, the close code when the room closes the socket before `ready` (socket null either
  * way), or 101 with the socket once `ready` has arrived.
  */
-export async function upgradeRoom(channelId: string, user: Pick<TestUser, "token">): Promise<{ status: number; socket: RoomSocket | null }> {
+export async function upgradeRoom(channelId: string, user: Pick<User, "token">): Promise<{ status: number; socket: RoomSocket | null }> {
   const res = await exports.default.fetch(
     new Request(`${ORIGIN}/parties/channel-room/${channelId}`, {
       headers: { Upgrade: "websocket", origin: ORIGIN, cookie: `woxly_session=${user.token}` },

@@ -8,7 +8,8 @@ import { describe, expect, it } from "vitest";
 import { RATE_LIMIT_MESSAGES, type ServerFrame } from "../workers/shared/chat";
 import { MAX_FRAME_BYTES } from "../workers/shared/realtime";
 import { DEFAULT_EVERYONE, P } from "../workers/shared/permissions";
-import { addMember, answer, connectRoom, makeRole, makeUser, nonce, say, setOverwrite, sleep, world, type RoomSocket } from "./chat-fixtures";
+import { addMember, answer, connectRoom, makeRole, nonce, say, setOverwrite, sleep, world, type RoomSocket } from "./chat-fixtures";
+import { newUser } from "./helpers";
 
 type ErrorFrame = Extract<ServerFrame, { type: "error" }>;
 
@@ -221,7 +222,7 @@ describe("ChannelRoom frames", () => {
     expect(byOwner.mentions).toEqual({ users: [w.owner.id], roles: [mentionable, quiet], everyone: true, here: true });
 
     // Mention counts: the member's role is mentioned by the owner.
-    const third = await makeUser();
+    const third = await newUser();
     await addMember(w.community, third, [quiet]);
     const res = await third.http.fetch(`/api/channels/${w.channelId}/read-state`);
     const rs = (await res.json()) as { mentionCount: number; unreadCount: number; firstUnreadSeq: number | null };

@@ -10,11 +10,11 @@ import { ChannelStore } from "../durable-objects/channel-store";
 import type { HistoryPage, Message, ReadState, SearchResults } from "../workers/shared/chat";
 import { newId } from "../workers/shared/ids";
 import { P } from "../workers/shared/permissions";
-import { addMember, connectRoom, makeChannel, makeUser, roomStub, say, setOverwrite, world, type TestUser } from "./chat-fixtures";
-import { client } from "./helpers";
+import { addMember, connectRoom, makeChannel, roomStub, say, setOverwrite, world } from "./chat-fixtures";
+import { client, newUser, type User } from "./helpers";
 
 /** Writes messages straight into a room's store (no rate limit). */
-function seed(channelId: string, items: { author: TestUser; content: string; createdAt: number; attachment?: boolean }[]) {
+function seed(channelId: string, items: { author: User; content: string; createdAt: number; attachment?: boolean }[]) {
   return runInDurableObject(roomStub(channelId), (_i, state) => {
     const store = new ChannelStore(state.storage.sql, channelId);
     store.migrate();
@@ -37,7 +37,7 @@ function seed(channelId: string, items: { author: TestUser; content: string; cre
   });
 }
 
-async function get<T>(u: TestUser, path: string): Promise<{ status: number; body: T }> {
+async function get<T>(u: User, path: string): Promise<{ status: number; body: T }> {
   const res = await u.http.fetch(path);
   return { status: res.status, body: (await res.json()) as T };
 }
@@ -161,7 +161,7 @@ describe("chat HTTP routes", () => {
     const owner = await get<SearchResults>(w.owner, `/api/communities/${w.community.id}/search?q=launch`);
     expect(owner.body.hits.map((h) => h.message.content)).toEqual(["launch plan announced", "launch plan secret", "launch plan public"]);
 
-    const stranger = await makeUser();
+    const stranger = await newUser();
     expect((await stranger.http.fetch(`/api/communities/${w.community.id}/search?q=launch`)).status).toBe(404);
   });
 
@@ -186,7 +186,7 @@ describe("chat HTTP routes", () => {
 
   it("answers 404 for channels a user cannot see, 403 without READ_HISTORY, 401 when logged out", async () => {
     const w = await world();
-    const outsider = await makeUser();
+    const outsider = await newUser();
     const hidden = await makeChannel(w.community, "text", "hidden");
     await setOverwrite(hidden, "member", w.member.id, 0n, P.VIEW_CHANNEL);
     const category = await makeChannel(w.community, "text", "x");

@@ -8,14 +8,15 @@ import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../workers/core/crypto";
 import { P } from "../workers/shared/permissions";
 import { CLOSE } from "../workers/shared/close-codes";
-import { addMember, answer, connectRoom, makeUser, nonce, removeMember, roomStub, say, setOverwrite, sleep, world } from "./chat-fixtures";
+import { addMember, answer, connectRoom, nonce, removeMember, roomStub, say, setOverwrite, sleep, world } from "./chat-fixtures";
+import { newUser } from "./helpers";
 
 const room = (channelId: string) => getServerByName(env.ChannelRoom, channelId);
 
 describe("ChannelRoom RPC", () => {
   it("revalidate closes sockets that lost VIEW_CHANNEL (4403) and updates the perms of the rest", async () => {
     const w = await world();
-    const third = await makeUser();
+    const third = await newUser();
     await addMember(w.community, third);
     const owner = await connectRoom(w.channelId, w.owner);
     const kicked = await connectRoom(w.channelId, w.member);

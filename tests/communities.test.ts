@@ -16,8 +16,8 @@ import {
   type Role,
 } from "../workers/shared/communities";
 import { DEFAULT_EVERYONE, P, formatPermissions } from "../workers/shared/permissions";
-import { addMember, call, createCommunity, createRole, isMember, newUser, ok } from "./community-fixtures";
-import { client } from "./helpers";
+import { addMember, createCommunity, createRole, isMember } from "./community-fixtures";
+import { client, call, newUser, ok } from "./helpers";
 
 const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 0, 0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0]);
 

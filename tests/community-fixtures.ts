@@ -1,72 +1,17 @@
 /**
- * Fixtures for the communities tests: users with live sessions written straight into D1
- * (registration hashes a password and is slow), JSON calls through the real worker, and a
- * WebSocket client for the CommunityHub.
+ * Fixtures for the communities tests: communities, roles and invites through the typed client
+ * (users come from `newUser` in helpers), members straight in D1, and a WebSocket client for
+ * the CommunityHub.
  */
 import { env } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
-import { expect } from "vitest";
-import { sha256Hex } from "../workers/core/crypto";
-import { type CreateCommunityResponse, HubServerFrame, type Role } from "../workers/shared/communities";
-import { newId, randomToken } from "../workers/shared/ids";
-import { ORIGIN, client, type Client } from "./helpers";
-
-export interface User {
-  id: string;
-  username: string;
-  token: string;
-  http: Client;
-}
+import { CreateCommunityResponse, HubServerFrame, InviteResponse, type Role, RoleResponse } from "../workers/shared/communities";
+import { ORIGIN, api, expectJson, newUser, type User } from "./helpers";
 
 let n = 0;
 
-/** A user with a session, made in D1 directly. */
-export async function newUser(prefix = "cm"): Promise<User> {
-  n++;
-  const id = newId();
-  const username = `${prefix}_${Date.now().toString(36)}_${n}`;
-  const now = Date.now();
-  const token = randomToken(256);
-  await env.DB.batch([
-    env.DB.prepare(
-      `INSERT INTO users (id, username, username_key, display_name, password_hash, created_at, password_changed_at) VALUES (?, ?, ?, ?, 'x', ?, ?)`,
-    ).bind(id, username, username.toLowerCase(), username, now, now),
-    env.DB.prepare(`INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?)`).bind(
-      await sha256Hex(token),
-      id,
-      now,
-      now,
-      now + 86_400_000,
-    ),
-  ]);
-  const http = client();
-  http.cookies.set("woxly_session", token);
-  return { id, username, token, http };
-}
-
-export interface Reply<T = any> {
-  status: number;
-  body: T;
-}
-
-/** A JSON call as `u` (or anonymous); the body is parsed when there is one. */
-export async function call<T = any>(u: User | null, method: string, path: string, json?: unknown): Promise<Reply<T>> {
-  const c = u?.http ?? client();
-  const res = await c.fetch(path, { method, ...(json === undefined ? {} : { json }) });
-  const isJson = (res.headers.get("content-type") ?? "").includes("application/json");
-  const text = isJson ? await res.text() : (await res.arrayBuffer(), "");
-  return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
-}
-
-/** Like `call`, but fails the test unless the status is `status`. */
-export async function ok<T = any>(status: number, u: User | null, method: string, path: string, json?: unknown): Promise<T> {
-  const r = await call<T>(u, method, path, json);
-  expect(r.status, `${method} ${path}: ${JSON.stringify(r.body)}`).toBe(status);
-  return r.body;
-}
-
 export async function createCommunity(owner: User, name = `Community ${++n}`): Promise<CreateCommunityResponse> {
-  return ok<CreateCommunityResponse>(201, owner, "POST", "/api/communities", { name });
+  return expectJson(api(owner.http).communities.$post({ json: { name } }), 201, CreateCommunityResponse);
 }
 
 /** Adds a member straight in D1 (the invite flow has its own tests). */
@@ -84,12 +29,13 @@ export async function isMember(communityId: string, userId: string): Promise<boo
 }
 
 export async function createRole(owner: User, communityId: string, name: string, permissions: bigint): Promise<Role> {
-  const body = await ok<{ role: Role }>(201, owner, "POST", `/api/communities/${communityId}/roles`, { name, permissions: permissions.toString() });
-  return body.role;
+  const req = api(owner.http).communities[":id"].roles.$post({ param: { id: communityId }, json: { name, permissions: permissions.toString() } });
+  return (await expectJson(req, 201, RoleResponse)).role;
 }
 
 export async function inviteCode(u: User, communityId: string, body: Record<string, unknown> = {}): Promise<string> {
-  return (await ok<{ invite: { code: string } }>(201, u, "POST", `/api/communities/${communityId}/invites`, body)).invite.code;
+  const req = api(u.http).communities[":id"].invites.$post({ param: { id: communityId }, json: body });
+  return (await expectJson(req, 201, InviteResponse)).invite.code;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -10,16 +10,17 @@ import { voiceIdentity } from "../workers/core/voice-identity";
 import type { CallResponse, DmCall, InboxServerFrame } from "../workers/shared/calls";
 import type { Message } from "../workers/shared/chat";
 import { CLOSE } from "../workers/shared/close-codes";
-import { addRecipient, connectParty, connectRoom, dmPair, say, makeChannel, makeUser, roomStub, type TestSocket, type TestUser } from "./chat-fixtures";
+import { addRecipient, connectParty, connectRoom, dmPair, say, makeChannel, roomStub, type TestSocket } from "./chat-fixtures";
 import { hookEvent, postHook } from "./voice-fixtures";
+import { newUser, type User } from "./helpers";
 
 type Inbox = TestSocket<InboxServerFrame>;
 
-function inbox(u: TestUser, opts: { origin?: string; of?: string } = {}): Promise<Inbox> {
+function inbox(u: User, opts: { origin?: string; of?: string } = {}): Promise<Inbox> {
   return connectParty<InboxServerFrame>(`/parties/user-inbox/${opts.of ?? u.id}`, u, opts);
 }
 
-async function post(u: TestUser, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+async function post(u: User, path: string, body?: unknown): Promise<{ status: number; json: any }> {
   const res = await u.http.fetch(path, {
     method: "POST",
     ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
@@ -27,13 +28,13 @@ async function post(u: TestUser, path: string, body?: unknown): Promise<{ status
   return { status: res.status, json: res.status === 204 ? null : await res.json() };
 }
 
-async function startCall(u: TestUser, dm: string): Promise<DmCall> {
+async function startCall(u: User, dm: string): Promise<DmCall> {
   const r = await post(u, `/api/dms/${dm}/call`);
   expect(r.status, JSON.stringify(r.json)).toBe(200);
   return (r.json as CallResponse).call!;
 }
 
-async function systemKinds(u: TestUser, dm: string): Promise<string[]> {
+async function systemKinds(u: User, dm: string): Promise<string[]> {
   const res = await u.http.fetch(`/api/channels/${dm}/messages?limit=50`);
   const body = (await res.json()) as { messages: Message[] };
   return body.messages.filter((m) => m.system).map((m) => m.system!.kind);
@@ -131,9 +132,9 @@ describe("calls in DMs", () => {
   });
 
   it("rings every other member of a group DM; the call is answered once any of them joins", async () => {
-    const a = await makeUser();
-    const b = await makeUser();
-    const c = await makeUser();
+    const a = await newUser();
+    const b = await newUser();
+    const c = await newUser();
     const dm = await makeChannel(null, "dm", "");
     await env.DB.prepare(`UPDATE channels SET kind = 'group_dm' WHERE id = ?`).bind(dm).run();
     for (const u of [a, b, c]) await addRecipient(dm, u);
@@ -148,7 +149,7 @@ describe("calls in DMs", () => {
 
   it("only members ring, only the owner listens, Origin is checked, a block ends the call", async () => {
     const { a, b, dm } = await dmPair();
-    const stranger = await makeUser();
+    const stranger = await newUser();
     expect((await post(stranger, `/api/dms/${dm}/call`)).status).toBe(404);
     expect((await stranger.http.fetch(`/api/dms/${dm}/call`)).status).toBe(404);
     expect((await post(a, `/api/dms/${dm}/call/answer`, { accept: "yes" })).status).toBe(400);

@@ -5,8 +5,8 @@ import { describe, expect, it } from "vitest";
 import { P } from "../workers/shared/permissions";
 import { CLOSE } from "../workers/shared/close-codes";
 import { MAX_FRAME_BYTES } from "../workers/shared/realtime";
-import { addMember, call, createCommunity, createRole, eventually, hubPair, inviteCode, newUser, ok, openHub } from "./community-fixtures";
-import { ORIGIN } from "./helpers";
+import { addMember, createCommunity, createRole, eventually, hubPair, inviteCode, openHub } from "./community-fixtures";
+import { ORIGIN, call, newUser, ok } from "./helpers";
 import { answer, connectRoom, nonce, say, sleep } from "./chat-fixtures";
 
 const hub = (communityId: string) => getServerByName(env.CommunityHub, communityId);

@@ -2,7 +2,8 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_INVITE_AGE_S } from "../workers/shared/communities";
 import { P } from "../workers/shared/permissions";
-import { addMember, call, createCommunity, createRole, inviteCode, isMember, newUser, ok } from "./community-fixtures";
+import { addMember, createCommunity, createRole, inviteCode, isMember } from "./community-fixtures";
+import { call, newUser, ok } from "./helpers";
 
 async function uses(code: string): Promise<number> {
   return (await env.DB.prepare(`SELECT uses FROM invites WHERE code = ?`).bind(code).first<{ uses: number }>())!.uses;

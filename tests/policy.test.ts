@@ -13,11 +13,10 @@ import { DEFAULT_EVERYONE, P, has } from "../workers/shared/permissions";
 import { isBanned } from "../workers/core/access";
 import { makeDb } from "../workers/core/db";
 import { canJoinVoice, canReadChannel, canSeeChannel, canStayInVoice, voiceGrantsNow, type VoiceHubFacts } from "../workers/core/policy";
-import { newUser, type User } from "./community-fixtures";
-import { channel, community, dm, member, overwrite, role, type TestCommunity, type TestUser } from "./voice-fixtures";
+import { channel, community, dm, member, overwrite, role, type TestCommunity } from "./voice-fixtures";
+import { newUser, type User } from "./helpers";
 
 const db = () => makeDb(env.DB);
-const as = (u: User): TestUser => ({ id: u.id, username: u.username, client: u.http });
 const ALL_SOURCES = ["microphone", "camera", "screen_share", "screen_share_audio"];
 const NO_MOD: VoiceModeration = { serverMute: false, serverDeaf: false };
 
@@ -59,9 +58,9 @@ async function refusal(p: Promise<unknown>): Promise<string> {
 
 async function world(everyone: bigint = DEFAULT_EVERYONE) {
   const owner = await newUser("pol");
-  const c: TestCommunity = await community(as(owner), everyone);
+  const c: TestCommunity = await community(owner, everyone);
   const m = await newUser("pol");
-  await member(c, as(m));
+  await member(c, m);
   return { owner, c, m };
 }
 
@@ -117,7 +116,7 @@ describe("canJoinVoice", () => {
     expect(ownerHub.asked.reconcile).toBe(0);
 
     const mover = await newUser("pol");
-    await member(c, as(mover), { roleIds: [await role(c, P.MOVE_MEMBERS)] });
+    await member(c, mover, { roleIds: [await role(c, P.MOVE_MEMBERS)] });
     await canJoinVoice(db(), mover.id, ch, fakeHub({ others: [5] }).hubOf);
 
     const moved = fakeHub({ others: [5], movedTo: ch });
@@ -162,7 +161,7 @@ describe("canJoinVoice", () => {
     const a = await newUser("pol");
     const b = await newUser("pol");
     const stranger = await newUser("pol");
-    const room = await dm([as(a), as(b)]);
+    const room = await dm([a, b]);
     const j = await canJoinVoice(db(), a.id, room, noHub);
     expect(j.grants.canPublishSources).toEqual(ALL_SOURCES);
     expect(j.othersShown).toBe(0);
@@ -175,7 +174,7 @@ describe("canJoinVoice", () => {
     }
     // A block makes only a 1:1 DM read-only: a group DM the two are both in keeps its call.
     const c = await newUser("pol");
-    const group = await dm([as(a), as(b), as(c)]);
+    const group = await dm([a, b, c]);
     expect((await canJoinVoice(db(), a.id, group, noHub)).grants.canPublishSources).toEqual(ALL_SOURCES);
   });
 });
@@ -267,7 +266,7 @@ describe("the loader", () => {
     await overwrite(ch, "member", m.id, P.ATTACH_FILES, 0n);
     const a = await newUser("pol");
     const b = await newUser("pol");
-    const room = await dm([as(a), as(b)]);
+    const room = await dm([a, b]);
     await block(a, b);
     for (const [userId, id] of [
       [m.id, ch],

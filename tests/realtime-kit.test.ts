@@ -10,8 +10,8 @@ import { CLOSE } from "../workers/shared/close-codes";
 import { ErrorFrame, IDENTITY_HEADER, MAX_FRAME_BYTES, type ConnectionIdentity } from "../workers/shared/realtime";
 import type { InboxServerFrame } from "../workers/shared/calls";
 import { connectParty, connectRoom } from "./chat-fixtures";
-import { createCommunity, newUser, openHub } from "./community-fixtures";
-import { ORIGIN } from "./helpers";
+import { createCommunity, openHub } from "./community-fixtures";
+import { ORIGIN, newUser } from "./helpers";
 
 /** Opens a socket on an object's stub directly (as only the worker should), with `identity` as the header or none. */
 async function directHit(ns: { getByName(name: string): { fetch(req: Request): Promise<Response> } }, party: string, name: string, identity?: Partial<ConnectionIdentity>): Promise<number> {

@@ -12,8 +12,8 @@ import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { LOGIN_IP_LIMIT, LOGIN_USER_LIMIT, REGISTER_IP_LIMIT } from "../workers/api/src/routes/auth";
 import { PASSWORD_CHECK_IP_LIMIT, PASSWORD_CHECK_USER_LIMIT } from "../workers/api/src/routes/me";
-import { makeUser } from "./chat-fixtures";
-import { GOOD_PASSWORD, ORIGIN, client, freshIp, register, uniqueName, type Client } from "./helpers";
+
+import { GOOD_PASSWORD, ORIGIN, client, freshIp, register, uniqueName, newUser, type Client } from "./helpers";
 
 const WRONG = "not the password 123";
 
@@ -161,8 +161,8 @@ describe("session cookie: only __Host- over https (cookie tossing)", () => {
   }
 
   it("a WebSocket upgrade uses __Host-woxly_session even when a tossed plain woxly_session comes first", async () => {
-    const victim = await makeUser();
-    const attacker = await makeUser();
+    const victim = await newUser();
+    const attacker = await newUser();
     // The victim's own inbox: opens only as the victim.
     const res = await upgrade(`/parties/user-inbox/${victim.id}`, `woxly_session=${attacker.token}; __Host-woxly_session=${victim.token}`);
     expect(res.status).toBe(101);
@@ -175,7 +175,7 @@ describe("session cookie: only __Host- over https (cookie tossing)", () => {
   });
 
   it("over https a plain woxly_session alone is no session: WebSocket, API and attachment downloads answer 401", async () => {
-    const u = await makeUser();
+    const u = await newUser();
     const ws = await upgrade(`/parties/user-inbox/${u.id}`, `woxly_session=${u.token}`);
     expect(ws.status).toBe(401);
     await ws.arrayBuffer();
@@ -191,7 +191,7 @@ describe("session cookie: only __Host- over https (cookie tossing)", () => {
   });
 
   it("plain http on localhost uses the plain cookie (where lib/sessions.ts sets it)", async () => {
-    const u = await makeUser();
+    const u = await newUser();
     const res = await upgrade(`/parties/user-inbox/${u.id}`, `woxly_session=${u.token}`, ORIGIN);
     expect(res.status).toBe(101);
     res.webSocket!.accept();

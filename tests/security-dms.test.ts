@@ -10,20 +10,8 @@ import { RING_COOLDOWN_MS } from "../durable-objects/dm-call";
 import type { DmCall, InboxServerFrame } from "../workers/shared/calls";
 import type { Message, ServerFrame } from "../workers/shared/chat";
 import { P } from "../workers/shared/permissions";
-import {
-  addMember,
-  connectParty,
-  connectRoom,
-  dmPair,
-  makeCommunity,
-  makeUser,
-  roomStub,
-  say,
-  setOverwrite,
-  type RoomSocket,
-  type TestUser,
-  world,
-} from "./chat-fixtures";
+import { addMember, connectParty, connectRoom, dmPair, makeCommunity, roomStub, say, setOverwrite, type RoomSocket, world } from "./chat-fixtures";
+import { newUser, type User } from "./helpers";
 import { getServerByName } from "partyserver";
 
 type ErrorFrame = Extract<ServerFrame, { type: "error" }>;
@@ -32,7 +20,7 @@ async function refusal(s: RoomSocket, ref: string): Promise<ErrorFrame> {
   return (await s.nextWhere((f) => f.type === "error" && f.ref === ref)) as ErrorFrame;
 }
 
-async function block(who: TestUser, whom: TestUser, on = true): Promise<void> {
+async function block(who: User, whom: User, on = true): Promise<void> {
   const res = await who.http.fetch(`/api/me/blocks/${whom.id}`, { method: on ? "PUT" : "DELETE" });
   expect(res.status).toBe(204);
 }
@@ -46,7 +34,7 @@ function storedMessage(channelId: string, id: string) {
   });
 }
 
-async function post(u: TestUser, path: string, json?: unknown) {
+async function post(u: User, path: string, json?: unknown) {
   const res = await u.http.fetch(path, { method: "POST", ...(json === undefined ? {} : { json }) });
   return { status: res.status, retryAfter: res.headers.get("retry-after"), body: (await res.json()) as { call?: DmCall | null; error?: { code: string } } };
 }
@@ -149,14 +137,14 @@ describe("DM call ringing", () => {
 
 describe("group DMs and blocks", () => {
   it("a group DM cannot put two people together when one blocked the other, nor include anyone blocked either way", async () => {
-    const a = await makeUser();
-    const b = await makeUser();
-    const c = await makeUser();
+    const a = await newUser();
+    const b = await newUser();
+    const c = await newUser();
     const community = await makeCommunity(a);
     await addMember(community, b);
     await addMember(community, c);
     await block(b, c);
-    const create = (u: TestUser, userIds: string[]) => u.http.fetch(`/api/dms`, { method: "POST", json: { userIds } });
+    const create = (u: User, userIds: string[]) => u.http.fetch(`/api/dms`, { method: "POST", json: { userIds } });
 
     // A blocked no one and no one blocked A, but B blocked C: no group of the three.
     const three = await create(a, [b.id, c.id]);
@@ -167,7 +155,7 @@ describe("group DMs and blocks", () => {
     expect((await create(b, [a.id, c.id])).status).toBe(403);
     // Groups without the blocked pair are fine.
     expect((await create(a, [b.id])).status).toBe(201);
-    const d = await makeUser();
+    const d = await newUser();
     await addMember(community, d);
     expect((await create(a, [b.id, d.id])).status).toBe(201);
     // Unblocking lifts it.

@@ -13,8 +13,9 @@ import { HUB_FRAME_BUDGET } from "../durable-objects/community-hub";
 import { INBOX_FRAME_BUDGET } from "../durable-objects/user-inbox";
 import type { InboxServerFrame } from "../workers/shared/calls";
 import type { ServerFrame } from "../workers/shared/chat";
-import { createCommunity, hubPair, newUser, openHub } from "./community-fixtures";
+import { createCommunity, hubPair, openHub } from "./community-fixtures";
 import { answer, connectParty, connectRoom, nonce, roomStub, say, seedMessages, sleep, type RoomSocket, world } from "./chat-fixtures";
+import { newUser } from "./helpers";
 
 type ErrorFrame = Extract<ServerFrame, { type: "error" }>;
 const BURST = 200;

@@ -12,9 +12,9 @@ import { describe, expect, it } from "vitest";
 import { ChannelName, CommunityName, Nickname, RoleName } from "../workers/shared/communities";
 import { newId } from "../workers/shared/ids";
 import { DisplayName, Username, isVisibleName } from "../workers/shared/protocol";
-import { addMember, makeChannel, makeCommunity, makeUser } from "./chat-fixtures";
-import { call, createCommunity, newUser } from "./community-fixtures";
-import { GOOD_PASSWORD, ORIGIN, client, uniqueName } from "./helpers";
+import { addMember, makeChannel, makeCommunity } from "./chat-fixtures";
+import { createCommunity } from "./community-fixtures";
+import { GOOD_PASSWORD, ORIGIN, client, uniqueName, call, newUser } from "./helpers";
 
 describe("chat sockets only for channels with a chat", () => {
   function upgrade(channelId: string, token: string) {
@@ -24,8 +24,8 @@ describe("chat sockets only for channels with a chat", () => {
   }
 
   it("refuses a category's id with 404 (no hidden room), even for the owner; text and voice channels still open", async () => {
-    const owner = await makeUser();
-    const member = await makeUser();
+    const owner = await newUser();
+    const member = await newUser();
     const community = await makeCommunity(owner);
     await addMember(community, member);
     const categoryId = newId();

@@ -9,7 +9,8 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { getServerByName } from "partyserver";
 import { describe, expect, it } from "vitest";
 import type { ChannelEvent, Message, SearchResults } from "../workers/shared/chat";
-import { connectRoom, roomStub, say, type RoomSocket, type TestUser, world } from "./chat-fixtures";
+import { connectRoom, roomStub, say, type RoomSocket, world } from "./chat-fixtures";
+import { type User } from "./helpers";
 
 /** A word no other test writes, that the search index keeps as one token. */
 const marker = (what: string) => `zqx${what}${Math.random().toString(36).slice(2, 10)}`;
@@ -18,7 +19,7 @@ const marker = (what: string) => `zqx${what}${Math.random().toString(36).slice(2
  * Opens a new socket as `user`, sends `hello { lastSeq }` and returns the raw text of every
  * frame the replay sent (up to and including `resumed`) and the events in it.
  */
-async function replay(channelId: string, user: TestUser, lastSeq: number) {
+async function replay(channelId: string, user: User, lastSeq: number) {
   const s = await connectRoom(channelId, user);
   const raw: string[] = [];
   s.ws.addEventListener("message", (e) => {
@@ -48,14 +49,14 @@ function storedTraces(channelId: string, text: string) {
 }
 const NONE = { events: 0, messages: 0, search: 0, indexPages: 0, indexTerms: 0 };
 
-async function getJson<T>(user: TestUser, path: string): Promise<T> {
+async function getJson<T>(user: User, path: string): Promise<T> {
   const res = await user.http.fetch(path);
   expect(res.status, path).toBe(200);
   return (await res.json()) as T;
 }
 
 /** What HTTP shows of the channel: every history message, and search hits for `text`. */
-async function httpText(user: TestUser, channelId: string, text: string) {
+async function httpText(user: User, channelId: string, text: string) {
   const page = await getJson<{ messages: Message[] }>(user, `/api/channels/${channelId}/messages?limit=50`);
   const hits = await getJson<SearchResults>(user, `/api/channels/${channelId}/search?q=${text}`);
   return { history: JSON.stringify(page.messages), hits: hits.hits.length, messages: page.messages };

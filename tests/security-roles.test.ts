@@ -6,7 +6,8 @@
 import { describe, expect, it } from "vitest";
 import type { Channel, CreateCommunityResponse, Role } from "../workers/shared/communities";
 import { DEFAULT_EVERYONE, P } from "../workers/shared/permissions";
-import { addMember, call, createCommunity, createRole, isMember, newUser, ok, type User } from "./community-fixtures";
+import { addMember, createCommunity, createRole, isMember } from "./community-fixtures";
+import { call, newUser, ok, type User } from "./helpers";
 
 const C = "/api/communities";
 

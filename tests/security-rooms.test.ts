@@ -13,8 +13,8 @@ import { CLOSE } from "../workers/shared/close-codes";
 import type { RoomRequest } from "../workers/shared/media";
 import { P } from "../workers/shared/permissions";
 import { connectRoom, say, type RoomSocket } from "./chat-fixtures";
-import { addMember, call, createCommunity, createRole, newUser, ok, type User } from "./community-fixtures";
-import { ORIGIN } from "./helpers";
+import { addMember, createCommunity, createRole } from "./community-fixtures";
+import { ORIGIN, call, newUser, ok, type User } from "./helpers";
 
 const C = "/api/communities";
 /** The bound on "at once". */

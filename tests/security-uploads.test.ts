@@ -17,15 +17,16 @@ import {
 import type { Attachment } from "../workers/shared/chat";
 import { newId } from "../workers/shared/ids";
 import worker from "../workers/api/src/index";
-import { connectRoom, say, world, type TestUser } from "./chat-fixtures";
+import { connectRoom, say, world } from "./chat-fixtures";
+import { type User } from "./helpers";
 
 const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3, 4]);
 
-function upload(u: TestUser, channelId: string, body: Uint8Array = PNG) {
+function upload(u: User, channelId: string, body: Uint8Array = PNG) {
   return u.http.fetch(`/api/uploads/channels/${channelId}/attachments?filename=f.png`, { method: "POST", headers: { "content-type": "image/png" }, body });
 }
 
-async function uploaded(u: TestUser, channelId: string): Promise<Attachment> {
+async function uploaded(u: User, channelId: string): Promise<Attachment> {
   const res = await upload(u, channelId);
   expect(res.status, await res.clone().text()).toBe(201);
   return ((await res.json()) as { attachment: Attachment }).attachment;
@@ -36,7 +37,7 @@ async function errorOf(res: Response): Promise<{ status: number; code: string }>
 }
 
 /** Pending uploads written straight into D1 (no R2 object), as if made earlier. */
-async function fakePending(u: TestUser, channelId: string, count: number, size = 10): Promise<string[]> {
+async function fakePending(u: User, channelId: string, count: number, size = 10): Promise<string[]> {
   const ids = Array.from({ length: count }, () => newId());
   await env.DB.batch(
     ids.map((id) =>

@@ -16,23 +16,8 @@ import { listVoiceStates } from "../durable-objects/voice-store";
 import type { MediaGrants, VoiceState, VoiceTokenResponse } from "../workers/shared/media";
 import { MEDIA_TOKEN_TTL_SECONDS } from "../workers/shared/media";
 import { P } from "../workers/shared/permissions";
-import { ORIGIN } from "./helpers";
-import {
-  channel,
-  claims,
-  community,
-  dm,
-  hookEvent,
-  member,
-  overwrite,
-  roomServiceStandIn,
-  sign,
-  user,
-  type HookParticipant,
-  type Listed,
-  type TestCommunity,
-  type TestUser,
-} from "./voice-fixtures";
+import { ORIGIN, newUser, type User } from "./helpers";
+import { channel, claims, community, dm, hookEvent, member, overwrite, roomServiceStandIn, sign, type HookParticipant, type Listed, type TestCommunity } from "./voice-fixtures";
 
 /** LiveKit holding whoever the product asks about: every remove, update and close finds them. */
 const livekitStandIn = (rooms: Record<string, Listed[]> = {}) => roomServiceStandIn(rooms, { findsAll: true });
@@ -59,21 +44,21 @@ async function hook(e: Env, ev: Record<string, unknown>) {
 }
 
 /** A session request by `u` into the app running with `e`. */
-async function act(e: Env, u: TestUser, method: string, path: string, json?: unknown) {
-  const headers = new Headers({ origin: ORIGIN, cookie: [...u.client.cookies].map(([k, v]) => `${k}=${v}`).join("; ") });
+async function act(e: Env, u: User, method: string, path: string, json?: unknown) {
+  const headers = new Headers({ origin: ORIGIN, cookie: [...u.http.cookies].map(([k, v]) => `${k}=${v}`).join("; ") });
   if (json !== undefined) headers.set("content-type", "application/json");
   return appFetch(e, new Request(ORIGIN + path, { method, headers, body: json === undefined ? undefined : JSON.stringify(json) }));
 }
 
-async function voiceToken(u: TestUser, channelId: string): Promise<VoiceTokenResponse> {
-  const res = await u.client.fetch(`/api/channels/${channelId}/voice/token`, { method: "POST" });
+async function voiceToken(u: User, channelId: string): Promise<VoiceTokenResponse> {
+  const res = await u.http.fetch(`/api/channels/${channelId}/voice/token`, { method: "POST" });
   expect(res.status).toBe(200);
   return (await res.json()) as VoiceTokenResponse;
 }
 
 /** What the community's members are shown (the API), and what its hub holds at all. */
-async function shown(viewer: TestUser, c: TestCommunity): Promise<VoiceState[]> {
-  const res = await viewer.client.fetch(`/api/communities/${c.id}/voice-states`);
+async function shown(viewer: User, c: TestCommunity): Promise<VoiceState[]> {
+  const res = await viewer.http.fetch(`/api/communities/${c.id}/voice-states`);
   expect(res.status).toBe(200);
   return ((await res.json()) as { states: VoiceState[] }).states;
 }
@@ -106,10 +91,10 @@ function joinedWith(room: string, p: HookParticipant, g: MediaGrants) {
 }
 
 async function setup() {
-  const owner = await user();
+  const owner = await newUser();
   const c = await community(owner);
   const ch = await channel(c);
-  const m = await user();
+  const m = await newUser();
   await member(c, m);
   return { owner, c, ch, m };
 }
@@ -150,13 +135,13 @@ describe("a voice token issued before losing access", () => {
   }
 
   it("E2EE: refusing someone who fetched the key before losing CONNECT rotates the key", async () => {
-    const owner = await user();
+    const owner = await newUser();
     const c = await community(owner);
     const ch = await channel(c, { e2ee: true });
-    const m = await user();
+    const m = await newUser();
     await member(c, m);
-    const key = async (u: TestUser) => {
-      const res = await u.client.fetch(`/api/channels/${ch}/voice/key`, { method: "POST" });
+    const key = async (u: User) => {
+      const res = await u.http.fetch(`/api/channels/${ch}/voice/key`, { method: "POST" });
       expect(res.status).toBe(200);
       return (await res.json()) as { key: string; keyIndex: number };
     };
@@ -218,16 +203,16 @@ describe("a voice token issued before losing access", () => {
   });
 
   it("DM: blocked after fetching a token → removed, and the call does not count them as joined", async () => {
-    const a = await user();
-    const b = await user();
+    const a = await newUser();
+    const b = await newUser();
     const room = await dm([a, b]);
     const { identity } = await voiceToken(b, room);
-    expect((await a.client.fetch(`/api/dms/${room}/call`, { method: "POST" })).status).toBe(200);
+    expect((await a.http.fetch(`/api/dms/${room}/call`, { method: "POST" })).status).toBe(200);
     await env.DB.prepare(`INSERT INTO user_blocks (user_id, blocked_id, created_at) VALUES (?, ?, ?)`).bind(a.id, b.id, Date.now()).run();
     const lk = livekitStandIn();
     expect((await hook(lk.env, hookEvent("participant_joined", room, { participant: { sid: sid("PA"), identity } }))).status).toBe(200);
     expect(lk.removes()).toEqual([{ room, identity }]);
-    const call = ((await (await a.client.fetch(`/api/dms/${room}/call`)).json()) as { call: { joined: string[]; answered: boolean } | null }).call;
+    const call = ((await (await a.http.fetch(`/api/dms/${room}/call`)).json()) as { call: { joined: string[]; answered: boolean } | null }).call;
     expect(call?.joined).toEqual([a.id]);
     expect(call?.answered).toBe(false);
     // An identity nobody was issued in a DM room is removed too.
@@ -239,7 +224,7 @@ describe("a voice token issued before losing access", () => {
 describe("reconcile (a lost webhook)", () => {
   it("drops and removes participants who may no longer CONNECT, at once, whatever the grace", async () => {
     const { owner, c, ch, m } = await setup();
-    const stays = await user();
+    const stays = await newUser();
     await member(c, stays);
     const mId = await voiceIdentity(env.PASSWORD_PEPPER, ch, m.id);
     const staysId = await voiceIdentity(env.PASSWORD_PEPPER, ch, stays.id);
@@ -290,8 +275,8 @@ describe("reconcile (a lost webhook)", () => {
 
 describe("a DM room's periodic check (a lost join webhook in a DM)", () => {
   it("removes whoever LiveKit lists but may not be there (an identity never issued; both sides of a block), keeps the rest", async () => {
-    const a = await user();
-    const b = await user();
+    const a = await newUser();
+    const b = await newUser();
     const room = await dm([a, b]);
     const idA = await voiceIdentity(env.PASSWORD_PEPPER, room, a.id);
     const idB = await voiceIdentity(env.PASSWORD_PEPPER, room, b.id);

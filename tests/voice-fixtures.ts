@@ -1,7 +1,7 @@
 /**
- * Fixtures for the voice tests: users through the real register route, everything else
- * (communities, roles, members, channels, overwrites, DMs) by direct D1 inserts, so these
- * tests do not depend on the communities routes. Also a LiveKit-style webhook signer, and a
+ * Fixtures for the voice tests: users from `newUser` (helpers), everything else (communities,
+ * roles, members, channels, overwrites, DMs) by direct D1 inserts, so these tests do not
+ * depend on the communities routes. Also a LiveKit-style webhook signer, and a
  * stand-in for LiveKit's RoomService behind the TOKEN binding.
  */
 import { env } from "cloudflare:test";
@@ -9,29 +9,18 @@ import { AccessToken } from "livekit-server-sdk";
 import { newId } from "../workers/shared/ids";
 import type { MediaGrants, RoomRequest } from "../workers/shared/media";
 import { DEFAULT_EVERYONE, formatPermissions } from "../workers/shared/permissions";
-import { type Client, client, register } from "./helpers";
+import { api, client, type User } from "./helpers";
 
-export interface TestUser {
-  id: string;
-  username: string;
-  client: Client;
-}
-
-export async function user(): Promise<TestUser> {
-  const c = client();
-  const r = await register(c);
-  return { id: r.user.id, username: r.username, client: c };
-}
 
 export interface TestCommunity {
   id: string;
   everyoneRoleId: string;
-  owner: TestUser;
+  owner: User;
 }
 
 const now = () => Date.now();
 
-export async function community(owner: TestUser, everyone: bigint = DEFAULT_EVERYONE): Promise<TestCommunity> {
+export async function community(owner: User, everyone: bigint = DEFAULT_EVERYONE): Promise<TestCommunity> {
   const id = newId();
   const everyoneRoleId = newId();
   await env.DB.batch([
@@ -44,7 +33,7 @@ export async function community(owner: TestUser, everyone: bigint = DEFAULT_EVER
   return { id, everyoneRoleId, owner };
 }
 
-export async function member(c: TestCommunity, u: TestUser, opts: { roleIds?: string[]; nickname?: string } = {}): Promise<void> {
+export async function member(c: TestCommunity, u: User, opts: { roleIds?: string[]; nickname?: string } = {}): Promise<void> {
   await env.DB.prepare(`INSERT INTO members (community_id, user_id, nickname, joined_at) VALUES (?, ?, ?, ?)`)
     .bind(c.id, u.id, opts.nickname ?? null, now())
     .run();
@@ -83,7 +72,7 @@ export async function overwrite(channelId: string, kind: "role" | "member", targ
     .run();
 }
 
-export async function dm(users: TestUser[]): Promise<string> {
+export async function dm(users: User[]): Promise<string> {
   const id = newId();
   await env.DB.prepare(`INSERT INTO channels (id, community_id, kind, name, created_at) VALUES (?, NULL, ?, '', ?)`)
     .bind(id, users.length === 2 ? "dm" : "group_dm", now())
@@ -157,11 +146,9 @@ export async function postHook(ev: Record<string, unknown> | string, opts: { aut
   const body = typeof ev === "string" ? ev : JSON.stringify(ev);
   const auth = opts.auth ?? (await sign(body));
   const sent = opts.tamper ? opts.tamper(body) : body;
-  const c = client({ origin: null });
-  return c.fetch("/api/livekit/webhook", {
-    method: "POST",
-    body: sent,
+  return api(client({ origin: null })).livekit.webhook.$post(undefined, {
     headers: { "content-type": "application/webhook+json", authorization: auth },
+    init: { body: sent },
   });
 }
 

@@ -10,16 +10,16 @@ import { P } from "../workers/shared/permissions";
 import { syncVoicePermissions } from "../workers/api/src/lib/voice";
 import { voiceIdentity } from "../workers/core/voice-identity";
 import { openHub } from "./community-fixtures";
-import { client } from "./helpers";
-import { channel, community, dm, member, overwrite, user, type TestUser } from "./voice-fixtures";
+import { client, newUser, type User } from "./helpers";
+import { channel, community, dm, member, overwrite } from "./voice-fixtures";
 
 type KeyBody = { key: string; keyIndex: number };
 
-function key(u: TestUser, channelId: string) {
-  return u.client.fetch(`/api/channels/${channelId}/voice/key`, { method: "POST" });
+function key(u: User, channelId: string) {
+  return u.http.fetch(`/api/channels/${channelId}/voice/key`, { method: "POST" });
 }
 
-async function keyOk(u: TestUser, channelId: string): Promise<KeyBody> {
+async function keyOk(u: User, channelId: string): Promise<KeyBody> {
   const res = await key(u, channelId);
   expect(res.status, await res.clone().text()).toBe(200);
   expect(res.headers.get("cache-control")).toBe("no-store");
@@ -32,11 +32,11 @@ function bytes(b64url: string): Uint8Array {
 }
 
 async function setup() {
-  const owner = await user();
+  const owner = await newUser();
   const c = await community(owner);
   const ch = await channel(c, { e2ee: true });
-  const a = await user();
-  const b = await user();
+  const a = await newUser();
+  const b = await newUser();
   await member(c, a);
   await member(c, b);
   return { owner, c, ch, a, b };
@@ -63,7 +63,7 @@ describe("voice E2EE key", () => {
     expect(res.status).toBe(403);
     await overwrite(s.ch, "member", s.b.id, 0n, P.VIEW_CHANNEL);
     expect((await key(s.b, s.ch)).status).toBe(404);
-    const stranger = await user();
+    const stranger = await newUser();
     expect((await key(stranger, s.ch)).status).toBe(404);
     expect((await key(s.owner, "nosuchchannel")).status).toBe(404);
     const plain = await channel(s.c);
@@ -82,12 +82,9 @@ describe("voice E2EE key", () => {
   it("a kick rotates the key: the others get a new index and key, the kicked member gets nothing", async () => {
     const s = await setup();
     const before = await keyOk(s.a, s.ch);
-    const hub = await openHub(
-      { id: s.a.id, username: s.a.username, token: s.a.client.cookies.get("woxly_session")!, http: s.a.client },
-      s.c.id,
-    );
+    const hub = await openHub(s.a, s.c.id);
     await hub.next("state.synced");
-    const res = await s.owner.client.fetch(`/api/communities/${s.c.id}/members/${s.b.id}/kick`, { method: "POST", json: {} });
+    const res = await s.owner.http.fetch(`/api/communities/${s.c.id}/members/${s.b.id}/kick`, { method: "POST", json: {} });
     expect(res.status, await res.clone().text()).toBe(204);
     // The clients still in the call are told to fetch the new key.
     expect(await hub.next("voice.key_rotated")).toEqual({ type: "voice.key_rotated", channelId: s.ch });
@@ -101,7 +98,7 @@ describe("voice E2EE key", () => {
 
   it("a channel nobody fetched a key for is not rotated by a kick", async () => {
     const s = await setup();
-    await s.owner.client.fetch(`/api/communities/${s.c.id}/members/${s.b.id}/kick`, { method: "POST", json: {} });
+    await s.owner.http.fetch(`/api/communities/${s.c.id}/members/${s.b.id}/kick`, { method: "POST", json: {} });
     expect((await keyOk(s.a, s.ch)).keyIndex).toBe(0);
   });
 
@@ -133,13 +130,13 @@ describe("voice E2EE key", () => {
     const s = await setup();
     const plain = await channel(s.c);
     expect((await key(s.owner, plain)).status).toBe(400);
-    const denied = await s.a.client.fetch(`/api/channels/${plain}`, { method: "PATCH", json: { e2ee: true } });
+    const denied = await s.a.http.fetch(`/api/channels/${plain}`, { method: "PATCH", json: { e2ee: true } });
     expect(denied.status).toBe(403);
-    const res = await s.owner.client.fetch(`/api/channels/${plain}`, { method: "PATCH", json: { e2ee: true } });
+    const res = await s.owner.http.fetch(`/api/channels/${plain}`, { method: "PATCH", json: { e2ee: true } });
     expect(res.status, await res.clone().text()).toBe(200);
     expect(((await res.json()) as { channel: { e2ee: boolean } }).channel.e2ee).toBe(true);
     await keyOk(s.a, plain);
     const text = await channel(s.c, { kind: "text" });
-    expect((await s.owner.client.fetch(`/api/channels/${text}`, { method: "PATCH", json: { e2ee: true } })).status).toBe(400);
+    expect((await s.owner.http.fetch(`/api/channels/${text}`, { method: "PATCH", json: { e2ee: true } })).status).toBe(400);
   });
 });

@@ -10,11 +10,11 @@ import { P } from "../workers/shared/permissions";
 import { app } from "../workers/api/src/app";
 import { voiceIdentity } from "../workers/core/voice-identity";
 import { closeVoiceRoom, removeFromVoice, syncVoicePermissions } from "../workers/api/src/lib/voice";
-import { ORIGIN } from "./helpers";
-import { channel, community, dm, hookEvent, member, overwrite, postHook, role, roomServiceStandIn, user, type TestUser } from "./voice-fixtures";
+import { ORIGIN, newUser, type User } from "./helpers";
+import { channel, community, dm, hookEvent, member, overwrite, postHook, role, roomServiceStandIn } from "./voice-fixtures";
 
-async function post(e: Env, u: TestUser, path: string, json?: unknown) {
-  const headers = new Headers({ origin: ORIGIN, cookie: [...u.client.cookies].map(([k, v]) => `${k}=${v}`).join("; ") });
+async function post(e: Env, u: User, path: string, json?: unknown) {
+  const headers = new Headers({ origin: ORIGIN, cookie: [...u.http.cookies].map(([k, v]) => `${k}=${v}`).join("; ") });
   if (json !== undefined) headers.set("content-type", "application/json");
   const ctx = createExecutionContext();
   const res = await app.fetch(
@@ -27,14 +27,14 @@ async function post(e: Env, u: TestUser, path: string, json?: unknown) {
 }
 
 async function setup() {
-  const owner = await user();
+  const owner = await newUser();
   const c = await community(owner);
   const ch = await channel(c);
-  const mod = await user();
+  const mod = await newUser();
   await member(c, mod, { roleIds: [await role(c, P.MUTE_MEMBERS | P.DEAFEN_MEMBERS | P.MOVE_MEMBERS)] });
-  const target = await user();
+  const target = await newUser();
   await member(c, target);
-  const plain = await user();
+  const plain = await newUser();
   await member(c, plain);
   const targetIdentity = await voiceIdentity(env.PASSWORD_PEPPER, ch, target.id);
   return { owner, c, ch, mod, target, plain, targetIdentity };
@@ -58,7 +58,7 @@ describe("moderation in calls", () => {
       },
     ]);
     // The next token (a reconnect) has no microphone either.
-    const tok = (await (await s.target.client.fetch(`/api/channels/${s.ch}/voice/token`, { method: "POST" })).json()) as { grants: { canPublishSources: string[] } };
+    const tok = (await (await s.target.http.fetch(`/api/channels/${s.ch}/voice/token`, { method: "POST" })).json()) as { grants: { canPublishSources: string[] } };
     expect(tok.grants.canPublishSources).not.toContain("microphone");
 
     await post(t.env, s.mod, path(s.ch, s.target.id, "mute"), { muted: false });
@@ -100,10 +100,10 @@ describe("moderation in calls", () => {
     // The destination is full, but the moved member may still come in.
     const occupant = await voiceIdentity(env.PASSWORD_PEPPER, dest, s.plain.id);
     await postHook(hookEvent("participant_joined", dest, { participant: { sid: `PA_occupant_${dest}`, identity: occupant } }));
-    const latecomer = await user();
+    const latecomer = await newUser();
     await member(s.c, latecomer);
-    expect((await latecomer.client.fetch(`/api/channels/${dest}/voice/token`, { method: "POST" })).status).toBe(403);
-    expect((await s.target.client.fetch(`/api/channels/${dest}/voice/token`, { method: "POST" })).status).toBe(200);
+    expect((await latecomer.http.fetch(`/api/channels/${dest}/voice/token`, { method: "POST" })).status).toBe(403);
+    expect((await s.target.http.fetch(`/api/channels/${dest}/voice/token`, { method: "POST" })).status).toBe(200);
 
     const locked = await channel(s.c);
     await overwrite(locked, "member", s.target.id, 0n, P.CONNECT);
@@ -120,11 +120,11 @@ describe("moderation in calls", () => {
     expect((await post(t.env, s.plain, path(s.ch, s.target.id, "mute"), { muted: true })).status).toBe(403);
     expect((await post(t.env, s.plain, path(s.ch, s.target.id, "deafen"), { deafened: true })).status).toBe(403);
     expect((await post(t.env, s.plain, path(s.ch, s.target.id, "disconnect"))).status).toBe(403);
-    const muter = await user();
+    const muter = await newUser();
     await member(s.c, muter, { roleIds: [await role(s.c, P.MUTE_MEMBERS)] });
     expect((await post(t.env, muter, path(s.ch, s.target.id, "deafen"), { deafened: true })).status).toBe(403);
     expect((await post(t.env, muter, path(s.ch, s.target.id, "disconnect"))).status).toBe(403);
-    expect((await post(t.env, s.mod, path(s.ch, (await user()).id, "mute"), { muted: true })).status).toBe(404);
+    expect((await post(t.env, s.mod, path(s.ch, (await newUser()).id, "mute"), { muted: true })).status).toBe(404);
     expect((await post(t.env, s.mod, path(s.ch, s.owner.id, "mute"), { muted: true })).status).toBe(403);
     const text = await channel(s.c, { kind: "text" });
     expect((await post(t.env, s.mod, path(text, s.target.id, "mute"), { muted: true })).status).toBe(400);
@@ -154,7 +154,7 @@ describe("moderation in calls", () => {
     const s = await setup();
     await postHook(hookEvent("participant_joined", s.ch, { participant: { sid: `PA_close_${s.ch}`, identity: s.targetIdentity } }));
     const states = async () =>
-      ((await (await s.owner.client.fetch(`/api/communities/${s.c.id}/voice-states`)).json()) as { states: unknown[] }).states;
+      ((await (await s.owner.http.fetch(`/api/communities/${s.c.id}/voice-states`)).json()) as { states: unknown[] }).states;
     expect(await states()).toHaveLength(1);
     const t = roomServiceStandIn({ [s.ch]: [{ identity: s.targetIdentity }] });
     await closeVoiceRoom(t.env, s.c.id, s.ch);

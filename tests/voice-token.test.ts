@@ -4,17 +4,17 @@ import { describe, expect, it } from "vitest";
 import { P } from "../workers/shared/permissions";
 import { app } from "../workers/api/src/app";
 import { voiceIdentity } from "../workers/core/voice-identity";
-import { ORIGIN, client } from "./helpers";
-import { channel, claims, community, dm, hookEvent, member, overwrite, postHook, role, user, type TestUser } from "./voice-fixtures";
+import { ORIGIN, client, newUser, type User } from "./helpers";
+import { channel, claims, community, dm, hookEvent, member, overwrite, postHook, role } from "./voice-fixtures";
 
 type TokenBody = { url: string; token: string; identity: string; e2ee: boolean; pushToTalkOnly: boolean; ttlSeconds: number };
 type Err = { error: { code: string; message: string } };
 
-async function token(u: TestUser, channelId: string) {
-  return u.client.fetch(`/api/channels/${channelId}/voice/token`, { method: "POST" });
+async function token(u: User, channelId: string) {
+  return u.http.fetch(`/api/channels/${channelId}/voice/token`, { method: "POST" });
 }
 
-async function tokenOk(u: TestUser, channelId: string): Promise<TokenBody> {
+async function tokenOk(u: User, channelId: string): Promise<TokenBody> {
   const res = await token(u, channelId);
   expect(res.status, await res.clone().text()).toBe(200);
   return (await res.json()) as TokenBody;
@@ -36,9 +36,9 @@ function videoGrant(room: string, sources: string[], canSubscribe = true) {
 
 describe("voice token", () => {
   it("owner and default member get every source, subscribe, no data, no metadata, TTL <= 600 s", async () => {
-    const owner = await user();
+    const owner = await newUser();
     const c = await community(owner);
-    const m = await user();
+    const m = await newUser();
     await member(c, m, { nickname: "Nick" });
     const ch = await channel(c, { e2ee: true });
 
@@ -58,7 +58,7 @@ describe("voice token", () => {
   });
 
   it("each missing permission removes exactly its sources", async () => {
-    const owner = await user();
+    const owner = await newUser();
     const c = await community(owner);
     const ch = await channel(c);
     const cases: [bigint, string[]][] = [
@@ -68,7 +68,7 @@ describe("voice token", () => {
       [P.SPEAK | P.VIDEO | P.STREAM, []],
     ];
     for (const [deny, sources] of cases) {
-      const m = await user();
+      const m = await newUser();
       await member(c, m);
       await overwrite(ch, "member", m.id, 0n, deny);
       const cl = claims((await tokenOk(m, ch)).token);
@@ -78,16 +78,16 @@ describe("voice token", () => {
   });
 
   it("a role can give back what @everyone lacks; USE_VOICE_ACTIVITY off means push-to-talk only", async () => {
-    const owner = await user();
+    const owner = await newUser();
     const c = await community(owner, P.VIEW_CHANNEL | P.CONNECT);
     const ch = await channel(c);
-    const plain = await user();
+    const plain = await newUser();
     await member(c, plain);
     const listener = await tokenOk(plain, ch);
     expect(claims(listener.token).video).toEqual(videoGrant(ch, []));
     expect(listener.pushToTalkOnly).toBe(true);
 
-    const speaker = await user();
+    const speaker = await newUser();
     await member(c, speaker, { roleIds: [await role(c, P.SPEAK | P.USE_VOICE_ACTIVITY)] });
     const s = await tokenOk(speaker, ch);
     expect(claims(s.token).video).toEqual(videoGrant(ch, ["microphone"]));
@@ -95,22 +95,22 @@ describe("voice token", () => {
   });
 
   it("no token without CONNECT (403), without VIEW_CHANNEL or membership (404), for text channels (400), logged out (401)", async () => {
-    const owner = await user();
+    const owner = await newUser();
     const c = await community(owner);
     const ch = await channel(c);
-    const noConnect = await user();
+    const noConnect = await newUser();
     await member(c, noConnect);
     await overwrite(ch, "member", noConnect.id, 0n, P.CONNECT);
     const res = await token(noConnect, ch);
     expect(res.status).toBe(403);
     expect(((await res.json()) as Err).error.code).toBe("forbidden");
 
-    const noView = await user();
+    const noView = await newUser();
     await member(c, noView);
     await overwrite(ch, "member", noView.id, 0n, P.VIEW_CHANNEL);
     expect((await token(noView, ch)).status).toBe(404);
 
-    const stranger = await user();
+    const stranger = await newUser();
     expect((await token(stranger, ch)).status).toBe(404);
     expect((await token(owner, "nosuchchannel")).status).toBe(404);
 
@@ -121,16 +121,16 @@ describe("voice token", () => {
   });
 
   it("DM calls: recipients get a token for the DM's room, others 404", async () => {
-    const a = await user();
-    const b = await user();
+    const a = await newUser();
+    const b = await newUser();
     const ch = await dm([a, b]);
     const body = await tokenOk(a, ch);
     expect(claims(body.token).video).toEqual(videoGrant(ch, ALL_SOURCES));
-    expect((await token(await user(), ch)).status).toBe(404);
+    expect((await token(await newUser(), ch)).status).toBe(404);
   });
 
   it("identities are opaque: no user id inside, different per room, stable in a room", async () => {
-    const owner = await user();
+    const owner = await newUser();
     const c = await community(owner);
     const ch1 = await channel(c);
     const ch2 = await channel(c);
@@ -144,10 +144,10 @@ describe("voice token", () => {
   });
 
   it("the user limit: full for members, owner and MOVE_MEMBERS may exceed, room frees up after a leave", async () => {
-    const owner = await user();
+    const owner = await newUser();
     const c = await community(owner);
     const ch = await channel(c, { userLimit: 2 });
-    const inCall = [await user(), await user()];
+    const inCall = [await newUser(), await newUser()];
     for (const [i, u] of inCall.entries()) {
       await member(c, u);
       const identity = await voiceIdentity(env.PASSWORD_PEPPER, ch, u.id);
@@ -157,14 +157,14 @@ describe("voice token", () => {
     // Already in the call: asking again (a reconnect) is fine.
     await tokenOk(inCall[0]!, ch);
 
-    const late = await user();
+    const late = await newUser();
     await member(c, late);
     const full = await token(late, ch);
     expect(full.status).toBe(403);
     expect(((await full.json()) as Err).error.code).toBe("channel_full");
 
     await tokenOk(owner, ch);
-    const mover = await user();
+    const mover = await newUser();
     await member(c, mover, { roleIds: [await role(c, P.MOVE_MEMBERS)] });
     await tokenOk(mover, ch);
 
@@ -174,7 +174,7 @@ describe("voice token", () => {
   });
 
   it("without LiveKit configured the answer is a clear 503", async () => {
-    const owner = await user();
+    const owner = await newUser();
     const c = await community(owner);
     const ch = await channel(c);
     const unconfigured = {
@@ -183,7 +183,7 @@ describe("voice token", () => {
         fetch: async () => Response.json({ error: { code: "unavailable", message: "LiveKit is not configured" } }, { status: 503 }),
       },
     } as unknown as Env;
-    const headers = new Headers({ origin: ORIGIN, cookie: [...owner.client.cookies].map(([k, v]) => `${k}=${v}`).join("; ") });
+    const headers = new Headers({ origin: ORIGIN, cookie: [...owner.http.cookies].map(([k, v]) => `${k}=${v}`).join("; ") });
     const res = await app.fetch(new Request(`${ORIGIN}/api/channels/${ch}/voice/token`, { method: "POST", headers }), unconfigured, createExecutionContext());
     expect(res.status).toBe(503);
     const body = (await res.json()) as Err;

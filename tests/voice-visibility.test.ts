@@ -8,8 +8,9 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { voiceIdentity } from "../workers/core/voice-identity";
 import { P, formatPermissions } from "../workers/shared/permissions";
-import { addMember, call, createCommunity, newUser, ok, openHub, type User } from "./community-fixtures";
+import { addMember, createCommunity, openHub } from "./community-fixtures";
 import { hookEvent, postHook } from "./voice-fixtures";
+import { call, newUser, ok, type User } from "./helpers";
 
 let sidN = 0;
 

@@ -4,19 +4,19 @@ import { describe, expect, it } from "vitest";
 import type { VoiceState } from "../workers/shared/media";
 import { P } from "../workers/shared/permissions";
 import { voiceIdentity } from "../workers/core/voice-identity";
-import { client } from "./helpers";
-import { channel, community, hookEvent, member, overwrite, postHook, sign, user, type TestCommunity, type TestUser } from "./voice-fixtures";
+import { client, newUser, type User } from "./helpers";
+import { channel, community, hookEvent, member, overwrite, postHook, sign, type TestCommunity } from "./voice-fixtures";
 
-async function states(u: TestUser, c: TestCommunity): Promise<VoiceState[]> {
-  const res = await u.client.fetch(`/api/communities/${c.id}/voice-states`);
+async function states(u: User, c: TestCommunity): Promise<VoiceState[]> {
+  const res = await u.http.fetch(`/api/communities/${c.id}/voice-states`);
   expect(res.status).toBe(200);
   return ((await res.json()) as { states: VoiceState[] }).states;
 }
 
 async function setup() {
-  const owner = await user();
+  const owner = await newUser();
   const c = await community(owner);
-  const m = await user();
+  const m = await newUser();
   await member(c, m);
   const ch = await channel(c);
   const identity = await voiceIdentity(env.PASSWORD_PEPPER, ch, m.id);
@@ -45,7 +45,7 @@ describe("LiveKit webhook", () => {
     const ev = hookEvent("participant_joined", ch, { participant: { sid: sid("PA"), identity } });
     const res = await postHook(ev, { tamper: (b) => b.replace('"participant_joined"', '"participant_joinee"') });
     expect(res.status).toBe(401);
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("unauthorized");
+    expect(await res.json()).toMatchObject({ error: { code: "unauthorized" } });
     // The same byte count, one character different.
     const res2 = await postHook(ev, { tamper: (b) => b.slice(0, -2) + (b.at(-2) === "1" ? "2" : "1") + b.slice(-1) });
     expect(res2.status).toBe(401);
@@ -131,9 +131,9 @@ describe("LiveKit webhook", () => {
   it("voice states are for members only, and only for channels they can see", async () => {
     const { c, ch, identity } = await setup();
     await postHook(hookEvent("participant_joined", ch, { participant: { sid: sid("PA"), identity } }));
-    const stranger = await user();
-    expect((await stranger.client.fetch(`/api/communities/${c.id}/voice-states`)).status).toBe(404);
-    const blind = await user();
+    const stranger = await newUser();
+    expect((await stranger.http.fetch(`/api/communities/${c.id}/voice-states`)).status).toBe(404);
+    const blind = await newUser();
     await member(c, blind);
     await overwrite(ch, "member", blind.id, 0n, P.VIEW_CHANNEL);
     expect(await states(blind, c)).toEqual([]);
@@ -144,11 +144,11 @@ describe("LiveKit webhook", () => {
 describe("calls in the channel's chat", () => {
   it("the first participant to join starts the call: one system message, not one per joiner", async () => {
     const { owner, c, ch, identity, m } = await setup();
-    const second = await user();
+    const second = await newUser();
     await member(c, second);
     const secondIdentity = await voiceIdentity(env.PASSWORD_PEPPER, ch, second.id);
     const systemMessages = async () => {
-      const r = await owner.client.fetch(`/api/channels/${ch}/messages`);
+      const r = await owner.http.fetch(`/api/channels/${ch}/messages`);
       expect(r.status).toBe(200);
       return ((await r.json()) as { messages: { system: { kind: string; userId: string } | null }[] }).messages.filter((x) => x.system);
     };
