@@ -1,4 +1,5 @@
-// Voice benchmarks, on this machine over loopback only: (a) join time, (b) mouth-to-ear
+// Voice benchmarks, on this machine over loopback only: (a) join time, beside the floor (a
+// bare livekit-client page, bare.mjs, joined right before) and the token route's cost, (b) mouth-to-ear
 // latency, (c) participants per room under 1 % loss. `npm run bench` runs it after the chat
 // benchmark; alone:
 //
@@ -10,16 +11,18 @@
 // fresh temporary state, registers two members and a community through the HTTP API, drives
 // headless Chromium with fake devices through the real call page, prints tables, writes JSON
 // and appends the run under "## Voice" in docs/benchmarks.md.
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { ROOT, buildWeb, freePort, say, startProduct } from "../../scripts/product.mjs";
+import { startBarePage } from "./bare.mjs";
 import { launch } from "./browser.mjs";
 import { capacity } from "./capacity.mjs";
 import { joinTime } from "./join-time.mjs";
 import { mouthToEar } from "./latency.mjs";
-import { appendToDocs, formatCapacity, formatJoin, formatLatency } from "./report.mjs";
+import { Samples } from "../lib/stats.mjs";
+import { appendToDocs, formatCapacity, formatFloor, formatJoin, formatLatency } from "./report.mjs";
 import { beeps, voiceLike, writeWav } from "./wav.mjs";
 
 const { values: flags } = parseArgs({
@@ -76,6 +79,66 @@ async function member(browser, base, prefix) {
   return m;
 }
 
+/** Every workerd process started by this one (the product's wrangler dev), by pid. */
+function workerdPids() {
+  const parent = new Map();
+  const comm = new Map();
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      const close = stat.lastIndexOf(")");
+      comm.set(Number(d), stat.slice(stat.indexOf("(") + 1, close));
+      parent.set(Number(d), Number(stat.slice(close + 2).split(" ")[1]));
+    } catch {}
+  }
+  const mine = (pid) => {
+    for (let p = pid, i = 0; p > 1 && i < 64; p = parent.get(p) ?? 0, i++) if (p === process.pid) return true;
+    return false;
+  };
+  return [...comm].filter(([pid, c]) => c === "workerd" && mine(pid)).map(([pid]) => pid);
+}
+
+/** CPU seconds (user + system) used so far by `pids`. */
+function cpuSeconds(pids) {
+  const tick = 100; // USER_HZ on Linux
+  let t = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      t += (Number(f[11]) + Number(f[12])) / tick;
+    } catch {}
+  }
+  return t;
+}
+
+/**
+ * The token route alone: `n` requests one after the other from Node with the member's cookie
+ * (after a few not counted): wall time per request, and the CPU all of the product's workerd
+ * processes spent per request (the api worker, the token worker and the dev proxy together;
+ * an upper bound for the route's own CPU time).
+ */
+async function tokenCost({ base, state, channelId, n = 40 }) {
+  const cookie = state.cookies.map((c) => `${c.name}=${c.value}`).join("; ");
+  const ask = async () => {
+    const r = await fetch(`${base}/api/channels/${channelId}/voice/token`, { method: "POST", headers: { cookie, origin: base } });
+    if (!r.ok) throw new Error(`token: ${r.status} ${await r.text()}`);
+    await r.arrayBuffer();
+  };
+  for (let i = 0; i < 5; i++) await ask();
+  const pids = workerdPids();
+  const wall = new Samples(n);
+  const cpu0 = cpuSeconds(pids);
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await ask();
+    wall.add(performance.now() - t);
+  }
+  const cpuMs = pids.length ? Math.round(((cpuSeconds(pids) - cpu0) * 1000 * 10) / n) / 10 : null;
+  return { requests: n, wallMs: wall.summary(), workerdCpuMsPerRequest: cpuMs, workerdProcesses: pids.length };
+}
+
 async function main() {
   const cpus = os.cpus();
   const info = {
@@ -112,7 +175,7 @@ async function main() {
   await bob.api("POST", `/api/invites/${invite.code}/redeem`);
   const url = `${base}/c/${created.community.id}/${channelId}`;
 
-  const results = { info, config: { joins, cold, latencySeconds, steps, budget, quick } };
+  const results = { info, config: { joins, cold, latencySeconds, steps, budget, quick, skip: [...skip] } };
   const save = () => {
     mkdirSync(path.dirname(flags.out), { recursive: true });
     writeFileSync(flags.out, JSON.stringify(results, (_k, v) => (v === Infinity ? "Infinity" : v), 2) + "\n");
@@ -121,15 +184,23 @@ async function main() {
   if (!skip.has("join")) {
     say(`(a) join time: ${joins} warm and ${cold} cold joins`);
     const speech = await launch({ wav: speechWav });
+    const bare = await startBarePage({ livekitUrl: product.livekitUrl, roomName: `floor-${channelId}` });
     try {
-      results.join = await joinTime({ browser: plain, speakerBrowser: speech, joinerState: bob.state, speakerState: alice.state, url, joins, cold, say });
+      results.join = await joinTime({ browser: plain, speakerBrowser: speech, joinerState: bob.state, speakerState: alice.state, url, bareUrl: bare.url, joins, cold, say });
     } catch (e) {
       results.join = { failed: String(e?.message ?? e) };
     } finally {
       await speech.close();
+      await bare.close();
+    }
+    try {
+      results.token = await tokenCost({ base, state: bob.state, channelId });
+    } catch (e) {
+      results.token = { failed: String(e?.message ?? e) };
     }
     save();
     console.log("\n" + formatJoin(results.join));
+    console.log("\n" + formatFloor(results.join, results.token));
   }
 
   if (!skip.has("latency")) {

@@ -6,6 +6,7 @@
  * methods; nothing else.
  */
 import { SvelteSet } from "svelte/reactivity";
+import type { VoiceTokenResponse } from "$shared/media";
 import { communities } from "$lib/communities/store.svelte";
 import { bind, type Bound } from "$lib/realtime/bind.svelte";
 import { hubs } from "$lib/realtime/hub.svelte";
@@ -18,10 +19,24 @@ import { loadPrefs, loadVolumes, savePrefs, saveVolumes, type VoicePrefs } from 
 import { playTone } from "./tones";
 import { callKey, voiceToken } from "./voice-api";
 
-/** A token asked for ahead of the click is used within this long, ms (tokens live 600 s). */
-const TOKEN_REUSE_MS = 120_000;
+/**
+ * A token asked for ahead of the click is used within this long, ms, and within half its
+ * lifetime (tokens live 120 s; LiveKit checks them when `connect()` starts).
+ */
+const TOKEN_REUSE_MS = 60_000;
+/** An E2EE key fetched ahead of the click is used within this long, ms (a rotation may follow). */
+const KEY_REUSE_MS = 15_000;
 /** How long a `voice.set` we sent may take to show up in the hub before we send it again, ms. */
 const RESEND_AFTER_MS = 3000;
+
+/** A token asked for before the click; `value` once it has arrived. */
+interface PreparedToken {
+  channelId: string;
+  at: number;
+  token: Promise<VoiceTokenResponse>;
+  reuseMs: number;
+  value?: VoiceTokenResponse;
+}
 
 class Voice {
   prefs: VoicePrefs = $state(loadPrefs());
@@ -45,9 +60,10 @@ class Voice {
 
   constructor() {
     this.#session = new CallSession({
-      loadClient: () => import("livekit-client"),
+      loadClient: () => this.#loadClient(),
       token: (channelId) => this.#takeToken(channelId),
-      callKey,
+      readyToken: (channelId) => this.#takeReadyToken(channelId),
+      callKey: (channelId) => this.#takeKey(channelId),
       e2eeWorker: async () => (await import("./e2ee-worker")).createE2EEWorker(),
       prefs: () => this.prefs,
       volumeOf: (identity) => this.#volumes[identity],
@@ -115,29 +131,88 @@ class Voice {
   // -------------------------------------------------------------------------------------
   // Actions
 
-  #prefetched: { channelId: string; at: number; token: ReturnType<typeof voiceToken> } | null = null;
+  #prefetched: PreparedToken | null = null;
+  #prefetchedKey: { channelId: string; at: number; key: ReturnType<typeof callKey> } | null = null;
+
+  /** livekit-client once loaded (by a Join button's hover or focus, or a join). */
+  #client: Promise<typeof import("livekit-client")> | null = null;
+
+  #loadClient(): Promise<typeof import("livekit-client")> {
+    if (!this.#client) {
+      const client = import("livekit-client");
+      this.#client = client;
+      client.catch(() => {
+        if (this.#client === client) this.#client = null;
+      });
+    }
+    return this.#client;
+  }
 
   /**
-   * The pointer reached (or focus moved to) a Join button: ask for the token and load the
-   * client now, so the click itself only connects. Nothing is loaded for a member who never
-   * goes near a Join button.
+   * A voice channel is shown or pointed at: ask for the token (and, for an E2EE channel, the
+   * key) now, so no request to the API sits between the click and `connect()`. The client's
+   * chunk is not loaded here (the chat-only app does not carry it; e2e/voice.test.ts holds
+   * browsing to that), only warmed up with when it is already loaded.
+   */
+  prefetch(channelId: string): void {
+    if (this.isIn(channelId)) return;
+    const p = this.#prefetched;
+    if (p && p.channelId === channelId && Date.now() - p.at < p.reuseMs) return;
+    const token = voiceToken(channelId);
+    const entry: PreparedToken = { channelId, at: Date.now(), token, reuseMs: TOKEN_REUSE_MS };
+    this.#prefetched = entry;
+    // A failure shows when the member clicks (the token is asked again then).
+    token.then(
+      (t) => {
+        entry.value = t;
+        entry.reuseMs = Math.min(TOKEN_REUSE_MS, (t.ttlSeconds * 1000) / 2);
+        if (t.e2ee) {
+          const key = callKey(channelId);
+          key.catch(() => {});
+          this.#prefetchedKey = { channelId, at: Date.now(), key };
+          void import("./e2ee-worker").catch(() => {});
+        }
+        void this.#client?.then((lk) => this.#session.warm(lk, t)).catch(() => {});
+      },
+      () => {},
+    );
+  }
+
+  /**
+   * The pointer or focus reached a Join button: load the client too (and warm the connection
+   * to LiveKit once the token is known), so the click itself only connects.
    */
   prepare(channelId: string): void {
     if (this.isIn(channelId)) return;
-    void import("livekit-client").catch(() => {});
+    const client = this.#loadClient();
     const p = this.#prefetched;
-    if (p && p.channelId === channelId && Date.now() - p.at < TOKEN_REUSE_MS) return;
-    const token = voiceToken(channelId);
-    token.catch(() => {}); // a failure shows when the member clicks (the token is asked again)
-    this.#prefetched = { channelId, at: Date.now(), token };
+    this.prefetch(channelId);
+    const value = p === this.#prefetched ? p?.value : undefined;
+    if (value) void client.then((lk) => this.#session.warm(lk, value)).catch(() => {});
   }
 
   /** A prepared token when fresh, else a new one; a token is used once. */
   #takeToken(channelId: string): ReturnType<typeof voiceToken> {
     const p = this.#prefetched;
     this.#prefetched = null;
-    if (p && p.channelId === channelId && Date.now() - p.at < TOKEN_REUSE_MS) return p.token.catch(() => voiceToken(channelId));
+    if (p && p.channelId === channelId && Date.now() - p.at < p.reuseMs) return p.token.catch(() => voiceToken(channelId));
     return voiceToken(channelId);
+  }
+
+  /** The prepared token when it has arrived and is fresh (taken), else null. */
+  #takeReadyToken(channelId: string): VoiceTokenResponse | null {
+    const p = this.#prefetched;
+    if (!p?.value || p.channelId !== channelId || Date.now() - p.at >= p.reuseMs) return null;
+    this.#prefetched = null;
+    return p.value;
+  }
+
+  /** A prepared E2EE key when very fresh, else a new one (a rotated key is always fetched). */
+  #takeKey(channelId: string): ReturnType<typeof callKey> {
+    const k = this.#prefetchedKey;
+    this.#prefetchedKey = null;
+    if (k && k.channelId === channelId && Date.now() - k.at < KEY_REUSE_MS) return k.key.catch(() => callKey(channelId));
+    return callKey(channelId);
   }
 
   join(target: CallTarget): Promise<void> {
@@ -267,6 +342,7 @@ class Voice {
           const me = session.user?.id;
           if (!me) return;
           if (frame?.type === "voice.key_rotated") {
+            if (this.#prefetchedKey?.channelId === frame.channelId) this.#prefetchedKey = null;
             void this.#session.refreshKey(frame.channelId);
             return;
           }

@@ -99,6 +99,87 @@ describe("CallSession", () => {
     expect(call.state).toMatchObject({ phase: "ended", error: "e2ee_unavailable" });
   });
 
+  it("a token asked for before the click is used as it is: no request between the click and connect()", async () => {
+    const ask = vi.fn(async (): Promise<VoiceTokenResponse> => token(true));
+    let ready: VoiceTokenResponse | null = null;
+    const readyToken = vi.fn(() => {
+      const t = ready;
+      ready = null;
+      return t;
+    });
+    const { call } = session({ loadClient: async () => fakeLiveKit(false), token: ask, readyToken });
+    // The client is not loaded yet: the ready token is left alone and one is asked for.
+    await call.join(TARGET);
+    expect(readyToken).not.toHaveBeenCalled();
+    expect(ask).toHaveBeenCalledTimes(1);
+    call.dismiss();
+    // Client loaded, token at hand: the join gets as far as the E2EE check without asking.
+    ready = token(true);
+    await call.join(TARGET);
+    await settle();
+    expect(readyToken).toHaveBeenCalledWith("ch1");
+    expect(ask).toHaveBeenCalledTimes(1);
+    expect(call.state).toMatchObject({ phase: "ended", error: "e2ee_unsupported" });
+    // Nothing at hand: asked again.
+    call.dismiss();
+    await call.join(TARGET);
+    expect(ask).toHaveBeenCalledTimes(2);
+  });
+
+  it("client loaded and token at hand: connect() is called in the click's task, 'connecting' shows in the next", async () => {
+    const connect = vi.fn(() => new Promise<void>(() => {}));
+    class Room {
+      connect = connect;
+      remoteParticipants = new Map();
+      localParticipant = { identity: "me", name: "Me", isSpeaking: false, connectionQuality: "unknown", getTrackPublication: () => undefined };
+      on() {
+        return this;
+      }
+      removeAllListeners() {}
+      async disconnect() {}
+    }
+    const names = new Proxy({}, { get: (_t, k) => String(k) });
+    const lk = { ...fakeLiveKit(false), Room, RoomEvent: names, Track: { Source: names } } as unknown as LiveKit;
+    let ready: VoiceTokenResponse | null = token(false);
+    const ask = vi.fn(async () => token(false));
+    const { call, seen } = session({
+      loadClient: async () => lk,
+      token: ask,
+      readyToken: () => {
+        const t = ready;
+        ready = null;
+        return t;
+      },
+    });
+    call.warm(lk, token(false)); // the client arrived with the prefetched token
+    void call.join(TARGET);
+    expect(connect).toHaveBeenCalledWith("ws://127.0.0.1:1", "t", { autoSubscribe: true });
+    expect(ask).not.toHaveBeenCalled();
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(call.state.phase).toBe("idle");
+    await settle();
+    expect(call.state).toMatchObject({ phase: "connecting", target: TARGET });
+    await call.leave();
+    await settle();
+    expect(seen.map((s) => s.phase)).toEqual(["idle", "connecting", "idle"]);
+  });
+
+  it("warming: prepareConnection only where the CSP lets the page fetch LiveKit (its own origin)", () => {
+    const prepareConnection = vi.fn(async () => {});
+    const lk = { ...fakeLiveKit(false), Room: class { prepareConnection = prepareConnection; } } as unknown as LiveKit;
+    const { call } = session();
+    vi.stubGlobal("location", { origin: "http://app.example" });
+    call.warm(lk, token(false));
+    expect(prepareConnection).not.toHaveBeenCalled();
+    vi.stubGlobal("location", { origin: "http://127.0.0.1:1" });
+    call.warm(lk, token(false));
+    expect(prepareConnection).toHaveBeenCalledWith("ws://127.0.0.1:1", "t");
+    // A client that cannot is harmless.
+    expect(() => call.warm(fakeLiveKit(false), token(false))).not.toThrow();
+    expect(call.state.phase).toBe("idle");
+  });
+
   it("leaving while still connecting: idle at once, and the late token changes nothing", async () => {
     let answer!: (t: VoiceTokenResponse) => void;
     const { call, seen } = session({ token: () => new Promise((r) => (answer = r)) });

@@ -33,6 +33,12 @@ export interface CallDeps {
   /** `() => import("livekit-client")` — the only place the client is loaded. */
   loadClient(): Promise<LiveKit>;
   token(channelId: string): Promise<VoiceTokenResponse>;
+  /**
+   * A token for the channel already at hand (asked for before the click), taken (used once);
+   * null when there is none. With the client loaded too, the click reaches `connect()` in the
+   * same task, before anything else runs.
+   */
+  readyToken?(channelId: string): VoiceTokenResponse | null;
   /** The E2EE media key of a channel (throws when the server has none). */
   callKey(channelId: string): Promise<CallKeyResponse>;
   /** A Worker running livekit-client's e2ee worker. */
@@ -48,6 +54,16 @@ export interface CallDeps {
   audioHost?(): HTMLElement;
 }
 
+/** Whether LiveKit's `url` (ws/wss) is served from the page's own origin (http/https). */
+function sameOrigin(url: string): boolean {
+  if (typeof location === "undefined") return false;
+  try {
+    return new URL(url.replace(/^ws/, "http")).origin === location.origin;
+  } catch {
+    return false;
+  }
+}
+
 /** No join/leave sounds for this long after (re)connecting, ms: the room's roster is arriving. */
 const QUIET_AFTER_CONNECT_MS = 1500;
 
@@ -60,6 +76,8 @@ export class CallSession extends Core<CallState> {
   readonly #deps: CallDeps;
   #draft: CallState = IDLE_CALL;
   #notifyQueued = false;
+  /** `join` changed the draft to "connecting" and has not published it yet. */
+  #held = false;
   #lk: LiveKit | null = null;
   #room: Room | null = null;
   /** E2EE calls: the provider the room encrypts with, for a rotated key (`refreshKey`). */
@@ -122,9 +140,20 @@ export class CallSession extends Core<CallState> {
     const s = this.#draft;
     if (s.target?.channelId === target.channelId && (s.phase === "connected" || s.phase === "connecting")) return;
     const keep = { selfMute: s.selfMute, selfDeaf: s.selfDeaf };
-    if (this.#room || s.phase !== "idle") await this.#teardown();
     const epoch = ++this.#epoch;
-    this.#set({ ...IDLE_CALL, ...keep, phase: "connecting", target, pushToTalk: this.#deps.prefs().pushToTalk });
+    const connecting: CallState = { ...IDLE_CALL, ...keep, phase: "connecting", target, pushToTalk: this.#deps.prefs().pushToTalk };
+    if (this.#room || s.phase !== "idle") {
+      // The UI shows "connecting" at once; the previous call closes behind it.
+      this.#set(connecting);
+      await this.#teardown();
+      if (epoch !== this.#epoch) return;
+    } else {
+      // Published as soon as `#connect` waits for anything, or right after it has called
+      // `connect()` (then in the next task: the stage's first render does not hold up the
+      // signalling socket). Never later than that, and never after a network answer.
+      this.#draft = connecting;
+      this.#held = true;
+    }
     this.#rejoin.start();
     try {
       await this.#connect(epoch, target);
@@ -132,6 +161,24 @@ export class CallSession extends Core<CallState> {
       if (epoch !== this.#epoch) return;
       await this.#teardown();
       this.#set({ ...this.#draft, phase: "ended", error: joinError(err), participants: [] });
+    }
+  }
+
+  /**
+   * The token of a join to come is known (asked for ahead of the click): keep the client, and
+   * warm the connection to its LiveKit server (`prepareConnection`: DNS, TCP, TLS), so the
+   * click's `connect()` starts on a warm connection. A room that never connects holds nothing;
+   * this one is dropped. `prepareConnection` is a plain `fetch` of the server's http(s) URL,
+   * which the app's CSP (`connect-src 'self' ws: wss:`, web/svelte.config.js) allows only when
+   * LiveKit is served from the app's own origin; elsewhere it is skipped rather than blocked.
+   */
+  warm(lk: LiveKit, token: Pick<VoiceTokenResponse, "url" | "token">): void {
+    this.#lk ??= lk;
+    if (this.#draft.phase === "connecting" || !sameOrigin(token.url)) return;
+    try {
+      void new lk.Room().prepareConnection(token.url, token.token).catch(() => {});
+    } catch {
+      // Warming is only a head start; the join connects anyway.
     }
   }
 
@@ -169,21 +216,30 @@ export class CallSession extends Core<CallState> {
   }
 
   async #connect(epoch: number, target: CallTarget, rejoin = false): Promise<void> {
-    const [lk, token] = await Promise.all([this.#lk ? Promise.resolve(this.#lk) : this.#deps.loadClient(), this.#deps.token(target.channelId)]);
+    const ready = this.#lk ? (this.#deps.readyToken?.(target.channelId) ?? null) : null;
+    if (!ready) this.#release();
+    const [lk, token] =
+      this.#lk && ready
+        ? [this.#lk, ready]
+        : await Promise.all([this.#lk ? Promise.resolve(this.#lk) : this.#deps.loadClient(), this.#deps.token(target.channelId)]);
     this.#lk = lk;
     if (epoch !== this.#epoch) return;
     const prefs = this.#deps.prefs();
     const options = roomOptions(lk, prefs);
-    if (token.e2ee) await this.#encrypt(lk, options, target.channelId);
-    else this.#keyProvider = null;
+    if (token.e2ee) {
+      this.#release();
+      await this.#encrypt(lk, options, target.channelId);
+    } else this.#keyProvider = null;
     if (epoch !== this.#epoch) return;
 
     const room = new lk.Room(options);
     this.#room = room;
     this.#wire(lk, room, epoch);
     if (token.e2ee) await room.setE2EEEnabled(true);
+    const connected = room.connect(token.url, token.token, { autoSubscribe: true });
+    if (this.#held) setTimeout(() => this.#release(), 0);
     try {
-      await room.connect(token.url, token.token, { autoSubscribe: true });
+      await connected;
     } catch (err) {
       throw new CallFailure(joinError(err));
     }
@@ -466,6 +522,11 @@ export class CallSession extends Core<CallState> {
   // -------------------------------------------------------------------------------------
   // Snapshots
 
+  /** Publishes the draft held back by `join` (if it still is). */
+  #release(): void {
+    if (this.#held) this.#notify();
+  }
+
   #set(state: CallState): void {
     this.#draft = state;
     this.#notify();
@@ -473,6 +534,7 @@ export class CallSession extends Core<CallState> {
 
   /** Publishes the draft with the participants rebuilt from the room, once per microtask. */
   #notify(): void {
+    this.#held = false;
     if (this.#notifyQueued) return;
     this.#notifyQueued = true;
     queueMicrotask(() => {
