@@ -3,7 +3,8 @@
  * livekit-server (started by the global setup): two members join a voice channel through
  * the channel page and hear and see each other; mute, deafen, a moderator's server mute,
  * screen share, the call bar while browsing, a third member's view of the channel list, a
- * 5 s network cut, lazy loading of livekit-client, and the "voice is not configured" answer.
+ * 5 s network cut, when livekit-client is loaded (idle preload only where there are voice
+ * channels), and the "voice is not configured" answer.
  *
  * Audio is checked as energy at the receiver (a WebAudio AnalyserNode on the remote track's
  * <audio> element stream), video as decoded frames. The fake microphone plays a speech-like
@@ -116,7 +117,7 @@ afterAll(async () => {
 });
 
 describe("voice calls in the browser", () => {
-  it("livekit-client is not in the app's static chunks and loads only on joining", async () => {
+  it("livekit-client is not in the app's static chunks; preloaded only in a community with voice channels, after its first messages", async () => {
     const m = manifest();
     const lk = Object.entries(m).find(([k]) => k.includes("node_modules/livekit-client/"));
     expect(lk, "livekit-client has a chunk of its own").toBeDefined();
@@ -131,17 +132,39 @@ describe("voice calls in the browser", () => {
     };
     for (const [k, v] of Object.entries(m)) if (v.isEntry) walk(k);
     expect([...seen].map((k) => m[k]!.file)).not.toContain(lkFile);
+    const lkLoaded = async () => (await loadedScripts(alice.page)).some((p) => p.endsWith(lkFile));
+    const composer = alice.page.getByRole("combobox", { name: /^Message #/ });
+    const send = async (text: string) => {
+      await composer.click();
+      await composer.fill(text);
+      await composer.press("Enter");
+      await expect.poll(() => composer.inputValue()).toBe("");
+    };
 
-    // In the running app: browsing (even the voice channel's page) does not load it…
+    // A community without voice channels: browsing (and chatting) never loads it.
+    const plain = await alice.api<{ community: { id: string }; channels: { id: string; kind: string }[] }>("POST", "/api/communities", { name: "No voice e2e" });
+    for (const c of plain.channels.filter((c) => c.kind === "voice")) await alice.api("DELETE", `/api/channels/${c.id}`);
+    const plainText = plain.channels.find((c) => c.kind === "text")!.id;
+    await alice.page.goto(`${base}/c/${plain.community.id}/${plainText}`);
+    await send("no calls here");
+    await alice.page.goto(`${base}/c/${plain.community.id}/${plainText}`);
+    await alice.page.locator("article.message", { hasText: "no calls here" }).waitFor();
+    await alice.page.waitForTimeout(3000);
+    expect(await lkLoaded()).toBe(false);
+
+    // A community with voice channels: loaded once the channel's first messages are shown, not before…
     await alice.page.goto(`${base}/c/${communityId}/${textId}`);
-    await alice.page.getByRole("link", { name: /General \(voice channel\)/ }).click();
-    await alice.page.locator("[data-voice-join]").waitFor();
-    expect((await loadedScripts(alice.page)).some((p) => p.endsWith(lkFile))).toBe(false);
+    await send("the call is next door");
+    await alice.page.goto(`${base}/c/${communityId}/${textId}`);
+    await alice.page.locator("article.message", { hasText: "the call is next door" }).waitFor();
+    expect(await lkLoaded()).toBe(false);
+    await expect.poll(lkLoaded, { timeout: 15_000 }).toBe(true);
 
-    // …joining does.
+    // …and joining works.
+    await alice.page.getByRole("link", { name: /General \(voice channel\)/ }).click();
     await alice.page.click("[data-voice-join]");
     await alice.page.locator('[data-call-stage][data-phase="connected"]').waitFor({ timeout: 20_000 });
-    expect((await loadedScripts(alice.page)).some((p) => p.endsWith(lkFile))).toBe(true);
+    expect(await lkLoaded()).toBe(true);
   });
 
   it("two members hear and see each other", async () => {

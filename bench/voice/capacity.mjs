@@ -6,8 +6,9 @@
 // getStats over a window at each step. LiveKit, wrangler and Chromium all share the machine.
 //
 // The synthetic participants only publish (each receiving N−1 videos too would spend the CPU
-// on decoding in Node, not on what a room costs the server); their tokens are minted with the
-// local dev key, for the channel's room.
+// on decoding in Node, not on what a room costs the server). Each is a member of the community
+// with a token from Woxly's token route (`tokenFor`): LiveKit's webhook removes identities
+// Woxly did not issue, so tokens minted with the dev key would be kicked.
 import os from "node:os";
 import {
   AudioFrame,
@@ -22,7 +23,6 @@ import {
   VideoSource,
   dispose,
 } from "@livekit/rtc-node";
-import { AccessToken } from "livekit-server-sdk";
 import { inboundTotals, joinCall, leaveCall, memberPage } from "./browser.mjs";
 
 const W = 1280;
@@ -56,12 +56,6 @@ function cpuTimes() {
   return { idle, total };
 }
 
-async function token(identity, room) {
-  const at = new AccessToken("devkey", "secret", { identity, name: identity, ttl: 600 });
-  at.addGrant({ roomJoin: true, room, canPublish: true, canSubscribe: false, canPublishData: false });
-  return at.toJwt();
-}
-
 class Synthetic {
   constructor(id) {
     this.id = id;
@@ -69,8 +63,8 @@ class Synthetic {
     this.audio = new AudioSource(48_000, 1);
     this.video = new VideoSource(W, H);
   }
-  async start(livekitUrl, roomName) {
-    await this.room.connect(livekitUrl, await token(`synthetic-${this.id}`, roomName), { autoSubscribe: false, dynacast: true });
+  async start(livekitUrl, token) {
+    await this.room.connect(livekitUrl, token, { autoSubscribe: false, dynacast: true });
     const a = new TrackPublishOptions({ source: TrackSource.SOURCE_MICROPHONE, dtx: true, red: true });
     await this.room.localParticipant.publishTrack(LocalAudioTrack.createAudioTrack("microphone", this.audio), a);
     const v = new TrackPublishOptions({ source: TrackSource.SOURCE_CAMERA, simulcast: true, videoEncoding: { maxBitrate: 1_700_000n, maxFramerate: FPS } });
@@ -81,7 +75,8 @@ class Synthetic {
   }
 }
 
-export async function capacity({ browser, observerState, url, livekitUrl, roomName, steps = [1, 2, 4, 6, 8, 10, 12, 16, 20, 24], windowSeconds = 8, budgetSeconds = 300, say }) {
+/** `tokenFor(i)`: a Woxly token (the JWT) for the i-th synthetic participant, a member of the channel's community. */
+export async function capacity({ browser, observerState, url, livekitUrl, tokenFor, steps = [1, 2, 4, 6, 8, 10, 12, 16, 20, 24], windowSeconds = 8, budgetSeconds = 300, say }) {
   const started = Date.now();
   const frames = makeFrames();
   const tone = new Int16Array(480).map((_, i) => Math.round(3000 * Math.sin((2 * Math.PI * 220 * i) / 48_000)));
@@ -114,7 +109,7 @@ export async function capacity({ browser, observerState, url, livekitUrl, roomNa
       }
       while (people.length < n) {
         const p = new Synthetic(people.length + 1);
-        await p.start(livekitUrl, roomName);
+        await p.start(livekitUrl, await tokenFor(p.id));
         people.push(p);
       }
       await observer.page.waitForFunction((n) => document.querySelectorAll("[data-tile]:not([data-local])").length >= n, n, { timeout: 30_000 });

@@ -220,7 +220,18 @@ async function main() {
   if (!skip.has("capacity")) {
     say(`(c) participants in one room: steps ${steps.join(", ")}, at most ${budget} s`);
     try {
-      results.capacity = await capacity({ browser: plain, observerState: alice.state, url, livekitUrl: product.livekitUrl, roomName: channelId, steps, budgetSeconds: budget, say });
+      // Each synthetic participant is a member with a token from Woxly (the admission webhook
+      // removes identities Woxly did not issue).
+      const tokenFor = async (i) => {
+        const m = await member(plain, base, `vbench_s${i}`);
+        try {
+          await m.api("POST", `/api/invites/${invite.code}/redeem`);
+          return (await m.api("POST", `/api/channels/${channelId}/voice/token`)).token;
+        } finally {
+          await m.close();
+        }
+      };
+      results.capacity = await capacity({ browser: plain, observerState: alice.state, url, livekitUrl: product.livekitUrl, tokenFor, steps, budgetSeconds: budget, say });
     } catch (e) {
       results.capacity = { failed: String(e?.message ?? e) };
     }

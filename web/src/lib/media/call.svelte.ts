@@ -134,7 +134,7 @@ class Voice {
   #prefetched: PreparedToken | null = null;
   #prefetchedKey: { channelId: string; at: number; key: ReturnType<typeof callKey> } | null = null;
 
-  /** livekit-client once loaded (by a Join button's hover or focus, or a join). */
+  /** livekit-client once loaded (idle preload in a community with voice channels, a Join button's hover or focus, or a join). */
   #client: Promise<typeof import("livekit-client")> | null = null;
 
   #loadClient(): Promise<typeof import("livekit-client")> {
@@ -151,8 +151,8 @@ class Voice {
   /**
    * A voice channel is shown or pointed at: ask for the token (and, for an E2EE channel, the
    * key) now, so no request to the API sits between the click and `connect()`. The client's
-   * chunk is not loaded here (the chat-only app does not carry it; e2e/voice.test.ts holds
-   * browsing to that), only warmed up with when it is already loaded.
+   * chunk is not loaded here (`preloadWhenIdle` does that, after the page has settled), only
+   * warmed up with when it is already loaded.
    */
   prefetch(channelId: string): void {
     if (this.isIn(channelId)) return;
@@ -176,6 +176,34 @@ class Voice {
       },
       () => {},
     );
+  }
+
+  /**
+   * The community on screen has voice channels: load the call chunk (livekit-client) ahead of
+   * a first join, at low priority — once the page has loaded, nothing on it is still loading
+   * (no `aria-busy` region, e.g. the channel's first messages), and the main thread is idle.
+   * The returned function cancels a preload not yet started (the member went elsewhere).
+   */
+  preloadWhenIdle(): () => void {
+    if (typeof window === "undefined" || this.#client) return () => {};
+    let cancelled = false;
+    let handle: number | undefined;
+    const idle = (fn: () => void): void => {
+      handle = typeof requestIdleCallback === "function" ? requestIdleCallback(fn, { timeout: 5000 }) : window.setTimeout(fn, 200);
+    };
+    const attempt = (): void => {
+      if (cancelled || this.#client) return;
+      if (document.querySelector('[aria-busy="true"]')) window.setTimeout(() => idle(attempt), 250);
+      else void this.#loadClient().catch(() => {});
+    };
+    const start = (): void => idle(attempt);
+    if (document.readyState === "complete") start();
+    else window.addEventListener("load", start, { once: true });
+    return () => {
+      cancelled = true;
+      window.removeEventListener("load", start);
+      if (handle !== undefined) (typeof cancelIdleCallback === "function" ? cancelIdleCallback : clearTimeout)(handle);
+    };
   }
 
   /**
