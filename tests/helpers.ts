@@ -12,6 +12,7 @@ import type { AppType } from "../workers/api/src/app-type";
 import { sha256Hex } from "../workers/core/crypto";
 import { newId, randomToken } from "../workers/shared/ids";
 import { MeResponse } from "../workers/shared/protocol";
+import { encodingParams } from "../workers/shared/typed-client";
 
 export const ORIGIN = "http://localhost:8787";
 
@@ -63,27 +64,6 @@ export function client(opts: { origin?: string | null; ip?: string } = {}): Clie
 // ---------------------------------------------------------------------------------------
 // The typed client
 // ---------------------------------------------------------------------------------------
-
-/**
- * Path parameters percent-encoded, as web/src/lib/api.ts does: `hc` puts them into the path as
- * they are (honojs/hono#3933).
- */
-function encodingParams<T extends object>(target: T): T {
-  return new Proxy(target, {
-    get(t, key) {
-      const v: unknown = Reflect.get(t, key);
-      return typeof v === "function" ? encodingParams(v) : v;
-    },
-    apply(t, self, args: unknown[]) {
-      const first = args[0];
-      if (first && typeof first === "object" && "param" in first && first.param && typeof first.param === "object") {
-        const param = Object.fromEntries(Object.entries(first.param).map(([k, v]) => [k, encodeURIComponent(String(v))]));
-        args = [{ ...first, param }, ...args.slice(1)];
-      }
-      return Reflect.apply(t as (...a: unknown[]) => unknown, self, args);
-    },
-  });
-}
 
 /**
  * Hono's typed client over the route types, rooted at `/api` (`api(c).communities.$post(...)` is

@@ -13,6 +13,7 @@ import { hc, type ClientResponse } from "hono/client";
 import type { SuccessStatusCode } from "hono/utils/http-status";
 import { ErrorBody } from "$shared/protocol";
 import type { ErrorCode, ErrorIssue } from "$shared/errors";
+import { encodingParams } from "$shared/typed-client";
 // Type-only: the route tree, never server code in the bundle (generated from workers/api/src/app-type.ts).
 import type { AppType } from "../../../workers/api/app-type.generated";
 
@@ -102,27 +103,6 @@ function sender(fetchImpl?: Fetch): Fetch {
     if (!res.ok) throw await errorFrom(res);
     return res;
   };
-}
-
-/**
- * Path parameters percent-encoded: `hc` puts them into the path as they are (honojs/hono#3933),
- * so an id taken from the address bar could otherwise reach another route ("../", "/").
- */
-function encodingParams<T extends object>(target: T): T {
-  return new Proxy(target, {
-    get(t, key) {
-      const v: unknown = Reflect.get(t, key);
-      return typeof v === "function" ? encodingParams(v) : v;
-    },
-    apply(t, self, args: unknown[]) {
-      const first = args[0];
-      if (first && typeof first === "object" && "param" in first && first.param && typeof first.param === "object") {
-        const param = Object.fromEntries(Object.entries(first.param).map(([k, v]) => [k, encodeURIComponent(String(v))]));
-        args = [{ ...first, param }, ...args.slice(1)];
-      }
-      return Reflect.apply(t as (...a: unknown[]) => unknown, self, args);
-    },
-  });
 }
 
 /**
