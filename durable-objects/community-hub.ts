@@ -78,7 +78,7 @@ const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS channel_seq (channel_id TEXT PRIMARY KEY, last_seq INTEGER NOT NULL, last_at INTEGER NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS reads (user_id TEXT NOT NULL, channel_id TEXT NOT NULL, read_seq INTEGER NOT NULL DEFAULT 0,
      mentions INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (user_id, channel_id))`,
-  // Voice states live in the tables of workers/api/src/lib/voice-state.ts.
+  // Voice states live in the tables of durable-objects/voice-store.ts.
 ];
 
 /** The cached all-members permission model and, per channel, who can see it (null: not a text channel here). */
@@ -421,7 +421,7 @@ export class CommunityHub extends RealtimeServer<HubClientFrame, HubServerFrame,
     this.#markRead(args.userId, args.channelId, args.seq);
   }
 
-  /** Voice states (workers/api/src/lib/voice-state.ts): applies the op, sends every socket what changed. */
+  /** Voice states (durable-objects/voice-store.ts): applies the op, sends every socket what changed. */
   voice(op: VoiceHubOp): VoiceOpResult {
     const r = applyVoiceOp(this.ctx.storage.sql, op);
     for (const f of r.frames) this.#sendVoiceFrame(f);

@@ -2,7 +2,7 @@
  * Permissions, Discord's model: a 64-bit set per role, channel overwrites for roles and
  * members, computed in Discord's order. `computePermissions` is THE function that answers
  * "what may this member do in this channel"; HTTP routes, WebSocket upgrades and media
- * tokens all reach it through workers/api/src/lib/access.ts.
+ * tokens all reach it through workers/core/access.ts (the loader) and workers/core/policy.ts.
  */
 
 export const P = {
