@@ -18,9 +18,7 @@ import type {
   MediaWebhookEvent,
   VoiceDenial,
   VoiceHubOp,
-  VoiceModeration,
   VoiceOpResult,
-  VoiceServerFrame,
   VoiceState,
 } from "../workers/shared/media";
 

@@ -4,7 +4,7 @@
 // without type-checking worker code (it has the DOM's globals, not the Workers' `Env`).
 // Hono's guide calls this "compile your code before using it". Run it after changing a
 // route's path, input or output: `node scripts/app-type.mjs` (`--check` only compares).
-// workers/api/src/app-type-fresh.ts makes `npm run check` fail while the file is stale.
+// `npm run check` runs it with `--check`, so a stale file fails the check (and CI).
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";

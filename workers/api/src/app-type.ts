@@ -4,7 +4,7 @@
  * cannot type-check worker code (it has the DOM's globals, not the Workers' `Env`), so
  * scripts/app-type.mjs writes this file's declaration, every type spelled out, to
  * workers/api/app-type.generated.d.ts, which the web app imports (types only);
- * app-type-fresh.ts fails `npm run check` when that file is stale.
+ * `scripts/app-type.mjs --check` (in `npm run check`) fails when that file is stale.
  */
 import type { HonoBase } from "hono/hono-base";
 import type { Schema } from "hono/types";

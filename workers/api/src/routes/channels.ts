@@ -33,7 +33,6 @@ import { hasCommunityRoom } from "../lib/chat-rooms";
 import { purgeRooms, revalidateRooms } from "../lib/rooms";
 import { syncHubChannels } from "../lib/access-changed";
 import { closeVoiceRoom } from "../lib/voice";
-import { log } from "../../../core/log";
 import { toChannel } from "../../../core/views";
 import type { Db } from "../../../core/db";
 import { authed } from "../middleware/session";
