@@ -264,31 +264,69 @@ export const attachments = sqliteTable(
   ],
 );
 
-/** A support desk embedded on a website through widget.js. */
-export const desks = sqliteTable("desks", {
-  id: text("id").primaryKey(),
-  communityId: text("community_id")
-    .notNull()
-    .references(() => communities.id, { onDelete: "cascade" }),
-  name: text("name").notNull(),
-  /** Public key the widget is embedded with. */
-  widgetKey: text("widget_key").notNull().unique(),
-  /** JSON list of origins allowed to embed the widget. */
-  allowedOrigins: text("allowed_origins").notNull().default("[]"),
-  createdAt: integer("created_at").notNull(),
-});
-
-export const deskManagers = sqliteTable(
-  "desk_managers",
+/**
+ * A support desk embedded on a website through widget.js (docs/support-desk.md). Settings
+ * are edited by admins (MANAGE_COMMUNITY); managers are the holders of `managerRoleId`.
+ * The queue and the knowledge base live in the desk's SupportDesk object.
+ */
+export const desks = sqliteTable(
+  "desks",
   {
+    id: text("id").primaryKey(),
+    communityId: text("community_id")
+      .notNull()
+      .references(() => communities.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    greeting: text("greeting").notNull().default(""),
+    /** `#rrggbb`, the widget's theme. */
+    colour: text("colour").notNull().default("#5865f2"),
+    /** JSON OfficeHours (workers/shared/desk.ts), or null: always open. */
+    officeHours: text("office_hours"),
+    /** JSON list of origins allowed to embed the widget. */
+    allowedOrigins: text("allowed_origins").notNull().default("[]"),
+    /** Holders of this role are the desk's managers; null: only admins. */
+    managerRoleId: text("manager_role_id"),
+    /** Simultaneous chats per manager. */
+    capacity: integer("capacity").notNull().default(3),
+    autoAssign: integer("auto_assign", { mode: "boolean" }).notNull().default(false),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("desks_community").on(t.communityId)],
+);
+
+/** API keys of a desk's site owner, for /api/v1; only the SHA-256 of the key is kept. */
+export const deskApiKeys = sqliteTable(
+  "desk_api_keys",
+  {
+    id: text("id").primaryKey(),
     deskId: text("desk_id")
       .notNull()
       .references(() => desks.id, { onDelete: "cascade" }),
-    userId: text("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    /** The first characters of the key, to tell keys apart. */
+    prefix: text("prefix").notNull(),
+    /** SHA-256 of the key, hex. */
+    keyHash: text("key_hash").notNull(),
+    createdById: text("created_by_id"),
+    createdAt: integer("created_at").notNull(),
+    lastUsedAt: integer("last_used_at"),
   },
-  (t) => [primaryKey({ columns: [t.deskId, t.userId] })],
+  (t) => [uniqueIndex("desk_api_keys_hash").on(t.keyHash), index("desk_api_keys_desk").on(t.deskId)],
+);
+
+/** Canned replies managers insert with `/shortcut`. */
+export const deskCannedReplies = sqliteTable(
+  "desk_canned_replies",
+  {
+    id: text("id").primaryKey(),
+    deskId: text("desk_id")
+      .notNull()
+      .references(() => desks.id, { onDelete: "cascade" }),
+    shortcut: text("shortcut").notNull(),
+    text: text("text").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("desk_canned_replies_shortcut").on(t.deskId, t.shortcut)],
 );
 
 export const visitors = sqliteTable(
@@ -302,12 +340,18 @@ export const visitors = sqliteTable(
     email: text("email"),
     /** SHA-256 of the visitor's bearer token, hex. */
     tokenHash: text("token_hash").notNull(),
+    /** The embedding page's origin when the visitor started. */
+    origin: text("origin"),
+    pageUrl: text("page_url"),
+    language: text("language"),
+    timeZone: text("time_zone"),
     createdAt: integer("created_at").notNull(),
     lastSeenAt: integer("last_seen_at").notNull(),
   },
-  (t) => [index("visitors_desk").on(t.deskId)],
+  (t) => [index("visitors_desk").on(t.deskId), uniqueIndex("visitors_token").on(t.tokenHash)],
 );
 
+/** One conversation of a desk; its messages live in the ChannelRoom `channelId` (kind "ticket"). */
 export const tickets = sqliteTable(
   "tickets",
   {
@@ -320,14 +364,40 @@ export const tickets = sqliteTable(
       .references(() => visitors.id, { onDelete: "cascade" }),
     /** The ChannelRoom that holds the conversation. */
     channelId: text("channel_id").notNull(),
-    status: text("status", { enum: ["queued", "open", "closed"] }).notNull(),
+    status: text("status", { enum: ["assistant", "queued", "open", "closed", "offline"] }).notNull(),
     assigneeId: text("assignee_id"),
     rating: integer("rating"),
+    ratingComment: text("rating_comment"),
     createdAt: integer("created_at").notNull(),
+    requestedAt: integer("requested_at"),
     acceptedAt: integer("accepted_at"),
+    firstResponseAt: integer("first_response_at"),
     closedAt: integer("closed_at"),
+    /** The visitor's last words, for the queue and the history list. */
+    preview: text("preview").notNull().default(""),
   },
-  (t) => [index("tickets_desk_status").on(t.deskId, t.status)],
+  (t) => [
+    index("tickets_desk_status").on(t.deskId, t.status),
+    index("tickets_visitor").on(t.visitorId),
+    index("tickets_desk_created").on(t.deskId, t.createdAt),
+  ],
+);
+
+/** A closed ticket's transcript, copied from its ChannelRoom when it closes. */
+export const ticketMessages = sqliteTable(
+  "ticket_messages",
+  {
+    ticketId: text("ticket_id")
+      .notNull()
+      .references(() => tickets.id, { onDelete: "cascade" }),
+    seq: integer("seq").notNull(),
+    authorKind: text("author_kind", { enum: ["visitor", "manager", "assistant", "system"] }).notNull(),
+    authorId: text("author_id"),
+    authorName: text("author_name").notNull(),
+    content: text("content").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.ticketId, t.seq] })],
 );
 
 /**
