@@ -56,6 +56,9 @@ export default defineConfig(async () => {
     test: {
       include: ["tests/**/*.test.ts"],
       setupFiles: ["./tests/setup.ts"],
+      // A stand-in for an outside OpenAI-compatible service on 127.0.0.1 (tests/desk-assistant.test.ts);
+      // its URL reaches the tests through inject("openAiStandInUrl").
+      globalSetup: ["./tests/stand-ins/openai-compatible.ts"],
       testTimeout: 30_000,
       silent: "passed-only",
     },

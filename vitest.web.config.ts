@@ -16,7 +16,7 @@ export default defineConfig({
     },
   },
   test: {
-    include: ["web/src/**/*.test.ts"],
+    include: ["web/src/**/*.test.ts", "web/widget/**/*.test.ts"],
     environment: "node",
   },
 });

@@ -14,7 +14,7 @@
  * survives hibernation; frames parsed with the shared schema and paid for from the frame
  * budget. Ids and names inside frames are never trusted.
  */
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq, inArray, isNull } from "drizzle-orm";
 import { ApiError } from "../workers/shared/errors";
 import { newId } from "../workers/shared/ids";
 import { P, formatPermissions, has, parsePermissions } from "../workers/shared/permissions";
@@ -36,8 +36,10 @@ import {
   attachmentUrl,
   parseMentions,
 } from "../workers/shared/chat";
-import { attachments as attachmentsTable, channelRecipients, channels, roles } from "../workers/core/schema";
-import { canSeeChannel } from "../workers/core/policy";
+import { attachments as attachmentsTable, channelRecipients, channels, roles, tickets as ticketsTable } from "../workers/core/schema";
+import { canSeeChannel, visitorRoomPerms } from "../workers/core/policy";
+import { loadTicket } from "../workers/core/desk";
+import { ASSISTANT_AUTHOR_ID, type TranscriptLine } from "../workers/shared/desk";
 import { log } from "../workers/core/log";
 import { makeDb } from "../workers/core/db";
 import type { DmCall } from "../workers/shared/calls";
@@ -48,6 +50,7 @@ import { FrameBudget, StoredBuckets, type FrameBudgetSpec } from "./frame-budget
 import { ClientFrames, FrameError, RealtimeServer, type Socket, type SocketState } from "./kit";
 import { inboxOf } from "./user-inbox";
 import type { CommunityHub } from "./community-hub";
+import { getServerByName } from "partyserver";
 
 /**
  * What each client frame costs (frame-budget.ts). A member's sockets share 90 tokens that
@@ -345,6 +348,7 @@ export class ChannelRoom extends RealtimeServer<ClientFrame, ServerFrame> {
     this.#room.markReadAtHead(me.userId, written.seq, createdAt);
     this.send(conn, { type: "message.ack", nonce: f.nonce, message: written.message });
     this.#publish(written.json);
+    if (me.kind !== "visitor") this.#managerWrote(me.userId, createdAt);
     // No per-message log line: under `wrangler dev` each one costs milliseconds of CPU in the
     // log pipe. Errors and security events are still logged.
     this.#notifyHub(me.communityId, {
@@ -465,7 +469,8 @@ export class ChannelRoom extends RealtimeServer<ClientFrame, ServerFrame> {
   #pin(me: ConnectionIdentity, perms: bigint, messageId: string, pin: boolean): void {
     // In communities it takes MANAGE_MESSAGES; in DMs every participant who may write there
     // (so not across a block, which leaves a 1:1 DM read-only).
-    const may = me.communityId !== null ? has(perms, P.MANAGE_MESSAGES) : has(perms, P.SEND_MESSAGES);
+    // Tickets have no pins: nobody there holds MANAGE_MESSAGES.
+    const may = me.communityId !== null || this.#room.ticket() ? has(perms, P.MANAGE_MESSAGES) : has(perms, P.SEND_MESSAGES);
     if (!may) throw new FrameError("forbidden", "You may not pin messages in this channel.");
     const m = this.#room.messageMeta(messageId);
     if (!m) throw new FrameError("not_found", "No such message.");
@@ -491,11 +496,14 @@ export class ChannelRoom extends RealtimeServer<ClientFrame, ServerFrame> {
       return;
     }
     this.broadcast(frame, { user: me.userId });
+    // A ticket's two sides see how far the other has read (read receipts).
+    if (this.#room.ticket()) this.broadcast({ type: "read.receipt", userId: me.userId, seq: after }, { notUser: me.userId });
     if (me.communityId) this.#toHub(me.communityId, "mark_read", async (hub) => hub.markRead({ userId: me.userId, channelId: this.name, seq: after }));
   }
 
   /** Tells the community's CommunityHub (unread badges, pings) without delaying the caller. */
   #notifyHub(communityId: string | null, activity: ChannelActivity): void {
+    if (this.#room.ticket()) return; // a ticket's people are told by its SupportDesk
     if (!communityId) return this.#notifyInboxes(activity); // DMs have no CommunityHub
     // At most one call in flight per community: what arrives meanwhile goes out as one batch
     // when it returns (in seq order). A quiet channel sends each message at once; a busy one
@@ -631,10 +639,12 @@ export class ChannelRoom extends RealtimeServer<ClientFrame, ServerFrame> {
     const db = makeDb(this.env.DB);
     let closed = 0;
     let updated = 0;
+    const ticket = this.#room.ticket();
     for (const [userId, conns] of byUser) {
       let perms: string | null;
       try {
-        perms = formatPermissions((await canSeeChannel(db, userId, this.name)).perms);
+        const visitor = conns.some((c) => this.stateOf(c)?.identity.kind === "visitor");
+        perms = visitor ? await this.#visitorPerms(db, userId, ticket) : formatPermissions((await canSeeChannel(db, userId, this.name)).perms);
       } catch (e) {
         if (!(e instanceof ApiError && e.code === "not_found")) {
           log({ event: "channel_room.revalidate_failed", channelId: this.name, userId, error: String(e) });
@@ -655,6 +665,82 @@ export class ChannelRoom extends RealtimeServer<ClientFrame, ServerFrame> {
       }
     }
     return { checked: byUser.size, closed, updated };
+  }
+
+  /** A visitor's permissions in this ticket's room, or null when it is not their ticket. */
+  async #visitorPerms(db: ReturnType<typeof makeDb>, userId: string, ticket: { visitorUserId: string } | null): Promise<string | null> {
+    if (!ticket || ticket.visitorUserId !== userId) return null;
+    const t = await loadTicket(db, { channelId: this.name });
+    return t ? formatPermissions(visitorRoomPerms(t.ticket.status)) : null;
+  }
+
+  // --- tickets (support desk): the room of one ticket ------------------------------------------
+
+  /** Marks this room as a ticket's (the SupportDesk calls it when it creates the ticket). */
+  async openTicket(input: { ticketId: string; deskId: string; visitorUserId: string }): Promise<void> {
+    this.#room.setTicket(input);
+    this.#room.setCommunityId(null);
+  }
+
+  /**
+   * A message by a named author without a socket: the visitor's question to the assistant
+   * (sent over HTTP) or the assistant's answer (author id ASSISTANT_AUTHOR_ID). Ticket rooms only.
+   */
+  async postAs(input: { author: { id: string; username: string; displayName: string }; content: string }): Promise<Message> {
+    if (!this.#room.ticket()) throw new Error("postAs is for ticket rooms");
+    const createdAt = Date.now();
+    const written = this.#room.insertMessage({
+      id: newId(createdAt),
+      author: input.author,
+      content: input.content,
+      replyTo: null,
+      attachments: [],
+      mentions: { users: [], roles: [], everyone: false, here: false },
+      system: null,
+      createdAt,
+      pings: { users: [], roles: [], everyone: false },
+      nonce: null,
+    });
+    this.#room.markReadAtHead(input.author.id, written.seq, createdAt);
+    this.#publish(written.json);
+    return written.message;
+  }
+
+  /** A manager wrote in the ticket: the first time sets D1's firstResponseAt; the desk learns it is answered. */
+  #managerWrote(userId: string, at: number): void {
+    const ticket = this.#room.ticket();
+    if (!ticket) return;
+    const first = this.#room.markFirstResponse(at);
+    this.ctx.waitUntil(
+      (async () => {
+        try {
+          if (first) {
+            const db = makeDb(this.env.DB);
+            await db.update(ticketsTable).set({ firstResponseAt: at }).where(and(eq(ticketsTable.id, ticket.ticketId), isNull(ticketsTable.firstResponseAt)));
+          }
+          await (await getServerByName(this.env.SupportDesk, ticket.deskId)).ticketAnswered(ticket.ticketId, userId);
+        } catch (e) {
+          log({ event: "channel_room.ticket_answered_failed", channelId: this.name, error: String(e) });
+        }
+      })(),
+    );
+  }
+
+  /**
+   * The ticket's conversation as transcript lines, oldest first: `visitorUserId` is the
+   * ticket's visitor; the assistant's id is ASSISTANT_AUTHOR_ID; other authors are managers;
+   * system messages (no author) are system lines. At most 10,000 messages.
+   */
+  async transcript(visitorUserId: string): Promise<TranscriptLine[]> {
+    const out: TranscriptLine[] = [];
+    let after = 0;
+    for (;;) {
+      const page = this.#room.history({ after, limit: 500 });
+      for (const m of page.messages) out.push(transcriptLine(m, visitorUserId));
+      const last = page.messages[page.messages.length - 1];
+      if (!last || !page.hasAfter || out.length >= 10_000) return out;
+      after = last.seq;
+    }
   }
 
   /** Closes every socket of a user (4403). Returns how many. */
@@ -783,4 +869,22 @@ export class ChannelRoom extends RealtimeServer<ClientFrame, ServerFrame> {
   override async onAlarm(): Promise<void> {
     await this.#calls.alarm();
   }
+}
+
+/** What a system message says in a transcript (English; the apps render their own words). */
+const SYSTEM_TEXT: Record<SystemKind, string> = {
+  member_joined: "Joined",
+  call_started: "Call started",
+  call_missed: "Call declined",
+  manager_joined: "A manager has joined",
+  call_ended: "Call ended",
+  ticket_closed: "Ticket closed",
+};
+
+function transcriptLine(m: Message, visitorUserId: string): TranscriptLine {
+  const files = m.attachments.map((a) => `[file: ${a.filename}]`).join(" ");
+  const content = m.system ? SYSTEM_TEXT[m.system.kind] : [m.content, files].filter(Boolean).join("\n");
+  const kind = !m.author ? "system" : m.author.id === visitorUserId ? "visitor" : m.author.id === ASSISTANT_AUTHOR_ID ? "assistant" : "manager";
+  const id = m.author?.id ?? null;
+  return { seq: m.seq, author: { kind, id: kind === "visitor" || kind === "system" ? null : id, name: m.author?.displayName ?? "System" }, content, createdAt: m.createdAt };
 }

@@ -94,6 +94,8 @@ const MESSAGE_SELECT = `SELECT m.seq, m.id, m.author_id, m.author, m.content, m.
 
 const NO_MENTIONS: Mentions = { users: [], roles: [], everyone: false, here: false };
 
+const TicketMeta = z.object({ ticketId: z.string(), deskId: z.string(), visitorUserId: z.string() });
+
 /** A stored frame that carries a message (the ones whose text an edit or delete rewrites). */
 const StoredMessageFrame = z.discriminatedUnion("type", [MessageCreated, MessageUpdated]);
 
@@ -120,6 +122,8 @@ export class ChannelStore {
    * write, so the copy never runs ahead of SQLite; dropAll forgets it.
    */
   private headSeq: number | undefined;
+  /** The ticket meta as stored, once read (a chat room's hot path asks on every message). */
+  private ticketMeta: { ticketId: string; deskId: string; visitorUserId: string } | null | undefined;
 
   constructor(
     private readonly sql: SqlStorage,
@@ -148,6 +152,7 @@ export class ChannelStore {
   dropAll(): void {
     for (const t of TABLES) this.sql.exec(`DROP TABLE IF EXISTS ${t}`);
     this.headSeq = undefined;
+    this.ticketMeta = undefined;
   }
 
   // --- meta ---------------------------------------------------------------------------
@@ -176,6 +181,25 @@ export class ChannelStore {
   }
   setCommunityId(id: string | null): void {
     this.setMeta("community_id", id ?? "");
+  }
+
+  /** A support-desk ticket's room: which ticket, desk and visitor (null for every other room). */
+  ticket(): { ticketId: string; deskId: string; visitorUserId: string } | null {
+    if (this.ticketMeta === undefined) {
+      const v = this.meta("ticket");
+      this.ticketMeta = typeof v === "string" ? parseJsonWith(TicketMeta, v) : null;
+    }
+    return this.ticketMeta;
+  }
+  setTicket(t: { ticketId: string; deskId: string; visitorUserId: string }): void {
+    this.setMeta("ticket", JSON.stringify(t));
+    this.ticketMeta = t;
+  }
+  /** Records a ticket's first manager reply; true the first time only. */
+  markFirstResponse(at: number): boolean {
+    if (this.meta("first_response_at") !== null) return false;
+    this.setMeta("first_response_at", at);
+    return true;
   }
 
   // --- events -------------------------------------------------------------------------

@@ -51,6 +51,8 @@ export function buildWeb() {
   say("building the web app (vite build)");
   const t = Date.now();
   run(process.execPath, [VITE, "build", "--logLevel", "warn"], { cwd: path.join(ROOT, "web") });
+  // The embeddable widget (/widget.js, /widget-panel/*) into the directory the kit build just made.
+  run(process.execPath, [path.join(ROOT, "web", "widget", "build.mjs")]);
   say(`web app built in ${((Date.now() - t) / 1000).toFixed(1)} s`);
 }
 

@@ -176,7 +176,7 @@ export async function upgradeRoom(channelId: string, user: Pick<User, "token">):
 }
 
 /** Accepts an upgraded WebSocket and records its frames (`ready` is the caller's to wait for). */
-function acceptSocket<Frame extends { type: string }>(ws: WebSocket): TestSocket<Frame> {
+export function acceptSocket<Frame extends { type: string }>(ws: WebSocket): TestSocket<Frame> {
   ws.accept();
   const frames: Frame[] = [];
   const taken = new Set<number>();

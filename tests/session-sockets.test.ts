@@ -51,6 +51,16 @@ describe("ending a session closes its sockets", () => {
     expect(otherRoom.state.closed).toBeNull();
   });
 
+  it("log out closes the session's support-desk socket too", async () => {
+    const { c, communityId } = await userWithCommunity();
+    const res = await c.fetch(`/api/communities/${communityId}/desks`, { method: "POST", json: { name: "Help" } });
+    expect(res.status).toBe(201);
+    const desk = (await res.json()) as { id: string };
+    const socket = await open(c, `/parties/support-desk/${desk.id}`);
+    expect((await c.fetch("/api/auth/logout", { method: "POST" })).status).toBe(204);
+    expect((await socket.waitClosed()).code).toBe(4401);
+  });
+
   it("log out everywhere and a password change close every socket of the user", async () => {
     const { c, username, communityId, channelId } = await userWithCommunity();
     const other = client();

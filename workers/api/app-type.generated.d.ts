@@ -446,7 +446,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
             } & {
                 query: {
                     before?: string | undefined;
-                    action?: "community.update" | "community.icon_update" | "community.transfer" | "channel.create" | "channel.update" | "channel.delete" | "channel.reorder" | "overwrite.update" | "overwrite.delete" | "role.create" | "role.update" | "role.delete" | "role.reorder" | "member.role_add" | "member.role_remove" | "member.nickname" | "member.kick" | "member.ban" | "member.unban" | "invite.create" | "invite.revoke" | undefined;
+                    action?: "community.update" | "community.icon_update" | "community.transfer" | "channel.create" | "channel.update" | "channel.delete" | "channel.reorder" | "overwrite.update" | "overwrite.delete" | "role.create" | "role.update" | "role.delete" | "role.reorder" | "member.role_add" | "member.role_remove" | "member.nickname" | "member.kick" | "member.ban" | "member.unban" | "invite.create" | "invite.revoke" | "desk.create" | "desk.update" | "desk.delete" | "desk.key_create" | "desk.key_revoke" | undefined;
                     actorId?: string | undefined;
                     limit?: string | string[] | undefined;
                 };
@@ -455,7 +455,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                 entries: {
                     id: string;
                     actorId: string;
-                    action: "community.update" | "community.icon_update" | "community.transfer" | "channel.create" | "channel.update" | "channel.delete" | "channel.reorder" | "overwrite.update" | "overwrite.delete" | "role.create" | "role.update" | "role.delete" | "role.reorder" | "member.role_add" | "member.role_remove" | "member.nickname" | "member.kick" | "member.ban" | "member.unban" | "invite.create" | "invite.revoke";
+                    action: "community.update" | "community.icon_update" | "community.transfer" | "channel.create" | "channel.update" | "channel.delete" | "channel.reorder" | "overwrite.update" | "overwrite.delete" | "role.create" | "role.update" | "role.delete" | "role.reorder" | "member.role_add" | "member.role_remove" | "member.nickname" | "member.kick" | "member.ban" | "member.unban" | "invite.create" | "invite.revoke" | "desk.create" | "desk.update" | "desk.delete" | "desk.key_create" | "desk.key_revoke";
                     targetKind: string | null;
                     targetId: string | null;
                     changes: {
@@ -741,7 +741,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     nickname: string | null;
                     roleIds: string[];
                     joinedAt: number;
-                    presence: "online" | "idle" | "dnd" | "offline";
+                    presence: "offline" | "online" | "idle" | "dnd";
                 }[];
                 nextAfter: string | null;
             };
@@ -772,7 +772,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     nickname: string | null;
                     roleIds: string[];
                     joinedAt: number;
-                    presence: "online" | "idle" | "dnd" | "offline";
+                    presence: "offline" | "online" | "idle" | "dnd";
                 };
             };
             outputFormat: "json";
@@ -1371,7 +1371,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     }[];
                     pinned: boolean;
                     system: {
-                        kind: "member_joined" | "call_started" | "call_missed";
+                        kind: "member_joined" | "call_started" | "call_missed" | "manager_joined" | "call_ended" | "ticket_closed";
                         userId: string;
                     } | null;
                     deleted?: true | undefined;
@@ -1438,7 +1438,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     }[];
                     pinned: boolean;
                     system: {
-                        kind: "member_joined" | "call_started" | "call_missed";
+                        kind: "member_joined" | "call_started" | "call_missed" | "manager_joined" | "call_ended" | "ticket_closed";
                         userId: string;
                     } | null;
                     deleted?: true | undefined;
@@ -1501,7 +1501,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     }[];
                     pinned: boolean;
                     system: {
-                        kind: "member_joined" | "call_started" | "call_missed";
+                        kind: "member_joined" | "call_started" | "call_missed" | "manager_joined" | "call_ended" | "ticket_closed";
                         userId: string;
                     } | null;
                     deleted?: true | undefined;
@@ -1574,7 +1574,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                         }[];
                         pinned: boolean;
                         system: {
-                            kind: "member_joined" | "call_started" | "call_missed";
+                            kind: "member_joined" | "call_started" | "call_missed" | "manager_joined" | "call_ended" | "ticket_closed";
                             userId: string;
                         } | null;
                         deleted?: true | undefined;
@@ -1623,7 +1623,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                         }[];
                         pinned: boolean;
                         system: {
-                            kind: "member_joined" | "call_started" | "call_missed";
+                            kind: "member_joined" | "call_started" | "call_missed" | "manager_joined" | "call_ended" | "ticket_closed";
                             userId: string;
                         } | null;
                         deleted?: true | undefined;
@@ -1672,7 +1672,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                         }[];
                         pinned: boolean;
                         system: {
-                            kind: "member_joined" | "call_started" | "call_missed";
+                            kind: "member_joined" | "call_started" | "call_missed" | "manager_joined" | "call_ended" | "ticket_closed";
                             userId: string;
                         } | null;
                         deleted?: true | undefined;
@@ -1766,7 +1766,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                         }[];
                         pinned: boolean;
                         system: {
-                            kind: "member_joined" | "call_started" | "call_missed";
+                            kind: "member_joined" | "call_started" | "call_missed" | "manager_joined" | "call_ended" | "ticket_closed";
                             userId: string;
                         } | null;
                         deleted?: true | undefined;
@@ -1815,7 +1815,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                         }[];
                         pinned: boolean;
                         system: {
-                            kind: "member_joined" | "call_started" | "call_missed";
+                            kind: "member_joined" | "call_started" | "call_missed" | "manager_joined" | "call_ended" | "ticket_closed";
                             userId: string;
                         } | null;
                         deleted?: true | undefined;
@@ -1864,7 +1864,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                         }[];
                         pinned: boolean;
                         system: {
-                            kind: "member_joined" | "call_started" | "call_missed";
+                            kind: "member_joined" | "call_started" | "call_missed" | "manager_joined" | "call_ended" | "ticket_closed";
                             userId: string;
                         } | null;
                         deleted?: true | undefined;
@@ -2068,7 +2068,1099 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
             status: import("hono/utils/http-status").ContentfulStatusCode;
         };
     };
-}, "/">, "/api">, "/", "/">;
+}, "/"> | import("hono/types").MergeSchemaPath<{
+    "/:communityId/desks": {
+        $post: {
+            input: {
+                param: {
+                    communityId: string;
+                };
+            } & {
+                json: {
+                    name: string;
+                    greeting?: string | undefined;
+                    colour?: string | undefined;
+                    officeHours?: {
+                        timeZone: string;
+                        days: {
+                            from: number;
+                            to: number;
+                        }[][];
+                    } | null | undefined;
+                    allowedOrigins?: string[] | undefined;
+                    managerRoleId?: string | null | undefined;
+                    capacity?: number | undefined;
+                    autoAssign?: boolean | undefined;
+                };
+            };
+            output: {
+                name: string;
+                greeting: string;
+                colour: string;
+                officeHours: {
+                    timeZone: string;
+                    days: {
+                        from: number;
+                        to: number;
+                    }[][];
+                } | null;
+                allowedOrigins: string[];
+                managerRoleId: string | null;
+                capacity: number;
+                autoAssign: boolean;
+                id: string;
+                communityId: string;
+                createdAt: number;
+            };
+            outputFormat: "json";
+            status: 201;
+        };
+    };
+} & {
+    "/:communityId/desks": {
+        $get: {
+            input: {
+                param: {
+                    communityId: string;
+                };
+            };
+            output: {
+                desks: {
+                    name: string;
+                    greeting: string;
+                    colour: string;
+                    officeHours: {
+                        timeZone: string;
+                        days: {
+                            from: number;
+                            to: number;
+                        }[][];
+                    } | null;
+                    allowedOrigins: string[];
+                    managerRoleId: string | null;
+                    capacity: number;
+                    autoAssign: boolean;
+                    id: string;
+                    communityId: string;
+                    createdAt: number;
+                }[];
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+}, "/communities"> | import("hono/types").MergeSchemaPath<{
+    "/:deskId": {
+        $get: {
+            input: {
+                param: {
+                    deskId: string;
+                };
+            };
+            output: {
+                name: string;
+                greeting: string;
+                colour: string;
+                officeHours: {
+                    timeZone: string;
+                    days: {
+                        from: number;
+                        to: number;
+                    }[][];
+                } | null;
+                allowedOrigins: string[];
+                managerRoleId: string | null;
+                capacity: number;
+                autoAssign: boolean;
+                id: string;
+                communityId: string;
+                createdAt: number;
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/:deskId": {
+        $patch: {
+            input: {
+                param: {
+                    deskId: string;
+                };
+            } & {
+                json: {
+                    name?: string | undefined;
+                    greeting?: string | undefined;
+                    colour?: string | undefined;
+                    officeHours?: {
+                        timeZone: string;
+                        days: {
+                            from: number;
+                            to: number;
+                        }[][];
+                    } | null | undefined;
+                    allowedOrigins?: string[] | undefined;
+                    managerRoleId?: string | null | undefined;
+                    capacity?: number | undefined;
+                    autoAssign?: boolean | undefined;
+                };
+            };
+            output: {
+                name: string;
+                greeting: string;
+                colour: string;
+                officeHours: {
+                    timeZone: string;
+                    days: {
+                        from: number;
+                        to: number;
+                    }[][];
+                } | null;
+                allowedOrigins: string[];
+                managerRoleId: string | null;
+                capacity: number;
+                autoAssign: boolean;
+                id: string;
+                communityId: string;
+                createdAt: number;
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/:deskId": {
+        $delete: {
+            input: {
+                param: {
+                    deskId: string;
+                };
+            };
+            output: null;
+            outputFormat: "body";
+            status: 204;
+        };
+    };
+} & {
+    "/:deskId/managers": {
+        $get: {
+            input: {
+                param: {
+                    deskId: string;
+                };
+            };
+            output: {
+                managers: {
+                    userId: string;
+                    username: string;
+                    displayName: string;
+                    online: boolean;
+                    load: number;
+                }[];
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/:deskId/kb": {
+        $get: {
+            input: {
+                param: {
+                    deskId: string;
+                };
+            };
+            output: {
+                entries: {
+                    question: string;
+                    answer: string;
+                    language: "en" | "ru" | "ky";
+                    id: string;
+                    updatedAt: number;
+                }[];
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/:deskId/kb": {
+        $post: {
+            input: {
+                param: {
+                    deskId: string;
+                };
+            } & {
+                json: {
+                    question: string;
+                    answer: string;
+                    language: "en" | "ru" | "ky";
+                };
+            };
+            output: {
+                question: string;
+                answer: string;
+                language: "en" | "ru" | "ky";
+                id: string;
+                updatedAt: number;
+            };
+            outputFormat: "json";
+            status: 201;
+        };
+    };
+} & {
+    "/:deskId/kb/:entryId": {
+        $put: {
+            input: {
+                param: {
+                    deskId: string;
+                    entryId: string;
+                };
+            } & {
+                json: {
+                    question: string;
+                    answer: string;
+                    language: "en" | "ru" | "ky";
+                };
+            };
+            output: {
+                question: string;
+                answer: string;
+                language: "en" | "ru" | "ky";
+                id: string;
+                updatedAt: number;
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/:deskId/kb/:entryId": {
+        $delete: {
+            input: {
+                param: {
+                    deskId: string;
+                    entryId: string;
+                };
+            };
+            output: null;
+            outputFormat: "body";
+            status: 204;
+        };
+    };
+} & {
+    "/:deskId/canned": {
+        $get: {
+            input: {
+                param: {
+                    deskId: string;
+                };
+            };
+            output: {
+                replies: {
+                    shortcut: string;
+                    text: string;
+                    id: string;
+                }[];
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/:deskId/canned": {
+        $post: {
+            input: {
+                param: {
+                    deskId: string;
+                };
+            } & {
+                json: {
+                    shortcut: string;
+                    text: string;
+                };
+            };
+            output: {
+                shortcut: string;
+                text: string;
+                id: string;
+            };
+            outputFormat: "json";
+            status: 201;
+        };
+    };
+} & {
+    "/:deskId/canned/:replyId": {
+        $delete: {
+            input: {
+                param: {
+                    deskId: string;
+                    replyId: string;
+                };
+            };
+            output: null;
+            outputFormat: "body";
+            status: 204;
+        };
+    };
+} & {
+    "/:deskId/keys": {
+        $get: {
+            input: {
+                param: {
+                    deskId: string;
+                };
+            };
+            output: {
+                keys: {
+                    id: string;
+                    name: string;
+                    prefix: string;
+                    createdAt: number;
+                    lastUsedAt: number | null;
+                }[];
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/:deskId/keys": {
+        $post: {
+            input: {
+                param: {
+                    deskId: string;
+                };
+            } & {
+                json: {
+                    name: string;
+                };
+            };
+            output: {
+                key: string;
+                id: string;
+                name: string;
+                prefix: string;
+                createdAt: number;
+                lastUsedAt: number | null;
+            };
+            outputFormat: "json";
+            status: 201;
+        };
+    };
+} & {
+    "/:deskId/keys/:keyId": {
+        $delete: {
+            input: {
+                param: {
+                    deskId: string;
+                    keyId: string;
+                };
+            };
+            output: null;
+            outputFormat: "body";
+            status: 204;
+        };
+    };
+}, "/desks"> | import("hono/types").MergeSchemaPath<{
+    "/:deskId/tickets": {
+        $get: {
+            input: {
+                param: {
+                    deskId: string;
+                };
+            } & {
+                query: {
+                    status?: "assistant" | "queued" | "open" | "closed" | "offline" | undefined;
+                    q?: string | undefined;
+                    cursor?: string | undefined;
+                    limit?: string | string[] | undefined;
+                };
+            };
+            output: {
+                tickets: {
+                    id: string;
+                    deskId: string;
+                    channelId: string;
+                    status: "assistant" | "queued" | "open" | "closed" | "offline";
+                    visitor: {
+                        name: string;
+                        email: string | null;
+                        pageUrl: string | null;
+                        language: string | null;
+                        timeZone: string | null;
+                    };
+                    assigneeId: string | null;
+                    createdAt: number;
+                    requestedAt: number | null;
+                    acceptedAt: number | null;
+                    firstResponseAt: number | null;
+                    closedAt: number | null;
+                    rating: number | null;
+                    ratingComment: string | null;
+                }[];
+                nextCursor: string | null;
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/:deskId/tickets/:ticketId": {
+        $get: {
+            input: {
+                param: {
+                    deskId: string;
+                    ticketId: string;
+                };
+            };
+            output: {
+                ticket: {
+                    id: string;
+                    deskId: string;
+                    channelId: string;
+                    status: "assistant" | "queued" | "open" | "closed" | "offline";
+                    visitor: {
+                        name: string;
+                        email: string | null;
+                        pageUrl: string | null;
+                        language: string | null;
+                        timeZone: string | null;
+                    };
+                    assigneeId: string | null;
+                    createdAt: number;
+                    requestedAt: number | null;
+                    acceptedAt: number | null;
+                    firstResponseAt: number | null;
+                    closedAt: number | null;
+                    rating: number | null;
+                    ratingComment: string | null;
+                };
+                lines: {
+                    seq: number;
+                    author: {
+                        kind: "assistant" | "visitor" | "manager" | "system";
+                        id: string | null;
+                        name: string;
+                    };
+                    content: string;
+                    createdAt: number;
+                }[];
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/:deskId/tickets/:ticketId/close": {
+        $post: {
+            input: {
+                param: {
+                    deskId: string;
+                    ticketId: string;
+                };
+            };
+            output: {
+                ticket: {
+                    id: string;
+                    deskId: string;
+                    channelId: string;
+                    status: "assistant" | "queued" | "open" | "closed" | "offline";
+                    visitor: {
+                        name: string;
+                        email: string | null;
+                        pageUrl: string | null;
+                        language: string | null;
+                        timeZone: string | null;
+                    };
+                    assigneeId: string | null;
+                    createdAt: number;
+                    requestedAt: number | null;
+                    acceptedAt: number | null;
+                    firstResponseAt: number | null;
+                    closedAt: number | null;
+                    rating: number | null;
+                    ratingComment: string | null;
+                };
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/:deskId/tickets/:ticketId/transfer": {
+        $post: {
+            input: {
+                param: {
+                    deskId: string;
+                    ticketId: string;
+                };
+            } & {
+                json: {
+                    toUserId: string;
+                };
+            };
+            output: {
+                ticket: {
+                    id: string;
+                    deskId: string;
+                    channelId: string;
+                    status: "assistant" | "queued" | "open" | "closed" | "offline";
+                    visitor: {
+                        name: string;
+                        email: string | null;
+                        pageUrl: string | null;
+                        language: string | null;
+                        timeZone: string | null;
+                    };
+                    assigneeId: string | null;
+                    createdAt: number;
+                    requestedAt: number | null;
+                    acceptedAt: number | null;
+                    firstResponseAt: number | null;
+                    closedAt: number | null;
+                    rating: number | null;
+                    ratingComment: string | null;
+                };
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/:deskId/tickets/:ticketId/call-token": {
+        $post: {
+            input: {
+                param: {
+                    deskId: string;
+                    ticketId: string;
+                };
+            };
+            output: {
+                url: string;
+                token: string;
+                room: string;
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/:deskId/stats": {
+        $get: {
+            input: {
+                param: {
+                    deskId: string;
+                };
+            };
+            output: {
+                waitingNow: number;
+                managersOnline: number;
+                medianFirstResponseMs: number | null;
+                medianWaitMs: number | null;
+                averageRating: number | null;
+                ratings: number;
+                perDay: {
+                    day: string;
+                    tickets: number;
+                }[];
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+}, "/desks"> | import("hono/types").MergeSchemaPath<{
+    "/desks/:deskId": {
+        $get: {
+            input: {
+                param: {
+                    deskId: string;
+                };
+            };
+            output: {
+                deskId: string;
+                name: string;
+                greeting: string;
+                colour: string;
+                open: boolean;
+                managersOnline: number;
+                allowedOrigins: string[];
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/desks/:deskId/visitors": {
+        $post: {
+            input: {
+                param: {
+                    deskId: string;
+                };
+            } & {
+                json: {
+                    context: {
+                        origin: string;
+                        pageUrl?: string | undefined;
+                        language?: "en" | "ru" | "ky" | undefined;
+                        timeZone?: string | undefined;
+                    };
+                    name?: string | undefined;
+                };
+            };
+            output: {
+                visitorId: string;
+                token: string;
+            };
+            outputFormat: "json";
+            status: 201;
+        };
+    };
+} & {
+    "/me": {
+        $get: {
+            input: {};
+            output: {
+                visitorId: string;
+                deskId: string;
+                name: string;
+                ticket: {
+                    id: string;
+                    deskId: string;
+                    channelId: string;
+                    status: "assistant" | "queued" | "open" | "closed" | "offline";
+                    visitor: {
+                        name: string;
+                        email: string | null;
+                        pageUrl: string | null;
+                        language: string | null;
+                        timeZone: string | null;
+                    };
+                    assigneeId: string | null;
+                    createdAt: number;
+                    requestedAt: number | null;
+                    acceptedAt: number | null;
+                    firstResponseAt: number | null;
+                    closedAt: number | null;
+                    rating: number | null;
+                    ratingComment: string | null;
+                } | null;
+                queue: {
+                    ticketId: string;
+                    position: number;
+                    managersOnline: number;
+                    estimatedWaitMs: number | null;
+                } | null;
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/history": {
+        $get: {
+            input: {
+                query: {
+                    before?: string | string[] | undefined;
+                    after?: string | string[] | undefined;
+                    around?: string | string[] | undefined;
+                    limit?: string | string[] | undefined;
+                };
+            };
+            output: {
+                messages: {
+                    id: string;
+                    channelId: string;
+                    seq: number;
+                    author: {
+                        id: string;
+                        username: string;
+                        displayName: string;
+                    } | null;
+                    content: string;
+                    createdAt: number;
+                    editedAt: number | null;
+                    replyTo: {
+                        id: string;
+                        seq: number | null;
+                        author: {
+                            id: string;
+                            username: string;
+                            displayName: string;
+                        } | null;
+                        content: string | null;
+                    } | null;
+                    attachments: {
+                        id: string;
+                        filename: string;
+                        contentType: string;
+                        size: number;
+                        width: number | null;
+                        height: number | null;
+                        url: string;
+                    }[];
+                    mentions: {
+                        users: string[];
+                        roles: string[];
+                        everyone: boolean;
+                        here: boolean;
+                    };
+                    reactions: {
+                        emoji: string;
+                        count: number;
+                        userIds: string[];
+                    }[];
+                    pinned: boolean;
+                    system: {
+                        kind: "member_joined" | "call_started" | "call_missed" | "manager_joined" | "call_ended" | "ticket_closed";
+                        userId: string;
+                    } | null;
+                    deleted?: true | undefined;
+                }[];
+                headSeq: number;
+                hasBefore: boolean;
+                hasAfter: boolean;
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/ask": {
+        $post: {
+            input: {
+                json: {
+                    question: string;
+                    language: "en" | "ru" | "ky";
+                };
+            };
+            output: {
+                known: boolean;
+                answer: string;
+                source: {
+                    entryId: string;
+                    question: string;
+                } | null;
+                suggestions: {
+                    entryId: string;
+                    question: string;
+                }[];
+                provider: "builtin" | "workers-ai" | "openai-compatible";
+                ticket: {
+                    id: string;
+                    deskId: string;
+                    channelId: string;
+                    status: "assistant" | "queued" | "open" | "closed" | "offline";
+                    visitor: {
+                        name: string;
+                        email: string | null;
+                        pageUrl: string | null;
+                        language: string | null;
+                        timeZone: string | null;
+                    };
+                    assigneeId: string | null;
+                    createdAt: number;
+                    requestedAt: number | null;
+                    acceptedAt: number | null;
+                    firstResponseAt: number | null;
+                    closedAt: number | null;
+                    rating: number | null;
+                    ratingComment: string | null;
+                };
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/request-human": {
+        $post: {
+            input: {
+                json: {
+                    language?: "en" | "ru" | "ky" | undefined;
+                };
+            };
+            output: {
+                ticket: {
+                    id: string;
+                    deskId: string;
+                    channelId: string;
+                    status: "assistant" | "queued" | "open" | "closed" | "offline";
+                    visitor: {
+                        name: string;
+                        email: string | null;
+                        pageUrl: string | null;
+                        language: string | null;
+                        timeZone: string | null;
+                    };
+                    assigneeId: string | null;
+                    createdAt: number;
+                    requestedAt: number | null;
+                    acceptedAt: number | null;
+                    firstResponseAt: number | null;
+                    closedAt: number | null;
+                    rating: number | null;
+                    ratingComment: string | null;
+                };
+                queue: {
+                    ticketId: string;
+                    position: number;
+                    managersOnline: number;
+                    estimatedWaitMs: number | null;
+                } | null;
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/leave-message": {
+        $post: {
+            input: {
+                json: {
+                    email: string;
+                    message: string;
+                };
+            };
+            output: {
+                ticket: {
+                    id: string;
+                    deskId: string;
+                    channelId: string;
+                    status: "assistant" | "queued" | "open" | "closed" | "offline";
+                    visitor: {
+                        name: string;
+                        email: string | null;
+                        pageUrl: string | null;
+                        language: string | null;
+                        timeZone: string | null;
+                    };
+                    assigneeId: string | null;
+                    createdAt: number;
+                    requestedAt: number | null;
+                    acceptedAt: number | null;
+                    firstResponseAt: number | null;
+                    closedAt: number | null;
+                    rating: number | null;
+                    ratingComment: string | null;
+                };
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/close": {
+        $post: {
+            input: {};
+            output: {
+                ticket: {
+                    id: string;
+                    deskId: string;
+                    channelId: string;
+                    status: "assistant" | "queued" | "open" | "closed" | "offline";
+                    visitor: {
+                        name: string;
+                        email: string | null;
+                        pageUrl: string | null;
+                        language: string | null;
+                        timeZone: string | null;
+                    };
+                    assigneeId: string | null;
+                    createdAt: number;
+                    requestedAt: number | null;
+                    acceptedAt: number | null;
+                    firstResponseAt: number | null;
+                    closedAt: number | null;
+                    rating: number | null;
+                    ratingComment: string | null;
+                };
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/rate": {
+        $post: {
+            input: {
+                json: {
+                    rating: number;
+                    comment?: string | undefined;
+                };
+            };
+            output: {
+                ticket: {
+                    id: string;
+                    deskId: string;
+                    channelId: string;
+                    status: "assistant" | "queued" | "open" | "closed" | "offline";
+                    visitor: {
+                        name: string;
+                        email: string | null;
+                        pageUrl: string | null;
+                        language: string | null;
+                        timeZone: string | null;
+                    };
+                    assigneeId: string | null;
+                    createdAt: number;
+                    requestedAt: number | null;
+                    acceptedAt: number | null;
+                    firstResponseAt: number | null;
+                    closedAt: number | null;
+                    rating: number | null;
+                    ratingComment: string | null;
+                };
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/sockets": {
+        $post: {
+            input: {};
+            output: {
+                desk: string;
+                room: string | null;
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/call-token": {
+        $post: {
+            input: {};
+            output: {
+                url: string;
+                token: string;
+                room: string;
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+}, "/widget"> | import("hono/types").MergeSchemaPath<{
+    "/tickets": {
+        $get: {
+            input: {
+                query: {
+                    status?: "assistant" | "queued" | "open" | "closed" | "offline" | undefined;
+                    q?: string | undefined;
+                    cursor?: string | undefined;
+                    limit?: string | string[] | undefined;
+                };
+            };
+            output: {
+                tickets: {
+                    id: string;
+                    deskId: string;
+                    channelId: string;
+                    status: "assistant" | "queued" | "open" | "closed" | "offline";
+                    visitor: {
+                        name: string;
+                        email: string | null;
+                        pageUrl: string | null;
+                        language: string | null;
+                        timeZone: string | null;
+                    };
+                    assigneeId: string | null;
+                    createdAt: number;
+                    requestedAt: number | null;
+                    acceptedAt: number | null;
+                    firstResponseAt: number | null;
+                    closedAt: number | null;
+                    rating: number | null;
+                    ratingComment: string | null;
+                }[];
+                nextCursor: string | null;
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/tickets/:ticketId": {
+        $get: {
+            input: {
+                param: {
+                    ticketId: string;
+                };
+            };
+            output: {
+                ticket: {
+                    id: string;
+                    deskId: string;
+                    channelId: string;
+                    status: "assistant" | "queued" | "open" | "closed" | "offline";
+                    visitor: {
+                        name: string;
+                        email: string | null;
+                        pageUrl: string | null;
+                        language: string | null;
+                        timeZone: string | null;
+                    };
+                    assigneeId: string | null;
+                    createdAt: number;
+                    requestedAt: number | null;
+                    acceptedAt: number | null;
+                    firstResponseAt: number | null;
+                    closedAt: number | null;
+                    rating: number | null;
+                    ratingComment: string | null;
+                };
+                lines: {
+                    seq: number;
+                    author: {
+                        kind: "assistant" | "visitor" | "manager" | "system";
+                        id: string | null;
+                        name: string;
+                    };
+                    content: string;
+                    createdAt: number;
+                }[];
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/tickets/:ticketId/close": {
+        $post: {
+            input: {
+                param: {
+                    ticketId: string;
+                };
+            };
+            output: {
+                ticket: {
+                    id: string;
+                    deskId: string;
+                    channelId: string;
+                    status: "assistant" | "queued" | "open" | "closed" | "offline";
+                    visitor: {
+                        name: string;
+                        email: string | null;
+                        pageUrl: string | null;
+                        language: string | null;
+                        timeZone: string | null;
+                    };
+                    assigneeId: string | null;
+                    createdAt: number;
+                    requestedAt: number | null;
+                    acceptedAt: number | null;
+                    firstResponseAt: number | null;
+                    closedAt: number | null;
+                    rating: number | null;
+                    ratingComment: string | null;
+                };
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+}, "/v1">, "/api">, "/", "/">;
 /** `typeof app` for `hc<AppType>`: the route schema only, no server types. */
 export type AppType = ReturnType<typeof routes>;
 export {};

@@ -14,6 +14,8 @@
  *   invites    canCreateInvite, canListInvites, canRevokeInvite
  *   calls      canCallInDm, canConnectVoice, canJoinVoice, mayExceedUserLimit,
  *              canStayInVoice, voiceGrantsFor, voiceGrantsNow, canModerateVoice, canMoveToVoice
+ *   desk       isDeskManager, canWorkDesk, canWorkTicket, ticketRoomAccess, visitorRoomPerms,
+ *              canVisitTicket, canJoinTicketCall, ticketCallGrants
  */
 import { ApiError } from "../shared/errors";
 import { voiceGrants, type MediaGrants, type VoiceModeration } from "../shared/media";
@@ -30,6 +32,7 @@ import {
   modelChannelPerms,
 } from "./access";
 import type { Db } from "./db";
+import { type DeskRow, type LoadedTicket, loadDesk, loadTicket } from "./desk";
 
 const notFound = (what: string) => new ApiError("not_found", `No such ${what}.`);
 const forbidden = (message = "You do not have permission to do that.") => new ApiError("forbidden", message);
@@ -75,7 +78,7 @@ export async function canActAsOwner(db: Db, userId: string, communityId: string)
  * `not_found` otherwise. One D1 batch (WebSocket upgrades and reconnect storms depend on it).
  */
 export async function canSeeChannel(db: Db, userId: string, channelId: string): Promise<ChannelAccess> {
-  const a = await loadChannelAccess(db, userId, channelId);
+  const a = (await loadChannelAccess(db, userId, channelId)) ?? (await ticketRoomAccess(db, userId, channelId));
   if (!a || !has(a.perms, P.VIEW_CHANNEL)) throw notFound("channel");
   return a;
 }
@@ -333,7 +336,7 @@ function connects(a: ChannelAccess): boolean {
  */
 export async function canCallInDm(db: Db, userId: string, channelId: string, connect: boolean): Promise<ChannelAccess> {
   const a = await canSeeChannel(db, userId, channelId);
-  if (a.community) throw notFound("conversation");
+  if (a.community || a.channel.kind === "ticket") throw notFound("conversation");
   if (connect && !connects(a)) throw forbidden("You cannot call in this conversation.");
   return a;
 }
@@ -470,4 +473,171 @@ export async function canMoveToVoice(db: Db, actorId: string, communityId: strin
   }
   requirePerms(dest.perms, P.MOVE_MEMBERS);
   if (!(await canStayInVoice(db, targetId, toChannelId))) throw forbidden("They may not connect to that channel.");
+}
+
+// ---------------------------------------------------------------------------------------
+// Support desk: managers, tickets, visitors (docs/support-desk.md "Security")
+// ---------------------------------------------------------------------------------------
+
+/** A member working a desk: the desk, their standing in its community, and whether they administer it. */
+export interface DeskWork {
+  desk: DeskRow;
+  access: CommunityAccess;
+  /** MANAGE_COMMUNITY in the desk's community: administers the desk, and may write in any of its tickets. */
+  isAdmin: boolean;
+}
+
+/** Is this member a manager of the desk: an admin (MANAGE_COMMUNITY), or a holder of its manager role? */
+export function isDeskManager(desk: Pick<DeskRow, "managerRoleId">, access: CommunityAccess): boolean {
+  if (has(access.perms, P.MANAGE_COMMUNITY)) return true;
+  return desk.managerRoleId !== null && access.roleIds.includes(desk.managerRoleId);
+}
+
+/**
+ * May the user work this desk (its queue, tickets, stats, knowledge base, canned replies, the
+ * desk socket)? A member of the desk's community who is a manager (isDeskManager); `not_found`
+ * for everyone else, as for a desk that does not exist.
+ */
+export async function canWorkDesk(db: Db, userId: string, deskId: string, desk?: DeskRow): Promise<DeskWork> {
+  const d = desk ?? (await loadDesk(db, deskId));
+  if (!d || d.id !== deskId) throw notFound("desk");
+  const access = await loadCommunityAccess(db, userId, d.communityId);
+  if (!access || !isDeskManager(d, access)) throw notFound("desk");
+  return { desk: d, access, isAdmin: has(access.perms, P.MANAGE_COMMUNITY) };
+}
+
+/** What the desk's managers may do in a ticket's room: read it. */
+export const TICKET_READ_PERMS: bigint = P.VIEW_CHANNEL | P.READ_HISTORY;
+/** What the ticket's assignee (or an admin) and its visitor may do there while it is not closed: talk. */
+export const TICKET_TALK_PERMS: bigint = TICKET_READ_PERMS | P.SEND_MESSAGES | P.ADD_REACTIONS | P.ATTACH_FILES;
+
+/** A member's permissions in a ticket's room: talk for the assignee or an admin while it is not closed, read for other managers. */
+function ticketMemberPerms(t: LoadedTicket, work: DeskWork): bigint {
+  const talks = (work.isAdmin || t.ticket.assigneeId === work.access.userId) && t.ticket.status !== "closed";
+  return talks ? TICKET_TALK_PERMS : TICKET_READ_PERMS;
+}
+
+/**
+ * May the member work this ticket: `read` (every manager of its desk: the conversation,
+ * transcript, close) or `send` (its assignee or an admin: write in it, transfer it, its call)?
+ * The ticket, the member's standing at its desk and their permissions in its room;
+ * `not_found` for anyone who is not a manager of the ticket's desk (or an unknown ticket),
+ * `forbidden` for a manager who may read but not `send`.
+ */
+export async function canWorkTicket(
+  db: Db,
+  userId: string,
+  by: { ticketId: string; deskId?: string } | { channelId: string },
+  need: "read" | "send",
+): Promise<{ ticket: LoadedTicket; work: DeskWork; perms: bigint }> {
+  const t = await loadTicket(db, by);
+  if (!t || ("deskId" in by && by.deskId !== undefined && t.ticket.deskId !== by.deskId)) throw notFound("ticket");
+  const work = await canWorkDesk(db, userId, t.desk.id, t.desk);
+  const assignedOrAdmin = work.isAdmin || t.ticket.assigneeId === userId;
+  if (need === "send" && !assignedOrAdmin) throw forbidden("Only the ticket's manager can do that.");
+  return { ticket: t, work, perms: ticketMemberPerms(t, work) };
+}
+
+/**
+ * A member's standing in a ticket's room (canSeeChannel's answer for channels of kind
+ * "ticket", which have no community): their permissions there per canWorkTicket, or
+ * undefined when the channel is not a ticket's or they do not work its desk.
+ */
+export async function ticketRoomAccess(db: Db, userId: string, channelId: string): Promise<ChannelAccess | undefined> {
+  try {
+    const { ticket, perms } = await canWorkTicket(db, userId, { channelId }, "read");
+    const channel: ChannelRow = {
+      id: ticket.ticket.channelId,
+      communityId: null,
+      parentId: null,
+      kind: "ticket",
+      name: ticket.visitor.name ?? "Visitor",
+      topic: null,
+      position: 0,
+      userLimit: 0,
+      e2ee: false,
+      createdAt: ticket.ticket.createdAt,
+      dmKey: null,
+    };
+    return { userId, channel, community: null, perms, overwrites: [], recipients: [] };
+  } catch (e) {
+    if (e instanceof ApiError && e.code === "not_found") return undefined;
+    throw e;
+  }
+}
+
+/** What a visitor may do in their own ticket's room while it is not closed: talk and react (no uploads: they have no account). */
+export const VISITOR_TALK_PERMS: bigint = TICKET_READ_PERMS | P.SEND_MESSAGES | P.ADD_REACTIONS;
+
+/** A visitor's permissions in their own ticket's room: talk while it is not closed, then read only. */
+export function visitorRoomPerms(status: LoadedTicket["ticket"]["status"]): bigint {
+  return status === "closed" ? TICKET_READ_PERMS : VISITOR_TALK_PERMS;
+}
+
+/** May this visitor reach this ticket? Only their own; `not_found` for any other (as for one that does not exist). */
+export function canVisitTicket<T extends { visitorId: string }>(visitorId: string, ticket: T | undefined | null): T {
+  if (!ticket || ticket.visitorId !== visitorId) throw notFound("ticket");
+  return ticket;
+}
+
+/** A side of a ticket's call: its visitor, or a member. */
+export type TicketParty = { kind: "visitor"; visitorId: string } | { kind: "member"; userId: string };
+
+/**
+ * May this party have a media token for the ticket's call (room `ticket-<ticketId>`)? Only
+ * the ticket's visitor and its assignee (`not_found` for anyone else), and only while its
+ * call rings or runs (`not_found`: there is no call to join).
+ */
+export function canJoinTicketCall(
+  party: TicketParty,
+  ticket: { visitorId: string; assigneeId: string | null; status: string },
+  call: { state: "ringing" | "active" | "ended" } | null,
+): void {
+  const isParty = party.kind === "visitor" ? ticket.visitorId === party.visitorId : ticket.assigneeId === party.userId;
+  if (!isParty || ticket.status !== "open") throw notFound("ticket");
+  if (!call || call.state === "ended") throw notFound("call");
+}
+
+/** What either side may do in a ticket's call: camera, microphone, screen share and its audio, subscribe; no data, no metadata. */
+export function ticketCallGrants(): MediaGrants {
+  return {
+    canSubscribe: true,
+    canPublishSources: ["camera", "microphone", "screen_share", "screen_share_audio"],
+    canPublishData: false,
+    canUpdateOwnMetadata: false,
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Support desk: administration (settings, managers' role, API keys; docs/support-desk.md)
+// ---------------------------------------------------------------------------------------
+
+/**
+ * May the user administer desks of this community (create one; read, edit or delete any, its
+ * API keys)? MANAGE_COMMUNITY there. Their standing; `not_found` for non-members, `forbidden`
+ * for members without it (canInCommunity).
+ */
+export async function canAdministerDesks(db: Db, userId: string, communityId: string): Promise<CommunityAccess> {
+  return canInCommunity(db, userId, communityId, P.MANAGE_COMMUNITY);
+}
+
+/**
+ * May the user administer this desk (settings, delete, API keys)? MANAGE_COMMUNITY in the
+ * desk's community. The desk and their standing; `not_found` for an unknown desk and for
+ * anyone who is not a manager of it (they cannot see it), `forbidden` for its managers
+ * without MANAGE_COMMUNITY.
+ */
+export async function canAdministerDesk(db: Db, userId: string, deskId: string, desk?: DeskRow): Promise<DeskWork> {
+  const work = await canWorkDesk(db, userId, deskId, desk);
+  if (!work.isAdmin) throw forbidden("Only the community's administrators can change the desk.");
+  return work;
+}
+
+/** Is `roleId` a role of the community that may be a desk's manager role (not @everyone)? `validation_failed` otherwise. */
+export function requireManagerRole(access: CommunityAccess, roleId: string | null | undefined): void {
+  if (roleId === null || roleId === undefined) return;
+  if (!access.communityRoles.has(roleId)) {
+    const message = "not a role of this community";
+    throw new ApiError("validation_failed", "Some fields are not valid.", { issues: [{ path: ["managerRoleId"], message }] });
+  }
 }

@@ -93,7 +93,11 @@ export const Reaction = z.object({
 });
 export type Reaction = z.infer<typeof Reaction>;
 
-export const SystemKind = z.enum(["member_joined", "call_started", "call_missed"]);
+/**
+ * Support-desk tickets add: `manager_joined` (the divider "A manager has joined"; `userId` the
+ * manager), `call_ended` (a ticket's call ended), `ticket_closed`. A ticket's call start is `call_started`.
+ */
+export const SystemKind = z.enum(["member_joined", "call_started", "call_missed", "manager_joined", "call_ended", "ticket_closed"]);
 export type SystemKind = z.infer<typeof SystemKind>;
 export const SystemInfo = z.object({ kind: SystemKind, userId: z.string() });
 export type SystemInfo = z.infer<typeof SystemInfo>;
@@ -240,6 +244,11 @@ export const ServerFrame = z.discriminatedUnion("type", [
   z.object({ type: z.literal("events"), events: z.array(ChannelEvent).min(2) }),
   z.object({ type: z.literal("typing"), userId: z.string(), displayName: z.string() }),
   z.object({ type: z.literal("read.updated"), seq: Seq }),
+  /**
+   * Ticket rooms only (support desk): how far the other side has read, so each side sees read
+   * receipts on its own messages. Sent to every socket but the reader's when a read marker moves.
+   */
+  z.object({ type: z.literal("read.receipt"), userId: z.string(), seq: Seq }),
   /** This socket's permissions changed (role or overwrite edits); decimal string, see permissions.ts. */
   z.object({ type: z.literal("permissions.updated"), perms: z.string() }),
   /** A frame was refused (realtime.ts): its `ref`, or for message.send its `nonce`. */

@@ -249,6 +249,11 @@ export const AuditAction = z.enum([
   "member.unban",
   "invite.create",
   "invite.revoke",
+  "desk.create",
+  "desk.update",
+  "desk.delete",
+  "desk.key_create",
+  "desk.key_revoke",
 ]);
 export type AuditAction = z.infer<typeof AuditAction>;
 

@@ -430,5 +430,82 @@ export const PanelToLauncher = z.discriminatedUnion("type", [
   z.object({ woxly: z.literal(1), type: z.literal("close"), deskId: z.string() }),
   /** Unread count for the launcher's badge while the panel is closed. */
   z.object({ woxly: z.literal(1), type: z.literal("unread"), deskId: z.string(), count: z.number().int().min(0) }),
+  /**
+   * The browser denies the iframe its own storage (third-party storage blocked): widget.js keeps
+   * the visitor token in the host page's localStorage for it (null: forget it) and hands it back
+   * with `restore` after the next `ready`.
+   */
+  z.object({ woxly: z.literal(1), type: z.literal("remember"), deskId: z.string(), token: z.string().max(200).nullable() }),
 ]);
 export type PanelToLauncher = z.infer<typeof PanelToLauncher>;
+
+// ---------------------------------------------------------------------------------------
+// Path params and responses of the ticket routes (added with the SupportDesk object)
+// ---------------------------------------------------------------------------------------
+
+/** `/api/desks/:deskId/...` and `/api/widget/desks/:deskId`. */
+export const DeskParam = z.strictObject({ deskId: Id });
+/** `/api/desks/:deskId/tickets/:ticketId/...`. */
+export const DeskTicketParam = z.strictObject({ deskId: Id, ticketId: Id });
+
+/** POST /api/widget/request-human: the ticket, and while it waits its place in the queue. */
+export const RequestHumanResponse = z.object({ ticket: Ticket, queue: QueuePosition.nullable() });
+export type RequestHumanResponse = z.infer<typeof RequestHumanResponse>;
+
+/** One ticket (closing, transfer, leave-message, rate answer with it). */
+export const TicketResponse = z.object({ ticket: Ticket });
+export type TicketResponse = z.infer<typeof TicketResponse>;
+
+/** The author id of the assistant's messages in a ticket's room (it has no account). */
+export const ASSISTANT_AUTHOR_ID = "assistant";
+/** The user id of a visitor inside objects and rooms: never a member's id (ids.ts makes 26-char base32). */
+export function visitorUserId(visitorId: string): string {
+  return `v_${visitorId}`;
+}
+
+/**
+ * Messages widget.js sends to the panel iframe (with the Woxly origin as targetOrigin); the
+ * panel reads them only from its parent window. `visible`: the panel was opened or closed, so
+ * the panel counts unread messages only while it is hidden. `restore`: after `ready`, the token
+ * the launcher keeps for a panel without storage of its own (null: none).
+ */
+export const LauncherToPanel = z.discriminatedUnion("type", [
+  z.object({ woxly: z.literal(1), type: z.literal("visible"), deskId: z.string(), visible: z.boolean() }),
+  z.object({ woxly: z.literal(1), type: z.literal("restore"), deskId: z.string(), token: z.string().max(200).nullable() }),
+]);
+export type LauncherToPanel = z.infer<typeof LauncherToPanel>;
+
+// ---------------------------------------------------------------------------------------
+// Desk administration and the site owners' API: path params, queries and responses (added
+// with routes/desks.ts and routes/site-api.ts)
+// ---------------------------------------------------------------------------------------
+
+/** `/api/communities/:communityId/desks`. */
+export const CommunityDeskParam = z.strictObject({ communityId: Id });
+/** `/api/desks/:deskId/kb/:entryId`. */
+export const DeskKbParam = z.strictObject({ deskId: Id, entryId: Id });
+/** `/api/desks/:deskId/canned/:replyId`. */
+export const DeskCannedParam = z.strictObject({ deskId: Id, replyId: Id });
+/** `/api/desks/:deskId/keys/:keyId`. */
+export const DeskKeyParam = z.strictObject({ deskId: Id, keyId: Id });
+/** `/api/v1/tickets/:ticketId`. */
+export const SiteTicketParam = z.strictObject({ ticketId: Id });
+
+/** GET /api/desks/:deskId/managers. */
+export const DeskManagerList = z.object({ managers: z.array(DeskManager) });
+export type DeskManagerList = z.infer<typeof DeskManagerList>;
+export type KbList = z.infer<typeof KbList>;
+export type CannedList = z.infer<typeof CannedList>;
+export type CreatedKey = z.infer<typeof CreatedKey>;
+export type KeyList = z.infer<typeof KeyList>;
+export type AssistantSource = z.infer<typeof AssistantSource>;
+
+/** The prefix of every desk API key (`wxk_` + 256 random bits, base32). */
+export const DESK_KEY_PREFIX = "wxk_";
+/** How many characters after `wxk_` a key's listed prefix shows. */
+export const DESK_KEY_PREFIX_CHARS = 8;
+
+/** The LiveKit room of a ticket's call. */
+export function ticketCallRoom(ticketId: string): string {
+  return `ticket-${ticketId}`;
+}

@@ -16,6 +16,8 @@ export const ERROR_STATUS = {
   method_not_allowed: 405,
   username_taken: 409,
   owner_cannot_leave: 409,
+  /** The request clashes with the resource's state (a ticket rated twice, rated before it closed). */
+  conflict: 409,
   payload_too_large: 413,
   /** Too many uploaded files (or bytes) not yet sent in a message (lib/pending-uploads.ts). */
   upload_quota_exceeded: 413,
@@ -81,6 +83,8 @@ export const RealtimeErrorCode = z.enum([
   "invalid_attachment",
   /** Chat: a message already has MAX_REACTIONS_PER_MESSAGE different emoji. */
   "too_many_reactions",
+  /** Support desk: the manager already holds as many chats as the desk's capacity allows. */
+  "at_capacity",
   /** Our fault; logged. */
   "internal",
 ]);

@@ -23,8 +23,14 @@ export const ConnectionIdentity = z.object({
   communityId: z.string().nullable(),
   /** Permission set in this channel/community, decimal string (see permissions.ts); "0" for the inbox. */
   perms: z.string(),
-  /** Session id (hash), so logging out can close exactly this session's sockets. */
+  /** Session id (hash), so logging out can close exactly this session's sockets. For a visitor: their token's hash. */
   sessionId: z.string().min(1),
+  /**
+   * Who is behind the socket: a member (absent or "member") or a support-desk visitor
+   * ("visitor": `userId` is `v_<visitorId>`, no account, their own ticket only). Objects read
+   * this marker, never an id prefix.
+   */
+  kind: z.enum(["member", "visitor"]).optional(),
 });
 export type ConnectionIdentity = z.infer<typeof ConnectionIdentity>;
 

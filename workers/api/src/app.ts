@@ -24,6 +24,10 @@ import { me } from "./routes/me";
 import { channelMessages } from "./routes/messages";
 import { uploads } from "./routes/uploads";
 import { voice } from "./routes/voice";
+import { deskTicketRoutes } from "./routes/desk-tickets";
+import { widget } from "./routes/widget";
+import { communityDeskRoutes, deskRoutes } from "./routes/desks";
+import { siteApi } from "./routes/site-api";
 
 export const VERSION = "0.1.0";
 
@@ -44,7 +48,12 @@ const api = new Hono<AppEnv>()
   .route("/channels", channelMessages)
   .route("/communities", communitySearch)
   .route("/uploads", uploads)
-  .route("/", voice);
+  .route("/", voice)
+  .route("/communities", communityDeskRoutes)
+  .route("/desks", deskRoutes)
+  .route("/desks", deskTicketRoutes)
+  .route("/widget", widget)
+  .route("/v1", siteApi);
 
 export const app = new Hono<AppEnv>()
   .use(requestId, apiSecureHeaders, noStore, originCheck, jsonOnly, jsonBodyLimit, db, session)

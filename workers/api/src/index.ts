@@ -8,10 +8,12 @@ import { serveAttachment } from "./attachments";
 import { kit } from "./kit";
 import { cleanupUploads } from "./lib/pending-uploads";
 import { routeRealtime } from "./realtime";
+import { serveWidgetFrame } from "./widget-page";
 
 export { ChannelRoom } from "../../../durable-objects/channel-room";
 export { CommunityHub } from "../../../durable-objects/community-hub";
 export { UserInbox } from "../../../durable-objects/user-inbox";
+export { SupportDesk } from "../../../durable-objects/support-desk";
 
 const PAGE_HEADERS: Record<string, string> = {
   "X-Content-Type-Options": "nosniff",
@@ -27,6 +29,7 @@ export default {
     }
     if (url.pathname.startsWith("/parties/")) return routeRealtime(request, env);
     if (url.pathname.startsWith("/attachments/")) return serveAttachment(request, env);
+    if (url.pathname.startsWith("/widget/frame/")) return serveWidgetFrame(request, env);
     const res = await kit.fetch(request, env, ctx);
     const out = new Response(res.body, res);
     for (const [k, v] of Object.entries(PAGE_HEADERS)) if (!out.headers.has(k)) out.headers.set(k, v);

@@ -7,7 +7,10 @@ import { routePartykitRequest } from "partyserver";
 import { ApiError, errorBody } from "../../shared/errors";
 import { P, formatPermissions } from "../../shared/permissions";
 import { IDENTITY_HEADER, type ConnectionIdentity } from "../../shared/realtime";
-import { canChat, canSeeCommunity } from "../../core/policy";
+import { canChat, canSeeCommunity, canWorkDesk, visitorRoomPerms } from "../../core/policy";
+import { loadTicket } from "../../core/desk";
+import { DESK_PARTY, ROOM_PARTY, openSocketTicket } from "./lib/desk-sockets";
+import { latestTicket, visitorById, visitorIdentity } from "./lib/desk-visitors";
 import { loadSession, sessionTokenFrom } from "./lib/sessions";
 import { makeDb } from "../../core/db";
 import { isOriginAllowed } from "./middleware/origin";
@@ -21,8 +24,10 @@ async function identify(req: Request, env: Env, party: string, room: string): Pr
   if (!isOriginAllowed(req, env.ALLOWED_ORIGINS)) {
     throw new ApiError("forbidden_origin", "WebSocket upgrades must come from the Woxly app's own origin.");
   }
-  const token = sessionTokenFrom(req.headers.get("cookie"), req.url);
   const db = makeDb(env.DB);
+  const ticket = new URL(req.url).searchParams.get("ticket");
+  if (ticket !== null) return identifyVisitor(env, db, ticket, party, room);
+  const token = sessionTokenFrom(req.headers.get("cookie"), req.url);
   const s = token ? await loadSession(db, token) : undefined;
   if (!s) throw new ApiError("unauthorized", "Log in to continue.");
   const base = { userId: s.user.id, username: s.user.username, displayName: s.user.displayName, sessionId: s.session.id };
@@ -36,6 +41,10 @@ async function identify(req: Request, env: Env, party: string, room: string): Pr
     const a = await canSeeCommunity(db, s.user.id, room);
     return { ...base, communityId: a.community.id, perms: formatPermissions(a.perms) };
   }
+  if (party === DESK_PARTY) {
+    const w = await canWorkDesk(db, s.user.id, room);
+    return { ...base, communityId: w.desk.communityId, perms: formatPermissions(w.access.perms) };
+  }
   if (party === "user-inbox") {
     // Only one's own inbox; another user's looks like nothing at all.
     if (room !== s.user.id) throw new ApiError("not_found", "No such realtime endpoint.");
@@ -44,7 +53,28 @@ async function identify(req: Request, env: Env, party: string, room: string): Pr
   throw new ApiError("not_found", "No such realtime endpoint.");
 }
 
-const PARTIES: Record<string, string> = { ChannelRoom: "channel-room", CommunityHub: "community-hub", UserInbox: "user-inbox" };
+/**
+ * A visitor's socket (the widget's iframe): a signed socket ticket (lib/desk-sockets.ts) for
+ * this party and room, a visitor who still exists, and for a ticket's room their own current
+ * ticket. Anything else looks like nothing at all (404).
+ */
+async function identifyVisitor(env: Env, db: ReturnType<typeof makeDb>, ticket: string, party: string, room: string): Promise<ConnectionIdentity> {
+  const nothing = () => new ApiError("not_found", "No such realtime endpoint.");
+  if (party !== DESK_PARTY && party !== ROOM_PARTY) throw nothing();
+  const t = await openSocketTicket(env.PASSWORD_PEPPER, ticket, party, room);
+  const v = t && (await visitorById(db, t.v));
+  if (!v) throw nothing();
+  if (party === DESK_PARTY) {
+    if (v.deskId !== room) throw nothing();
+    return visitorIdentity(v, 0n);
+  }
+  const own = await latestTicket(db, v.id);
+  const loaded = own && own.channelId === room ? await loadTicket(db, { ticketId: own.id }) : undefined;
+  if (!loaded) throw nothing();
+  return visitorIdentity(v, visitorRoomPerms(loaded.ticket.status));
+}
+
+const PARTIES: Record<string, string> = { ChannelRoom: "channel-room", CommunityHub: "community-hub", UserInbox: "user-inbox", SupportDesk: DESK_PARTY };
 
 export async function routeRealtime(request: Request, env: Env): Promise<Response> {
   const res = await routePartykitRequest(request, env, {

@@ -16,3 +16,8 @@ export function hubOf(env: Env, communityId: string) {
 export function roomOf(env: Env, channelId: string) {
   return getServerByName(env.ChannelRoom, channelId);
 }
+
+/** The SupportDesk of a desk: its queue, managers online, ticket calls, knowledge base. */
+export function deskOf(env: Env, deskId: string) {
+  return getServerByName(env.SupportDesk, deskId);
+}

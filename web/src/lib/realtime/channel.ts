@@ -85,6 +85,8 @@ export interface ChannelState {
    * announcements and "new messages" pill: a new array per arrival, the same one otherwise.
    */
   lastAppended: readonly Message[];
+  /** Ticket rooms (support desk): how far each other reader has read, seq by user id (read receipts). */
+  readReceipts: Readonly<Record<string, number>>;
 }
 
 /** Watches the stream without changing it (the benchmark and the chaos test record with it). */
@@ -158,6 +160,7 @@ function initialState(): ChannelState {
     notices: [],
     pinsVersion: 0,
     lastAppended: [],
+    readReceipts: {},
   };
 }
 
@@ -349,6 +352,8 @@ export class ChannelCore extends Core<ChannelState> {
         return this.#set({ lastReadSeq: f.seq });
       case "permissions.updated":
         return this.#set({ perms: f.perms });
+      case "read.receipt":
+        return this.#set({ readReceipts: { ...this.#s.readReceipts, [f.userId]: Math.max(f.seq, this.#s.readReceipts[f.userId] ?? 0) } });
       case "error":
         return this.#onError(f);
       default:

@@ -6,6 +6,7 @@
 import { hubOf } from "../stubs";
 import { settle } from "./rooms";
 import { syncVoicePermissions } from "./voice";
+import { revalidateDesks } from "./desk-access";
 
 /** Re-sends channel views to connected members (all, or `userIds`) after visibility may have changed. */
 export async function syncHubChannels(env: Env, communityId: string, userIds?: string[]): Promise<void> {
@@ -13,5 +14,7 @@ export async function syncHubChannels(env: Env, communityId: string, userIds?: s
     async () => (await hubOf(env, communityId)).syncChannels(userIds),
     // Calls follow at once: lost CONNECT → out of the room, lost SPEAK → microphone stopped.
     () => syncVoicePermissions(env, communityId, { userIds }),
+    // Support desks: a manager who lost the desk's role is disconnected from it.
+    () => revalidateDesks(env, communityId),
   ]);
 }

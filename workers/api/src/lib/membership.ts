@@ -1,11 +1,12 @@
 /** Member views and the one way a member leaves (leave, kick, ban), shared by the routes. */
 import { and, eq } from "drizzle-orm";
-import type { Member, MemberLeftReason } from "../../../shared/communities";
+import type { Member, MemberLeftReason, PresenceStatus } from "../../../shared/communities";
 import { memberRoles, members, users } from "../../../core/schema";
 import type { Db } from "../../../core/db";
 import type { Statement } from "../../../core/batch";
 import { roomChannelIds } from "./chat-rooms";
 import { disconnectFromHub, publish, revalidateRooms } from "./rooms";
+import { revalidateDesks } from "./desk-access";
 import { hubOf } from "../stubs";
 import { toMember } from "../../../core/views";
 import { log } from "../../../core/log";
@@ -31,7 +32,7 @@ export async function memberView(db: Db, env: Env, communityId: string, userId: 
 }
 
 /** Presence by user id from the hub; everyone is offline when the hub cannot be asked. */
-export async function presencesOf(env: Env, communityId: string) {
+export async function presencesOf(env: Env, communityId: string): Promise<Record<string, PresenceStatus>> {
   try {
     return await (await hubOf(env, communityId)).presences();
   } catch {
@@ -61,5 +62,7 @@ export async function afterMemberRemoved(db: Db, env: Env, communityId: string, 
     // Out of every voice call of the community too (LiveKit RoomService), logged if LiveKit fails.
     removeFromVoice(env, { communityId }, userId).catch((e) => log({ event: "voice.remove_failed", communityId, userId, error: String(e) })),
     revalidateRooms(env, rooms),
+    // Out of the community's support desks too (their sockets close, their tickets go back to the queue).
+    revalidateDesks(env, communityId),
   ]);
 }

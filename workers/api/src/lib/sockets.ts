@@ -1,14 +1,15 @@
 /**
  * Ending a session ends its sockets: logging out closes that session's WebSockets, and "log
  * out everywhere" or a password change closes every socket of the user (and drops them from
- * voice). Sockets live in the CommunityHubs of the user's communities and in the ChannelRooms
- * of the channels they can reach, so those are asked directly.
+ * voice). Sockets live in the CommunityHubs of the user's communities, the ChannelRooms of the
+ * channels they can reach, and the SupportDesks of those communities with their running
+ * tickets' rooms, so those are asked directly.
  */
 import { and, eq, inArray } from "drizzle-orm";
-import { channelRecipients, channels, members } from "../../../core/schema";
+import { channelRecipients, channels, desks, members, tickets } from "../../../core/schema";
 import type { Db } from "../../../core/db";
 import { log } from "../../../core/log";
-import { hubOf, inboxOf, roomOf } from "../stubs";
+import { deskOf, hubOf, inboxOf, roomOf } from "../stubs";
 import { removeFromVoice } from "./voice";
 
 /** Channel kinds whose ChannelRoom may hold a socket of a member. */
@@ -27,12 +28,21 @@ async function reach(db: Db, userId: string) {
     .from(channelRecipients)
     .innerJoin(channels, eq(channels.id, channelRecipients.channelId))
     .where(and(eq(channelRecipients.userId, userId), inArray(channels.kind, [...ROOM_KINDS])));
-  return { communityIds, channelIds: [...communityChannels, ...dms].map((r) => r.id) };
+  // Support desks of those communities, and the rooms of their tickets still running (a
+  // manager may have any of them open in the panel).
+  const deskIds = communityIds.length ? (await db.select({ id: desks.id }).from(desks).where(inArray(desks.communityId, communityIds))).map((d) => d.id) : [];
+  const ticketRooms = deskIds.length
+    ? await db
+        .select({ id: tickets.channelId })
+        .from(tickets)
+        .where(and(inArray(tickets.deskId, deskIds), inArray(tickets.status, ["assistant", "queued", "open"])))
+    : [];
+  return { communityIds, deskIds, channelIds: [...communityChannels, ...dms, ...ticketRooms].map((r) => r.id) };
 }
 
 /** Closes the sockets of one session (`sessionId`) or of every session of the user (omit it). */
 export async function closeSockets(env: Env, db: Db, userId: string, sessionId?: string): Promise<void> {
-  const { communityIds, channelIds } = await reach(db, userId);
+  const { communityIds, deskIds, channelIds } = await reach(db, userId);
   const tasks: Promise<unknown>[] = [
     ...communityIds.map(async (id) => {
       const hub = await hubOf(env, id);
@@ -43,6 +53,12 @@ export async function closeSockets(env: Env, db: Db, userId: string, sessionId?:
       return sessionId ? room.disconnectSession(sessionId) : room.disconnectUser(userId);
     }),
   ];
+  tasks.push(
+    ...deskIds.map(async (id) => {
+      const desk = await deskOf(env, id);
+      return sessionId ? desk.disconnectSession(sessionId) : desk.disconnectUser(userId);
+    }),
+  );
   tasks.push(
     (async () => {
       const inbox = inboxOf(env, userId);

@@ -7,7 +7,7 @@ import { createMiddleware } from "hono/factory";
 import { secureHeaders } from "hono/secure-headers";
 import { ApiError } from "../../../shared/errors";
 import type { AppEnv } from "../env";
-import { checkOrigin } from "./origin";
+import { checkOrigin, hasSessionCookie } from "./origin";
 
 /** Largest JSON body any route accepts, bytes. */
 export const MAX_JSON_BYTES = 64 * 1024;
@@ -44,8 +44,22 @@ export const noStore = createMiddleware<AppEnv>(async (c, next) => {
  */
 export const LIVEKIT_WEBHOOK_PATH = "/api/livekit/webhook";
 
+/**
+ * The site owners' API (routes/site-api.ts): server-to-server calls with a desk API key
+ * (`Authorization: Bearer wxk_…`) and no Origin. It never authenticates by cookie, and a
+ * request there carrying a session cookie is refused whatever it asks, so a browser can never
+ * be made to act with it (no CSRF); the Origin check, which guards cookie-authenticated
+ * requests, has nothing to guard there and is skipped (without a key the route answers 401).
+ */
+export const SITE_API_PREFIX = "/api/v1/";
+
 export const originCheck = createMiddleware<AppEnv>(async (c, next) => {
-  if (c.req.path !== LIVEKIT_WEBHOOK_PATH) checkOrigin(c.req.raw, c.env.ALLOWED_ORIGINS);
+  const path = c.req.path;
+  if (path.startsWith(SITE_API_PREFIX)) {
+    if (hasSessionCookie(c.req.raw)) throw new ApiError("forbidden", "The site API takes an API key, never a session cookie.");
+    return next();
+  }
+  if (path !== LIVEKIT_WEBHOOK_PATH) checkOrigin(c.req.raw, c.env.ALLOWED_ORIGINS);
   await next();
 });
 

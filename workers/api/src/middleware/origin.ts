@@ -30,3 +30,9 @@ export function checkOrigin(req: Request, configured: string | undefined): void 
     throw new ApiError("forbidden_origin", "This request must come from the Woxly app's own origin.");
   }
 }
+
+/** Does the request carry a Woxly session cookie (either name: `woxly_session` or `__Host-woxly_session`)? */
+export function hasSessionCookie(req: Request): boolean {
+  const cookie = req.headers.get("cookie");
+  return !!cookie && /(?:^|;)\s*(?:__Host-)?woxly_session=/.test(cookie);
+}

@@ -30,6 +30,7 @@ import { runBatch } from "../../../core/batch";
 import { roomChannelIds } from "../lib/chat-rooms";
 import { log } from "../../../core/log";
 import { publish, purgeRooms, revalidateRooms } from "../lib/rooms";
+import { deskTeardown } from "../lib/desk-teardown";
 import { hubOf } from "../stubs";
 import { syncHubChannels } from "../lib/access-changed";
 import { closeVoiceRoom } from "../lib/voice";
@@ -202,9 +203,12 @@ export const communityRoutes = new Hono<AppEnv>()
     const files = chanIds.length
       ? await db.select({ key: attachments.key }).from(attachments).where(inArray(attachments.channelId, chanIds))
       : [];
+    // Its desks' ticket rooms have no community: the desks' own plan (lib/desk-teardown.ts).
+    const desksGo = await deskTeardown(db, { communityId: id });
     // D1 first: access ends at once; channels, roles, members, invites, bans and the audit log cascade.
     await runBatch(db, [
       ...(chanIds.length ? [db.delete(attachments).where(inArray(attachments.channelId, chanIds))] : []),
+      ...desksGo.statements,
       db.delete(communities).where(eq(communities.id, id)),
     ]);
     log({ event: "community.deleted", requestId: c.var.requestId, communityId: id, userId: user.id });
@@ -217,6 +221,7 @@ export const communityRoutes = new Hono<AppEnv>()
         await (await hubOf(c.env, id)).shutdown();
       })(),
       purgeRooms(c.env, rooms),
+      desksGo.after(c.env),
       ...chunk(keys, 1000).map((k) => c.env.FILES.delete(k)),
     ]);
     return c.body(null, 204);
