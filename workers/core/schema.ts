@@ -113,14 +113,14 @@ export const memberRoles = sqliteTable(
   ],
 );
 
-/** Text, voice and category channels of a community; DMs and tickets have no community. */
+/** Text, voice and category channels of a community; DMs, tickets and call links' chats have no community. */
 export const channels = sqliteTable(
   "channels",
   {
     id: text("id").primaryKey(),
     communityId: text("community_id").references(() => communities.id, { onDelete: "cascade" }),
     parentId: text("parent_id"),
-    kind: text("kind", { enum: ["text", "voice", "category", "dm", "group_dm", "ticket"] }).notNull(),
+    kind: text("kind", { enum: ["text", "voice", "category", "dm", "group_dm", "ticket", "call"] }).notNull(),
     name: text("name").notNull(),
     topic: text("topic"),
     position: integer("position").notNull().default(0),
@@ -398,6 +398,47 @@ export const ticketMessages = sqliteTable(
     createdAt: integer("created_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.ticketId, t.seq] })],
+);
+
+/**
+ * Call links (docs/call-links.md): ad-hoc calls at /call/<code>, open to anyone with the link.
+ * `code` is 128 random bits (base32) or a name a member chose; unique either way.
+ */
+export const callLinks = sqliteTable(
+  "call_links",
+  {
+    id: text("id").primaryKey(),
+    code: text("code").notNull(),
+    title: text("title").notNull().default(""),
+    hostId: text("host_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    /** The ChannelRoom (kind "call") of the call's chat. */
+    channelId: text("channel_id").notNull(),
+    locked: integer("locked", { mode: "boolean" }).notNull().default(false),
+    lobby: integer("lobby", { mode: "boolean" }).notNull().default(false),
+    requireAccount: integer("require_account", { mode: "boolean" }).notNull().default(false),
+    createdAt: integer("created_at").notNull(),
+    endedAt: integer("ended_at"),
+  },
+  (t) => [uniqueIndex("call_links_code").on(t.code), index("call_links_host").on(t.hostId)],
+);
+
+/** Guests of a call link: a display name and a session (cookie) good for that one link. */
+export const callGuests = sqliteTable(
+  "call_guests",
+  {
+    id: text("id").primaryKey(),
+    linkId: text("link_id")
+      .notNull()
+      .references(() => callLinks.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    /** SHA-256 of the guest's cookie token, hex. */
+    tokenHash: text("token_hash").notNull(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [uniqueIndex("call_guests_token").on(t.tokenHash), index("call_guests_link").on(t.linkId)],
 );
 
 /**
