@@ -748,13 +748,18 @@ export class ChannelRoom extends RealtimeServer<ClientFrame, ServerFrame> {
     return this.closeUser(userId, CLOSE.ACCESS_LOST);
   }
 
+  /** A call link was ended (workers/api/src/lib/call-links.ts): its chat's sockets close (4404); the messages stay for its host. Returns how many. */
+  async closeCall(): Promise<number> {
+    return this.closeAll(CLOSE.GONE);
+  }
+
   /** Closes every socket of one session (4401), e.g. on logout. Returns how many. */
   async disconnectSession(sessionId: string): Promise<number> {
     return this.closeSession(sessionId, CLOSE.SESSION_ENDED);
   }
 
   /** Writes a system message (author null) and broadcasts it. `userId` is whom it is about. */
-  async postSystem(input: { kind: SystemKind; userId: string }): Promise<Message> {
+  async postSystem(input: { kind: SystemKind; userId: string; name?: string }): Promise<Message> {
     const communityId = await this.#communityId();
     const createdAt = Date.now();
     const written = this.#room.insertMessage({
@@ -764,7 +769,7 @@ export class ChannelRoom extends RealtimeServer<ClientFrame, ServerFrame> {
       replyTo: null,
       attachments: [],
       mentions: { users: [], roles: [], everyone: false, here: false },
-      system: { kind: input.kind, userId: input.userId },
+      system: input.name === undefined ? { kind: input.kind, userId: input.userId } : { kind: input.kind, userId: input.userId, name: input.name },
       createdAt,
       pings: { users: [], roles: [], everyone: false },
       nonce: null,
@@ -879,6 +884,9 @@ const SYSTEM_TEXT: Record<SystemKind, string> = {
   manager_joined: "A manager has joined",
   call_ended: "Call ended",
   ticket_closed: "Ticket closed",
+  call_joined: "Joined the call",
+  call_left: "Left the call",
+  screen_share_started: "Started sharing their screen",
 };
 
 function transcriptLine(m: Message, visitorUserId: string): TranscriptLine {

@@ -1371,8 +1371,9 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     }[];
                     pinned: boolean;
                     system: {
-                        kind: "member_joined" | "call_started" | "call_missed" | "manager_joined" | "call_ended" | "ticket_closed";
+                        kind: "member_joined" | "call_started" | "call_missed" | "manager_joined" | "call_ended" | "ticket_closed" | "call_joined" | "call_left" | "screen_share_started";
                         userId: string;
+                        name?: string | undefined;
                     } | null;
                     deleted?: true | undefined;
                 }[];
@@ -1438,8 +1439,9 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     }[];
                     pinned: boolean;
                     system: {
-                        kind: "member_joined" | "call_started" | "call_missed" | "manager_joined" | "call_ended" | "ticket_closed";
+                        kind: "member_joined" | "call_started" | "call_missed" | "manager_joined" | "call_ended" | "ticket_closed" | "call_joined" | "call_left" | "screen_share_started";
                         userId: string;
+                        name?: string | undefined;
                     } | null;
                     deleted?: true | undefined;
                 };
@@ -1501,8 +1503,9 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     }[];
                     pinned: boolean;
                     system: {
-                        kind: "member_joined" | "call_started" | "call_missed" | "manager_joined" | "call_ended" | "ticket_closed";
+                        kind: "member_joined" | "call_started" | "call_missed" | "manager_joined" | "call_ended" | "ticket_closed" | "call_joined" | "call_left" | "screen_share_started";
                         userId: string;
+                        name?: string | undefined;
                     } | null;
                     deleted?: true | undefined;
                 }[];
@@ -1574,8 +1577,9 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                         }[];
                         pinned: boolean;
                         system: {
-                            kind: "member_joined" | "call_started" | "call_missed" | "manager_joined" | "call_ended" | "ticket_closed";
+                            kind: "member_joined" | "call_started" | "call_missed" | "manager_joined" | "call_ended" | "ticket_closed" | "call_joined" | "call_left" | "screen_share_started";
                             userId: string;
+                            name?: string | undefined;
                         } | null;
                         deleted?: true | undefined;
                     };
@@ -1623,8 +1627,9 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                         }[];
                         pinned: boolean;
                         system: {
-                            kind: "member_joined" | "call_started" | "call_missed" | "manager_joined" | "call_ended" | "ticket_closed";
+                            kind: "member_joined" | "call_started" | "call_missed" | "manager_joined" | "call_ended" | "ticket_closed" | "call_joined" | "call_left" | "screen_share_started";
                             userId: string;
+                            name?: string | undefined;
                         } | null;
                         deleted?: true | undefined;
                     } | null;
@@ -1672,8 +1677,9 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                         }[];
                         pinned: boolean;
                         system: {
-                            kind: "member_joined" | "call_started" | "call_missed" | "manager_joined" | "call_ended" | "ticket_closed";
+                            kind: "member_joined" | "call_started" | "call_missed" | "manager_joined" | "call_ended" | "ticket_closed" | "call_joined" | "call_left" | "screen_share_started";
                             userId: string;
+                            name?: string | undefined;
                         } | null;
                         deleted?: true | undefined;
                     } | null;
@@ -1766,8 +1772,9 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                         }[];
                         pinned: boolean;
                         system: {
-                            kind: "member_joined" | "call_started" | "call_missed" | "manager_joined" | "call_ended" | "ticket_closed";
+                            kind: "member_joined" | "call_started" | "call_missed" | "manager_joined" | "call_ended" | "ticket_closed" | "call_joined" | "call_left" | "screen_share_started";
                             userId: string;
+                            name?: string | undefined;
                         } | null;
                         deleted?: true | undefined;
                     };
@@ -1815,8 +1822,9 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                         }[];
                         pinned: boolean;
                         system: {
-                            kind: "member_joined" | "call_started" | "call_missed" | "manager_joined" | "call_ended" | "ticket_closed";
+                            kind: "member_joined" | "call_started" | "call_missed" | "manager_joined" | "call_ended" | "ticket_closed" | "call_joined" | "call_left" | "screen_share_started";
                             userId: string;
+                            name?: string | undefined;
                         } | null;
                         deleted?: true | undefined;
                     } | null;
@@ -1864,8 +1872,9 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                         }[];
                         pinned: boolean;
                         system: {
-                            kind: "member_joined" | "call_started" | "call_missed" | "manager_joined" | "call_ended" | "ticket_closed";
+                            kind: "member_joined" | "call_started" | "call_missed" | "manager_joined" | "call_ended" | "ticket_closed" | "call_joined" | "call_left" | "screen_share_started";
                             userId: string;
+                            name?: string | undefined;
                         } | null;
                         deleted?: true | undefined;
                     } | null;
@@ -2812,8 +2821,9 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     }[];
                     pinned: boolean;
                     system: {
-                        kind: "member_joined" | "call_started" | "call_missed" | "manager_joined" | "call_ended" | "ticket_closed";
+                        kind: "member_joined" | "call_started" | "call_missed" | "manager_joined" | "call_ended" | "ticket_closed" | "call_joined" | "call_left" | "screen_share_started";
                         userId: string;
+                        name?: string | undefined;
                     } | null;
                     deleted?: true | undefined;
                 }[];
@@ -3160,7 +3170,308 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
             status: import("hono/utils/http-status").ContentfulStatusCode;
         };
     };
-}, "/v1">, "/api">, "/", "/">;
+}, "/v1"> | import("hono/types").MergeSchemaPath<{
+    "/": {
+        $post: {
+            input: {
+                json: {
+                    name?: string | undefined;
+                    title?: string | undefined;
+                    settings?: {
+                        locked?: boolean | undefined;
+                        lobby?: boolean | undefined;
+                        requireAccount?: boolean | undefined;
+                    } | undefined;
+                };
+            };
+            output: {
+                id: string;
+                code: string;
+                title: string;
+                host: {
+                    id: string;
+                    username: string;
+                    displayName: string;
+                };
+                settings: {
+                    locked: boolean;
+                    lobby: boolean;
+                    requireAccount: boolean;
+                };
+                channelId: string;
+                createdAt: number;
+                endedAt: number | null;
+            };
+            outputFormat: "json";
+            status: 201;
+        };
+    };
+} & {
+    "/": {
+        $get: {
+            input: {};
+            output: {
+                links: {
+                    id: string;
+                    code: string;
+                    title: string;
+                    host: {
+                        id: string;
+                        username: string;
+                        displayName: string;
+                    };
+                    settings: {
+                        locked: boolean;
+                        lobby: boolean;
+                        requireAccount: boolean;
+                    };
+                    channelId: string;
+                    createdAt: number;
+                    endedAt: number | null;
+                }[];
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/:code": {
+        $get: {
+            input: {
+                param: {
+                    code: string;
+                };
+            };
+            output: {
+                code: string;
+                title: string;
+                hostName: string;
+                settings: {
+                    locked: boolean;
+                    lobby: boolean;
+                    requireAccount: boolean;
+                };
+                participants: number;
+                ended: boolean;
+                you: {
+                    kind: "member" | "host" | "guest" | "nobody";
+                    name: string | null;
+                    admission: "admitted" | "waiting" | "refused" | null;
+                };
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/:code": {
+        $patch: {
+            input: {
+                param: {
+                    code: string;
+                };
+            } & {
+                json: {
+                    locked?: boolean | undefined;
+                    lobby?: boolean | undefined;
+                    requireAccount?: boolean | undefined;
+                    title?: string | undefined;
+                };
+            };
+            output: {
+                id: string;
+                code: string;
+                title: string;
+                host: {
+                    id: string;
+                    username: string;
+                    displayName: string;
+                };
+                settings: {
+                    locked: boolean;
+                    lobby: boolean;
+                    requireAccount: boolean;
+                };
+                channelId: string;
+                createdAt: number;
+                endedAt: number | null;
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/:code": {
+        $delete: {
+            input: {
+                param: {
+                    code: string;
+                };
+            };
+            output: {
+                id: string;
+                code: string;
+                title: string;
+                host: {
+                    id: string;
+                    username: string;
+                    displayName: string;
+                };
+                settings: {
+                    locked: boolean;
+                    lobby: boolean;
+                    requireAccount: boolean;
+                };
+                channelId: string;
+                createdAt: number;
+                endedAt: number | null;
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/:code/guests": {
+        $post: {
+            input: {
+                param: {
+                    code: string;
+                };
+            } & {
+                json: {
+                    name: string;
+                };
+            };
+            output: {
+                code: string;
+                title: string;
+                hostName: string;
+                settings: {
+                    locked: boolean;
+                    lobby: boolean;
+                    requireAccount: boolean;
+                };
+                participants: number;
+                ended: boolean;
+                you: {
+                    kind: "member" | "host" | "guest" | "nobody";
+                    name: string | null;
+                    admission: "admitted" | "waiting" | "refused" | null;
+                };
+            };
+            outputFormat: "json";
+            status: 201;
+        };
+    };
+} & {
+    "/:code/token": {
+        $post: {
+            input: {
+                param: {
+                    code: string;
+                };
+            };
+            output: {
+                url: string;
+                token: string;
+                room: string;
+                identity: string;
+                linkId?: string | undefined;
+                channelId?: string | undefined;
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/:code/history": {
+        $get: {
+            input: {
+                param: {
+                    code: string;
+                };
+            } & {
+                query: {
+                    before?: string | string[] | undefined;
+                    after?: string | string[] | undefined;
+                    around?: string | string[] | undefined;
+                    limit?: string | string[] | undefined;
+                };
+            };
+            output: {
+                messages: {
+                    id: string;
+                    channelId: string;
+                    seq: number;
+                    author: {
+                        id: string;
+                        username: string;
+                        displayName: string;
+                    } | null;
+                    content: string;
+                    createdAt: number;
+                    editedAt: number | null;
+                    replyTo: {
+                        id: string;
+                        seq: number | null;
+                        author: {
+                            id: string;
+                            username: string;
+                            displayName: string;
+                        } | null;
+                        content: string | null;
+                    } | null;
+                    attachments: {
+                        id: string;
+                        filename: string;
+                        contentType: string;
+                        size: number;
+                        width: number | null;
+                        height: number | null;
+                        url: string;
+                    }[];
+                    mentions: {
+                        users: string[];
+                        roles: string[];
+                        everyone: boolean;
+                        here: boolean;
+                    };
+                    reactions: {
+                        emoji: string;
+                        count: number;
+                        userIds: string[];
+                    }[];
+                    pinned: boolean;
+                    system: {
+                        kind: "member_joined" | "call_started" | "call_missed" | "manager_joined" | "call_ended" | "ticket_closed" | "call_joined" | "call_left" | "screen_share_started";
+                        userId: string;
+                        name?: string | undefined;
+                    } | null;
+                    deleted?: true | undefined;
+                }[];
+                headSeq: number;
+                hasBefore: boolean;
+                hasAfter: boolean;
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+}, "/calls"> | import("hono/types").MergeSchemaPath<{
+    "/echo": {
+        $post: {
+            input: {};
+            output: {
+                url: string;
+                room: string;
+                sender: string;
+                receiver: string;
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+}, "/self-test">, "/api">, "/", "/">;
 /** `typeof app` for `hc<AppType>`: the route schema only, no server types. */
 export type AppType = ReturnType<typeof routes>;
 export {};

@@ -16,6 +16,8 @@
  *              canStayInVoice, voiceGrantsFor, voiceGrantsNow, canModerateVoice, canMoveToVoice
  *   desk       isDeskManager, canWorkDesk, canWorkTicket, ticketRoomAccess, visitorRoomPerms,
  *              canVisitTicket, canJoinTicketCall, ticketCallGrants
+ *   call links canSeeCallLink, canHostCallLink, canJoinCallLink, canChatInCall, callLinkGrants,
+ *              echoGrants
  */
 import { ApiError } from "../shared/errors";
 import { voiceGrants, type MediaGrants, type VoiceModeration } from "../shared/media";
@@ -640,4 +642,123 @@ export function requireManagerRole(access: CommunityAccess, roleId: string | nul
     const message = "not a role of this community";
     throw new ApiError("validation_failed", "Some fields are not valid.", { issues: [{ path: ["managerRoleId"], message }] });
   }
+}
+
+// ---------------------------------------------------------------------------------------
+// Call links: hosts, members and guests (docs/call-links.md "Security")
+// ---------------------------------------------------------------------------------------
+
+/** What the call-link rules read of a link (its D1 row, or the CallLink object's mirror of it). */
+export interface CallLinkFacts {
+  id: string;
+  hostId: string;
+  locked: boolean;
+  lobby: boolean;
+  requireAccount: boolean;
+  /** ms since the epoch, or null while the link is live. */
+  endedAt: number | null;
+}
+
+/** Who asks: a member (session cookie) or a guest (guest cookie, bound to one link). */
+export type CallActor = { kind: "member"; userId: string } | { kind: "guest"; guestId: string; linkId: string };
+
+/** Where someone stands in a link's lobby: let in, waiting for the host, or turned away. */
+export type CallAdmission = "admitted" | "waiting" | "refused";
+
+/** The actor's person id in the link: the user id, or `g_<guestId>` (shared/call-links.ts guestPersonId). */
+export function callPersonId(actor: CallActor): string {
+  return actor.kind === "member" ? actor.userId : `g_${actor.guestId}`;
+}
+
+/** Is the actor the link's host? */
+export function isCallHost(actor: CallActor, link: Pick<CallLinkFacts, "hostId">): boolean {
+  return actor.kind === "member" && actor.userId === link.hostId;
+}
+
+/**
+ * May the caller see this link's pre-join preview? Anyone with the code may (the code is the
+ * secret); a guest of another link is just anyone here. `not_found` for a link that does not exist.
+ */
+export function canSeeCallLink<T>(link: T | undefined | null): T {
+  if (!link) throw notFound("call link");
+  return link;
+}
+
+/**
+ * May the actor host the link (settings, lobby decisions, lowering others' hands, ending it)?
+ * Its host only: `not_found` for an unknown link, `forbidden` for everyone else (they can see it).
+ */
+export function canHostCallLink<T extends Pick<CallLinkFacts, "hostId">>(actor: CallActor | null, link: T | undefined | null): T {
+  const l = canSeeCallLink(link);
+  if (!actor || !isCallHost(actor, l)) throw forbidden("Only the call's host can do that.");
+  return l;
+}
+
+/**
+ * May the actor come into the call (a guest session, a media token, the CallLink socket)? The
+ * admission they get: the host is always let in; someone already admitted stays admitted
+ * (also once the link is locked); someone new or still waiting is refused while it is locked
+ * (`forbidden`), waits while the lobby is on, and is let in otherwise. `not_found` when the link is ended or
+ * unknown, and for a guest of another link (to them, this link is nothing); `forbidden` for a
+ * guest when the link requires accounts and for someone the host refused.
+ */
+export function canJoinCallLink(actor: CallActor, link: CallLinkFacts | undefined | null, admission: CallAdmission | null): "admitted" | "waiting" {
+  const l = canSeeCallLink(link);
+  if (l.endedAt !== null) throw notFound("call link");
+  if (actor.kind === "guest") {
+    if (actor.linkId !== l.id) throw notFound("call link");
+    if (l.requireAccount) throw forbidden("This call is for people with an account. Log in to join.");
+  }
+  if (isCallHost(actor, l)) return "admitted";
+  if (admission === "refused") throw forbidden("The host did not let you in.");
+  if (admission === "admitted") return "admitted";
+  if (l.locked) throw forbidden("The call is locked: nobody new can join.");
+  // Someone waiting when the host turns the lobby off comes in (the object admits them then).
+  return l.lobby ? "waiting" : "admitted";
+}
+
+/** What everyone let into a call may do in its chat: read, write, react (no files: guests have no uploads, and call chats are not under /attachments). */
+export const CALL_CHAT_PERMS: bigint = P.VIEW_CHANNEL | P.READ_HISTORY | P.SEND_MESSAGES | P.ADD_REACTIONS;
+
+/**
+ * May the actor use the call's chat (its ChannelRoom socket, its history)? Their permissions
+ * there: the host and everyone admitted talk (the host also deletes others' messages) while
+ * the link is live; after it ends its host may still read it. `not_found` for everyone else
+ * (waiting, refused, a guest of another link, a guest of a link that requires accounts).
+ */
+export function canChatInCall(actor: CallActor, link: CallLinkFacts | undefined | null, admission: CallAdmission | null): bigint {
+  const l = canSeeCallLink(link);
+  const host = isCallHost(actor, l);
+  if (l.endedAt !== null) {
+    if (host) return P.VIEW_CHANNEL | P.READ_HISTORY;
+    throw notFound("channel");
+  }
+  if (host) return CALL_CHAT_PERMS | P.MANAGE_MESSAGES;
+  let at: "admitted" | "waiting";
+  try {
+    at = canJoinCallLink(actor, l, admission);
+  } catch {
+    throw notFound("channel");
+  }
+  // Only who is in already: a newcomer whom the rules would let in has not come in yet.
+  if (at !== "admitted" || admission !== "admitted") throw notFound("channel");
+  return CALL_CHAT_PERMS;
+}
+
+/** What everyone in a call link's room may do: camera, microphone, screen share and its audio, subscribe; no data, no metadata. */
+export function callLinkGrants(): MediaGrants {
+  return {
+    canSubscribe: true,
+    canPublishSources: ["camera", "microphone", "screen_share", "screen_share_audio"],
+    canPublishData: false,
+    canUpdateOwnMetadata: false,
+  };
+}
+
+/** The echo test's two tokens: the sender publishes camera and microphone and hears nothing; the receiver only subscribes. */
+export function echoGrants(): { sender: MediaGrants; receiver: MediaGrants } {
+  return {
+    sender: { canSubscribe: false, canPublishSources: ["camera", "microphone"], canPublishData: false, canUpdateOwnMetadata: false },
+    receiver: { canSubscribe: true, canPublishSources: [], canPublishData: false, canUpdateOwnMetadata: false },
+  };
 }

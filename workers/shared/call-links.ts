@@ -27,6 +27,20 @@ export const GUEST_SESSION_TTL_MS = 12 * 3600_000;
 export const MAX_CALL_PARTICIPANTS = 50;
 /** Links one member may own. */
 export const MAX_LINKS_PER_USER = 50;
+/** The echo test's tokens live this long, seconds. */
+export const ECHO_TOKEN_TTL_SECONDS = 60;
+/** The guest cookie's name (`__Host-` prefixed over https; plain on http://localhost in development). */
+export const GUEST_COOKIE = "woxly_guest";
+
+/** The LiveKit room of a call link. */
+export function callLinkRoom(linkId: string): string {
+  return `call-${linkId}`;
+}
+
+/** A guest's person id (CallPerson.id, their chat author id and socket user id): `g_<guestId>`. */
+export function guestPersonId(guestId: string): string {
+  return `g_${guestId}`;
+}
 
 /** A random code (base32 lowercase, ≥ 26 chars) or a chosen name: 3–40 of a–z, 0–9 and `-`, not starting or ending with `-`. */
 export const CallCode = z
@@ -71,6 +85,7 @@ export const CallLink = z.object({
 export type CallLink = z.infer<typeof CallLink>;
 
 export const MyCallLinks = z.object({ links: z.array(CallLink) });
+export type MyCallLinks = z.infer<typeof MyCallLinks>;
 
 /** GET /api/calls/:code — what the pre-join screen shows (anyone with the link). */
 export const CallLinkPreview = z.object({
@@ -90,7 +105,10 @@ export const CallLinkPreview = z.object({
 });
 export type CallLinkPreview = z.infer<typeof CallLinkPreview>;
 
-/** POST /api/calls/:code/guests — a guest's name (rate-limited per IP). Sets the guest cookie. */
+/** The `:code` of every /api/calls/:code route. */
+export const CallCodeParam = z.object({ code: CallCode });
+
+/** POST /api/calls/:code/guests — a guest's name (rate-limited per IP). Sets the guest cookie; answers the link's CallLinkPreview as the new guest sees it (201). */
 export const GuestJoinBody = z.strictObject({ name: DisplayName });
 
 /** POST /api/calls/:code/token — a LiveKit token for the link's room, for the host, a member or an admitted guest. */
@@ -100,6 +118,9 @@ export const CallLinkToken = z.object({
   room: z.string(),
   /** The participant's identity in the room (opaque). */
   identity: z.string(),
+  /** The link's id (its CallLink socket's room) and the ChannelRoom of its chat: the web app opens both with them (added by the web app's brief; optional until filled). */
+  linkId: z.string().optional(),
+  channelId: z.string().optional(),
 });
 export type CallLinkToken = z.infer<typeof CallLinkToken>;
 

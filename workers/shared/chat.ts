@@ -97,9 +97,21 @@ export type Reaction = z.infer<typeof Reaction>;
  * Support-desk tickets add: `manager_joined` (the divider "A manager has joined"; `userId` the
  * manager), `call_ended` (a ticket's call ended), `ticket_closed`. A ticket's call start is `call_started`.
  */
-export const SystemKind = z.enum(["member_joined", "call_started", "call_missed", "manager_joined", "call_ended", "ticket_closed"]);
+/** `call_joined`, `call_left`, `screen_share_started`: a call link's chat (from LiveKit's webhooks). */
+export const SystemKind = z.enum([
+  "member_joined",
+  "call_started",
+  "call_missed",
+  "manager_joined",
+  "call_ended",
+  "ticket_closed",
+  "call_joined",
+  "call_left",
+  "screen_share_started",
+]);
 export type SystemKind = z.infer<typeof SystemKind>;
-export const SystemInfo = z.object({ kind: SystemKind, userId: z.string() });
+/** `name`: who it is about, by name, where the reader cannot look them up (a call link's guests). */
+export const SystemInfo = z.object({ kind: SystemKind, userId: z.string(), name: z.string().optional() });
 export type SystemInfo = z.infer<typeof SystemInfo>;
 
 /** The quoted message of a reply; `seq`, `author` and `content` are null once it is deleted. */

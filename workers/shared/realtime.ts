@@ -23,14 +23,15 @@ export const ConnectionIdentity = z.object({
   communityId: z.string().nullable(),
   /** Permission set in this channel/community, decimal string (see permissions.ts); "0" for the inbox. */
   perms: z.string(),
-  /** Session id (hash), so logging out can close exactly this session's sockets. For a visitor: their token's hash. */
+  /** Session id (hash), so logging out can close exactly this session's sockets. For a visitor or a guest: their token's hash. */
   sessionId: z.string().min(1),
   /**
-   * Who is behind the socket: a member (absent or "member") or a support-desk visitor
-   * ("visitor": `userId` is `v_<visitorId>`, no account, their own ticket only). Objects read
-   * this marker, never an id prefix.
+   * Who is behind the socket: a member (absent or "member"), a support-desk visitor
+   * ("visitor": `userId` is `v_<visitorId>`, no account, their own ticket only) or a call
+   * link's guest ("guest": `userId` is `g_<guestId>`, no account, that one link's CallLink and
+   * chat only). Objects read this marker, never an id prefix.
    */
-  kind: z.enum(["member", "visitor"]).optional(),
+  kind: z.enum(["member", "visitor", "guest"]).optional(),
 });
 export type ConnectionIdentity = z.infer<typeof ConnectionIdentity>;
 

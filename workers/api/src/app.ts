@@ -28,6 +28,8 @@ import { deskTicketRoutes } from "./routes/desk-tickets";
 import { widget } from "./routes/widget";
 import { communityDeskRoutes, deskRoutes } from "./routes/desks";
 import { siteApi } from "./routes/site-api";
+import { callLinkRoutes } from "./routes/call-links";
+import { selfTest } from "./routes/self-test";
 
 export const VERSION = "0.1.0";
 
@@ -53,7 +55,9 @@ const api = new Hono<AppEnv>()
   .route("/desks", deskRoutes)
   .route("/desks", deskTicketRoutes)
   .route("/widget", widget)
-  .route("/v1", siteApi);
+  .route("/v1", siteApi)
+  .route("/calls", callLinkRoutes)
+  .route("/self-test", selfTest);
 
 export const app = new Hono<AppEnv>()
   .use(requestId, apiSecureHeaders, noStore, originCheck, jsonOnly, jsonBodyLimit, db, session)

@@ -14,6 +14,7 @@ export { ChannelRoom } from "../../../durable-objects/channel-room";
 export { CommunityHub } from "../../../durable-objects/community-hub";
 export { UserInbox } from "../../../durable-objects/user-inbox";
 export { SupportDesk } from "../../../durable-objects/support-desk";
+export { CallLink } from "../../../durable-objects/call-link";
 
 const PAGE_HEADERS: Record<string, string> = {
   "X-Content-Type-Options": "nosniff",

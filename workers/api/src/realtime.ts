@@ -11,6 +11,7 @@ import { canChat, canSeeCommunity, canWorkDesk, visitorRoomPerms } from "../../c
 import { loadTicket } from "../../core/desk";
 import { DESK_PARTY, ROOM_PARTY, openSocketTicket } from "./lib/desk-sockets";
 import { latestTicket, visitorById, visitorIdentity } from "./lib/desk-visitors";
+import { CALL_LINK_PARTY, callChatIdentity, callSocketIdentity } from "./lib/call-links";
 import { loadSession, sessionTokenFrom } from "./lib/sessions";
 import { makeDb } from "../../core/db";
 import { isOriginAllowed } from "./middleware/origin";
@@ -27,15 +28,29 @@ async function identify(req: Request, env: Env, party: string, room: string): Pr
   const db = makeDb(env.DB);
   const ticket = new URL(req.url).searchParams.get("ticket");
   if (ticket !== null) return identifyVisitor(env, db, ticket, party, room);
+  // Call links: members by session, guests by their guest cookie (lib/call-links.ts).
+  if (party === CALL_LINK_PARTY) return callSocketIdentity(env, db, req, room);
   const token = sessionTokenFrom(req.headers.get("cookie"), req.url);
   const s = token ? await loadSession(db, token) : undefined;
-  if (!s) throw new ApiError("unauthorized", "Log in to continue.");
+  if (!s) {
+    // Without a session, only a call link's guest, and only into their call's chat.
+    const guest = party === "channel-room" ? await callChatIdentity(env, db, req, room) : undefined;
+    if (guest) return guest;
+    throw new ApiError("unauthorized", "Log in to continue.");
+  }
   const base = { userId: s.user.id, username: s.user.username, displayName: s.user.displayName, sessionId: s.session.id };
   if (party === "channel-room") {
-    // canChat, not canSeeChannel: only channels with a chat have a room (a category's id
-    // would open a room no screen shows and no ban or revalidation ever closes).
-    const a = await canChat(db, s.user.id, room, P.VIEW_CHANNEL);
-    return { ...base, communityId: a.channel.communityId, perms: formatPermissions(a.perms) };
+    try {
+      // canChat, not canSeeChannel: only channels with a chat have a room (a category's id
+      // would open a room no screen shows and no ban or revalidation ever closes).
+      const a = await canChat(db, s.user.id, room, P.VIEW_CHANNEL);
+      return { ...base, communityId: a.channel.communityId, perms: formatPermissions(a.perms) };
+    } catch (e) {
+      // Not a channel, DM or ticket of theirs: a call link's chat has its own rules.
+      const call = e instanceof ApiError && e.code === "not_found" ? await callChatIdentity(env, db, req, room) : undefined;
+      if (call) return call;
+      throw e;
+    }
   }
   if (party === "community-hub") {
     const a = await canSeeCommunity(db, s.user.id, room);
@@ -74,7 +89,13 @@ async function identifyVisitor(env: Env, db: ReturnType<typeof makeDb>, ticket: 
   return visitorIdentity(v, visitorRoomPerms(loaded.ticket.status));
 }
 
-const PARTIES: Record<string, string> = { ChannelRoom: "channel-room", CommunityHub: "community-hub", UserInbox: "user-inbox", SupportDesk: DESK_PARTY };
+const PARTIES: Record<string, string> = {
+  ChannelRoom: "channel-room",
+  CommunityHub: "community-hub",
+  UserInbox: "user-inbox",
+  SupportDesk: DESK_PARTY,
+  CallLink: CALL_LINK_PARTY,
+};
 
 export async function routeRealtime(request: Request, env: Env): Promise<Response> {
   const res = await routePartykitRequest(request, env, {

@@ -21,3 +21,8 @@ export function roomOf(env: Env, channelId: string) {
 export function deskOf(env: Env, deskId: string) {
   return getServerByName(env.SupportDesk, deskId);
 }
+
+/** The CallLink of a call link: people in the call, lobby, raised hands, the settings mirror. */
+export function callLinkOf(env: Env, linkId: string) {
+  return getServerByName(env.CallLink, linkId);
+}

@@ -40,6 +40,7 @@ import { VOICE_NOT_CONFIGURED, listRooms, roomCall } from "../../../core/media";
 import { userFromIdentity, voiceIdentity } from "../../../core/voice-identity";
 
 import { hubOf, roomOf } from "../stubs";
+import { handleCallWebhook } from "./call-links";
 import { publish } from "./rooms";
 import { e2eeChannelIds, rotateCallKeys } from "../../../core/voice-keys";
 
@@ -356,6 +357,8 @@ export async function handleWebhook(
 ): Promise<{ applied: boolean; duplicate: boolean }> {
   if (!ev.room) return { applied: false, duplicate: false };
   const db = makeDb(env.DB);
+  // A call link's room (lib/call-links.ts): people in the call and its chat, no hub.
+  if (ev.room.startsWith("call-")) return handleCallWebhook(env, db, ev);
   const ch = (await db.select().from(channels).where(eq(channels.id, ev.room)).limit(1))[0];
   if (!ch || !VOICE_KINDS.has(ch.kind)) return { applied: false, duplicate: false }; // not ours
   const p = ev.participant;
