@@ -196,6 +196,11 @@ export class CallLink extends RealtimeServer<CallLinkClientFrame, CallLinkServer
     return { admission };
   }
 
+  /** Closes a member's sockets of one session, or all of them (logout, password change). */
+  async disconnectMember(userId: string, sessionId?: string): Promise<number> {
+    return sessionId ? this.closeSession(sessionId, CLOSE.SESSION_ENDED) : this.closeUser(userId, CLOSE.SESSION_ENDED);
+  }
+
   /** Someone's recorded admission (null: they never asked to come in) and how many are in the room. */
   async standing(personId: string): Promise<{ admission: CallAdmission | null; inCall: number }> {
     return { admission: this.#store.person(personId)?.admission ?? null, inCall: this.#store.inCallCount() };

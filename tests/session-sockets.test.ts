@@ -61,6 +61,16 @@ describe("ending a session closes its sockets", () => {
     expect((await socket.waitClosed()).code).toBe(4401);
   });
 
+  it("log out closes the host's sockets on their call links", async () => {
+    const { c } = await userWithCommunity();
+    const res = await c.fetch("/api/calls", { method: "POST", json: {} });
+    expect(res.status).toBe(201);
+    const link = (await res.json()) as { id: string };
+    const socket = await open(c, `/parties/call-link/${link.id}`);
+    expect((await c.fetch("/api/auth/logout", { method: "POST" })).status).toBe(204);
+    expect((await socket.waitClosed()).code).toBe(4401);
+  });
+
   it("log out everywhere and a password change close every socket of the user", async () => {
     const { c, username, communityId, channelId } = await userWithCommunity();
     const other = client();

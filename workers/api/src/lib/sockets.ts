@@ -5,11 +5,11 @@
  * channels they can reach, and the SupportDesks of those communities with their running
  * tickets' rooms, so those are asked directly.
  */
-import { and, eq, inArray } from "drizzle-orm";
-import { channelRecipients, channels, desks, members, tickets } from "../../../core/schema";
+import { and, eq, inArray, isNull } from "drizzle-orm";
+import { callLinks, channelRecipients, channels, desks, members, tickets } from "../../../core/schema";
 import type { Db } from "../../../core/db";
 import { log } from "../../../core/log";
-import { deskOf, hubOf, inboxOf, roomOf } from "../stubs";
+import { callLinkOf, deskOf, hubOf, inboxOf, roomOf } from "../stubs";
 import { removeFromVoice } from "./voice";
 
 /** Channel kinds whose ChannelRoom may hold a socket of a member. */
@@ -37,12 +37,23 @@ async function reach(db: Db, userId: string) {
         .from(tickets)
         .where(and(inArray(tickets.deskId, deskIds), inArray(tickets.status, ["assistant", "queued", "open"])))
     : [];
-  return { communityIds, deskIds, channelIds: [...communityChannels, ...dms, ...ticketRooms].map((r) => r.id) };
+  // Call links they host that are still live, with their chats. (Links of others a member
+  // joined are not recorded anywhere but in each link's object: docs/call-links.md "Security".)
+  const links = await db
+    .select({ id: callLinks.id, channelId: callLinks.channelId })
+    .from(callLinks)
+    .where(and(eq(callLinks.hostId, userId), isNull(callLinks.endedAt)));
+  return {
+    communityIds,
+    deskIds,
+    linkIds: links.map((l) => l.id),
+    channelIds: [...communityChannels, ...dms, ...ticketRooms, ...links.map((l) => ({ id: l.channelId }))].map((r) => r.id),
+  };
 }
 
 /** Closes the sockets of one session (`sessionId`) or of every session of the user (omit it). */
 export async function closeSockets(env: Env, db: Db, userId: string, sessionId?: string): Promise<void> {
-  const { communityIds, deskIds, channelIds } = await reach(db, userId);
+  const { communityIds, deskIds, linkIds, channelIds } = await reach(db, userId);
   const tasks: Promise<unknown>[] = [
     ...communityIds.map(async (id) => {
       const hub = await hubOf(env, id);
@@ -59,6 +70,7 @@ export async function closeSockets(env: Env, db: Db, userId: string, sessionId?:
       return sessionId ? desk.disconnectSession(sessionId) : desk.disconnectUser(userId);
     }),
   );
+  tasks.push(...linkIds.map(async (id) => (await callLinkOf(env, id)).disconnectMember(userId, sessionId)));
   tasks.push(
     (async () => {
       const inbox = inboxOf(env, userId);
