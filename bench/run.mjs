@@ -230,4 +230,9 @@ if (process.env.WOXLY_BENCH_VOICE !== "0") {
   const { spawnSync } = await import("node:child_process");
   spawnSync(process.execPath, [path.join(ROOT, "bench", "voice", "run.mjs"), ...(quick ? ["--quick"] : [])], { cwd: ROOT, stdio: "inherit" });
 }
+// Then the support desk benchmarks (bench/desk/run.mjs: request to panel, widget weight); WOXLY_BENCH_DESK=0 skips them.
+if (process.env.WOXLY_BENCH_DESK !== "0") {
+  const { spawnSync } = await import("node:child_process");
+  spawnSync(process.execPath, [path.join(ROOT, "bench", "desk", "run.mjs"), ...(quick ? ["--quick"] : [])], { cwd: ROOT, stdio: "inherit" });
+}
 process.exit(0);

@@ -1,0 +1,212 @@
+/**
+ * The support desk end to end, in real Chromium against the running product and a real
+ * livekit-server: a manager sets up a desk (community, allowed website, two FAQ entries)
+ * through the HTTP API; a visitor on a plain third-party page (another port, so another
+ * origin) opens the widget, gets the FAQ answer with its source, asks for a manager and sees
+ * position 1; the manager accepts in the panel; they chat both ways; the visitor reloads the
+ * page and the conversation is all there and goes on (no line twice); the manager starts a
+ * video call, the visitor accepts, and both receive audio with sound in it and decoded video
+ * (inbound RTP stats of every peer connection, in the page and in the widget's frame); the
+ * manager closes, the visitor rates 4 of 5 with a comment, and the manager's ticket route
+ * shows the rating and the transcript.
+ *
+ * The steps run in order and share the conversation: a failure names the step that broke.
+ * Screenshots of both sides at the live chat (1280×800, the widget also at 390×844) and in
+ * the call go to /tmp/woxly-shots.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { chromium, type Browser, type Frame, type Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import { voiceLike, writeWav } from "../bench/voice/wav.mjs";
+import { CHROMIUM, CHROMIUM_ARGS } from "./browser";
+import { FAQ, deskScene, launcher, openWidget, receivesAudioAndVideo, tappedContext, ticketOf, type DeskScene } from "./desk-fixtures";
+
+const base = inject("baseUrl");
+const SHOTS = "/tmp/woxly-shots";
+const LINES = {
+  visitorFirst: "Hello, my reset link never arrived.",
+  managerFirst: "Hi! I am looking at your account now.",
+  visitorAfterReload: "I reloaded the page, are you still there?",
+  managerAfterReload: "Still here. Let us switch to video.",
+};
+const COMMENT = "Quick and friendly, thank you.";
+
+let browser: Browser;
+let tmp = "";
+let scene: DeskScene;
+let visitor: Page;
+let widget: Frame;
+let manager: Page;
+let ticketId = "";
+
+// --- the visitor's widget (the panel iframe, web/widget/panel) -------------------------------
+const composer = (f: Frame) => f.locator("form.composer textarea");
+const lines = (f: Frame, text: string) => f.locator("[data-message] .text", { hasText: text });
+
+async function ask(f: Frame, text: string): Promise<void> {
+  const box = composer(f);
+  await box.fill(text);
+  await box.press("Enter");
+  await expect.poll(() => box.inputValue()).toBe("");
+}
+
+// --- the manager's panel (web/src/lib/desk/components) ---------------------------------------
+const row = (p: Page, id: string) => p.locator(`li.waiting-item[data-ticket="${id}"]`);
+const replyBox = (p: Page) => p.getByRole("combobox", { name: /^Message to / });
+const managerLines = (p: Page, text: string) => p.locator(".conversation li.msg .bubble", { hasText: text });
+
+async function reply(p: Page, text: string): Promise<void> {
+  const box = replyBox(p);
+  await box.fill(text);
+  await box.press("Enter");
+  await expect.poll(() => box.inputValue()).toBe("");
+}
+
+/** Every line of the conversation appears exactly once on both sides. */
+async function eachOnceOnBothSides(texts: string[]): Promise<void> {
+  for (const t of texts) {
+    await expect.poll(() => lines(widget, t).count(), { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => managerLines(manager, t).count(), { timeout: 10_000 }).toBe(1);
+  }
+}
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  tmp = mkdtempSync(path.join(os.tmpdir(), "woxly-desk-e2e-"));
+  // A speech-like microphone on both sides, so received audio has sound in it.
+  const wav = writeWav(path.join(tmp, "voice.wav"), voiceLike());
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, `--use-file-for-fake-audio-capture=${wav}`] });
+  scene = await deskScene(browser, base);
+  visitor = await (await tappedContext(browser)).newPage();
+  const managerContext = await tappedContext(browser);
+  await managerContext.addCookies(await scene.manager.context.cookies());
+  manager = await managerContext.newPage();
+});
+
+afterEach(async (ctx) => {
+  // What each side showed when a step failed.
+  if (ctx.task.result?.state !== "fail") return;
+  const step = ctx.task.name.slice(0, 1);
+  await visitor?.screenshot({ path: `${SHOTS}/desk-failed-step${step}-visitor.png` }).catch(() => {});
+  await manager?.screenshot({ path: `${SHOTS}/desk-failed-step${step}-manager.png` }).catch(() => {});
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await scene?.site.close();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+describe("the support desk, visitor and manager", () => {
+  it("1. the widget on a third-party page answers from the FAQ, with its source", async () => {
+    // The manager is at work: the panel is open (so the widget offers a live chat, not a message form).
+    await manager.goto(`${base}/c/${scene.communityId}/desk/${scene.desk.id}`);
+    await manager.locator(".desk-panel .available input:not([disabled])").waitFor({ timeout: 20_000 });
+    expect(new URL(scene.site.url).origin).not.toBe(new URL(base).origin);
+    await visitor.goto(scene.site.url);
+    await launcher(visitor).waitFor({ timeout: 15_000 });
+    expect(await launcher(visitor).getAttribute("aria-label")).toBe("Open chat: Acme support");
+    widget = await openWidget(visitor, scene.desk.id);
+    expect(await widget.locator(".panel h1").textContent()).toBe("Acme support");
+    await widget.getByText("Hi! Ask us anything.").waitFor();
+    await ask(widget, "how can I reset my password");
+    // The answer shows at once from the HTTP answer, then as a line of the ticket's room once
+    // the room's socket has the conversation: either way, once, word for word.
+    const answer = widget.locator("[data-answer] .text, [data-message] .text").filter({ hasText: FAQ[0].answer });
+    await answer.first().waitFor({ timeout: 15_000 });
+    expect(await answer.allTextContents()).toEqual([FAQ[0].answer]);
+    expect(await widget.locator(".answer-extra .source").textContent()).toBe(`Source: ${FAQ[0].question}`);
+  });
+
+  it("2. “Talk to a manager” puts the visitor first in the queue", async () => {
+    await widget.getByRole("button", { name: "Talk to a manager" }).click();
+    await expect.poll(() => widget.locator(".status strong").textContent(), { timeout: 10_000 }).toBe("You are number 1 in the queue");
+    expect(await widget.locator(".status").textContent()).toContain("Managers online: 1");
+    const queued = await scene.manager.api<{ tickets: { id: string; status: string }[] }>("GET", `/api/desks/${scene.desk.id}/tickets?status=queued`);
+    expect(queued.tickets).toHaveLength(1);
+    ticketId = queued.tickets[0]!.id;
+  });
+
+  it("3. the manager sees the request in the panel and accepts it", async () => {
+    const waiting = row(manager, ticketId);
+    await waiting.waitFor({ timeout: 15_000 });
+    expect(await waiting.locator(".preview").textContent()).toContain("reset my password");
+    await waiting.getByRole("button", { name: /Accept/ }).click();
+    await waiting.waitFor({ state: "detached" });
+    await replyBox(manager).waitFor({ timeout: 10_000 });
+    // The manager sees the assistant part of the conversation; the visitor sees the divider.
+    await managerLines(manager, FAQ[0].answer).waitFor({ timeout: 10_000 });
+    await widget.getByText("A manager has joined").waitFor({ timeout: 10_000 });
+    const t = (await ticketOf(scene.manager, scene.desk.id, ticketId)).ticket;
+    expect(t).toMatchObject({ status: "open", assigneeId: scene.manager.id });
+  });
+
+  it("4. live chat both ways", async () => {
+    await ask(widget, LINES.visitorFirst);
+    await managerLines(manager, LINES.visitorFirst).waitFor({ timeout: 10_000 });
+    await reply(manager, LINES.managerFirst);
+    await lines(widget, LINES.managerFirst).waitFor({ timeout: 10_000 });
+    await eachOnceOnBothSides([LINES.visitorFirst, LINES.managerFirst]);
+
+    await visitor.screenshot({ path: `${SHOTS}/desk-visitor-chat-1280x800.png` });
+    await manager.screenshot({ path: `${SHOTS}/desk-manager-chat-1280x800.png` });
+    await visitor.setViewportSize({ width: 390, height: 844 });
+    await lines(widget, LINES.managerFirst).waitFor();
+    await visitor.screenshot({ path: `${SHOTS}/desk-visitor-chat-390x844.png` });
+    await visitor.setViewportSize({ width: 1280, height: 800 });
+  });
+
+  it("5. after a reload of the page the whole conversation is there and goes on, nothing twice", async () => {
+    await visitor.reload();
+    widget = await openWidget(visitor, scene.desk.id);
+    await widget.getByText("A manager has joined").waitFor({ timeout: 15_000 });
+    await eachOnceOnBothSides([LINES.visitorFirst, LINES.managerFirst]);
+
+    await ask(widget, LINES.visitorAfterReload);
+    await reply(manager, LINES.managerAfterReload);
+    await eachOnceOnBothSides([LINES.visitorFirst, LINES.managerFirst, LINES.visitorAfterReload, LINES.managerAfterReload]);
+    // The question to the assistant and its answer are still the first lines, once.
+    await expect.poll(() => lines(widget, FAQ[0].answer).count()).toBe(1);
+    await expect.poll(() => managerLines(manager, FAQ[0].answer).count()).toBe(1);
+  });
+
+  it("6. the manager starts a video call, the visitor accepts, both receive audio and video", async () => {
+    await manager.getByRole("button", { name: "Start video call" }).click();
+    const ring = widget.getByRole("region", { name: "The manager is calling you with video" });
+    await ring.waitFor({ timeout: 10_000 });
+    await ring.getByRole("button", { name: "Accept" }).click();
+
+    // Both directions, judged by what each side's peer connections receive.
+    const flowing = async (where: Page | Frame) => {
+      const r = await receivesAudioAndVideo(where);
+      return { audio: r.audio, video: r.video };
+    };
+    await expect.poll(() => flowing(widget), { timeout: 30_000 }).toEqual({ audio: true, video: true });
+    await expect.poll(() => flowing(manager), { timeout: 30_000 }).toEqual({ audio: true, video: true });
+    // And the videos play in the page: the remote tile on each side has frames.
+    await expect.poll(() => widget.locator(".media video").count(), { timeout: 10_000 }).toBeGreaterThan(0);
+    await expect.poll(() => manager.locator(".in-call .tile:not([data-local]) video").count(), { timeout: 10_000 }).toBeGreaterThan(0);
+    await visitor.screenshot({ path: `${SHOTS}/desk-visitor-call-1280x800.png` });
+    await manager.screenshot({ path: `${SHOTS}/desk-manager-call-1280x800.png` });
+
+    await manager.getByRole("button", { name: "Hang up" }).click();
+    await widget.locator(".call").waitFor({ state: "detached", timeout: 10_000 });
+  });
+
+  it("7. the manager closes, the visitor rates 4 of 5 with a comment, the ticket route shows it", async () => {
+    await manager.locator("button.close-btn").click();
+    await manager.locator(".strip").getByRole("button", { name: "Close ticket" }).click();
+    await widget.getByText("How did we do?").waitFor({ timeout: 10_000 });
+    await widget.locator("label.star").nth(3).click();
+    await widget.getByLabel("Comment (optional)").fill(COMMENT);
+    await widget.getByRole("button", { name: "Send rating" }).click();
+    await widget.getByText("Thank you for your feedback!").waitFor({ timeout: 10_000 });
+
+    const { ticket, lines: transcript } = await ticketOf(scene.manager, scene.desk.id, ticketId);
+    expect(ticket).toMatchObject({ status: "closed", rating: 4, ratingComment: COMMENT, assigneeId: scene.manager.id });
+    const said = transcript.map((l) => l.content);
+    for (const t of Object.values(LINES)) expect(said.filter((c) => c === t)).toHaveLength(1);
+  });
+});
