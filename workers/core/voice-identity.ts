@@ -7,6 +7,7 @@
  * no mapping table). Both keys are derived with HKDF from PASSWORD_PEPPER, the api worker's
  * one secret, under a label of their own; the token worker never needs them.
  */
+import { fromBase64url, toBase64url } from "./crypto";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -40,19 +41,7 @@ function keys(secret: string): Promise<Keys> {
   return k;
 }
 
-function b64url(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
 
-function fromB64url(s: string): Uint8Array | null {
-  if (!/^[A-Za-z0-9_-]+$/.test(s)) return null;
-  const bin = atob(s.replace(/-/g, "+").replace(/_/g, "/"));
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
 
 /** The identity `userId` has in `room` (a channel id). At most 128 characters for ids up to 64 characters. */
 export async function voiceIdentity(secret: string, room: string, userId: string): Promise<string> {
@@ -62,13 +51,13 @@ export async function voiceIdentity(secret: string, room: string, userId: string
   const out = new Uint8Array(IV_BYTES + ct.byteLength);
   out.set(iv);
   out.set(ct, IV_BYTES);
-  return PREFIX + b64url(out);
+  return PREFIX + toBase64url(out);
 }
 
 /** The user id inside an identity of `room`, or null for anything we did not issue for that room. */
 export async function userFromIdentity(secret: string, room: string, identity: string): Promise<string | null> {
   if (!identity.startsWith(PREFIX)) return null;
-  const raw = fromB64url(identity.slice(PREFIX.length));
+  const raw = fromBase64url(identity.slice(PREFIX.length));
   if (!raw || raw.byteLength <= IV_BYTES + 16) return null;
   const k = await keys(secret);
   try {

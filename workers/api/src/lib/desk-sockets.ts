@@ -9,7 +9,7 @@
  */
 import { z } from "zod";
 import { SOCKET_TICKET_TTL_MS } from "../../../shared/desk";
-import { timingSafeEqual } from "../../../core/crypto";
+import { fromBase64url, timingSafeEqual, toBase64url } from "../../../core/crypto";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -48,20 +48,6 @@ function key(secret: string): Promise<CryptoKey> {
   return k;
 }
 
-function b64url(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-function fromB64url(s: string): Uint8Array | null {
-  if (!/^[A-Za-z0-9_-]*$/.test(s)) return null;
-  try {
-    const bin = atob(s.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((s.length + 3) % 4));
-    return Uint8Array.from(bin, (c) => c.charCodeAt(0));
-  } catch {
-    return null;
-  }
-}
 
 async function mac(secret: string, body: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.sign("HMAC", await key(secret), enc.encode(body)));
@@ -69,8 +55,8 @@ async function mac(secret: string, body: string): Promise<Uint8Array> {
 
 /** A signed ticket for one socket of a visitor, good for SOCKET_TICKET_TTL_MS from `now` (ms). */
 export async function signSocketTicket(secret: string, t: Omit<SocketTicket, "e">, now = Date.now()): Promise<string> {
-  const body = b64url(enc.encode(JSON.stringify({ ...t, e: now + SOCKET_TICKET_TTL_MS })));
-  return `${body}.${b64url(await mac(secret, body))}`;
+  const body = toBase64url(enc.encode(JSON.stringify({ ...t, e: now + SOCKET_TICKET_TTL_MS })));
+  return `${body}.${toBase64url(await mac(secret, body))}`;
 }
 
 /** The ticket's payload when its signature holds, it has not expired and it names this party and room; else null. */
@@ -78,9 +64,9 @@ export async function openSocketTicket(secret: string, ticket: string, party: st
   if (ticket.length > 1024) return null;
   const [body, sig, extra] = ticket.split(".");
   if (!body || !sig || extra !== undefined) return null;
-  const given = fromB64url(sig);
+  const given = fromBase64url(sig);
   if (!given || !timingSafeEqual(given, await mac(secret, body))) return null;
-  const raw = fromB64url(body);
+  const raw = fromBase64url(body);
   if (!raw) return null;
   let parsed: unknown;
   try {
