@@ -118,9 +118,9 @@ export const CallLinkToken = z.object({
   room: z.string(),
   /** The participant's identity in the room (opaque). */
   identity: z.string(),
-  /** The link's id (its CallLink socket's room) and the ChannelRoom of its chat: the web app opens both with them (added by the web app's brief; optional until filled). */
-  linkId: z.string().optional(),
-  channelId: z.string().optional(),
+  /** The link's id (its CallLink socket's room) and the ChannelRoom of its chat: the page opens both with them. */
+  linkId: z.string(),
+  channelId: z.string(),
 });
 export type CallLinkToken = z.infer<typeof CallLinkToken>;
 

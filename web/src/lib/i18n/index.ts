@@ -9,6 +9,7 @@ import en from "./en.json";
 import communitiesEn from "./communities.en.json";
 import chatEn from "./chat.en.json";
 import voiceEn from "./voice.en.json";
+import callsEn from "./calls.en.json";
 
 export const LOCALE_STORAGE_KEY = "woxly.locale";
 export const DEFAULT_LOCALE: Locale = "en";
@@ -35,6 +36,10 @@ register("ky", () => import("./chat.ky.json"));
 addMessages("en", voiceEn);
 register("ru", () => import("./voice.ru.json"));
 register("ky", () => import("./voice.ky.json"));
+// Call links and the self-test (lib/calls) likewise.
+addMessages("en", callsEn);
+register("ru", () => import("./calls.ru.json"));
+register("ky", () => import("./calls.ky.json"));
 
 export function isLocale(value: unknown): value is Locale {
   return typeof value === "string" && (LOCALES as readonly string[]).includes(value);

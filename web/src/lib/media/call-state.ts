@@ -3,14 +3,16 @@
  * `CallState` that `CallSession` (call.ts) publishes. Types only, plus the idle value.
  */
 
-/** Where a call happens: a community voice channel or a DM / group DM. */
+/** Where a call happens: a community voice channel, a DM / group DM, or a call link. */
 export interface CallTarget {
   channelId: string;
-  /** null for DMs (no CommunityHub). */
+  /** null for DMs and call links (no CommunityHub). */
   communityId: string | null;
   /** Shown in the call bar. */
   name: string;
-  kind: "voice" | "dm";
+  kind: "voice" | "dm" | "link";
+  /** Call links: the link's code (its token comes from `POST /api/calls/:code/token`). */
+  code?: string;
 }
 
 export type CallPhase =

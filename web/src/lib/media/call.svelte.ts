@@ -18,6 +18,7 @@ import { soleNameMatch, speakingUsers } from "./participants";
 import { loadPrefs, loadVolumes, savePrefs, saveVolumes, type VoicePrefs } from "./prefs";
 import { playTone } from "./tones";
 import { callKey, voiceToken } from "./voice-api";
+import { callsApi } from "$lib/calls/api";
 
 /**
  * A token asked for ahead of the click is used within this long, ms, and within half its
@@ -219,8 +220,30 @@ class Voice {
     if (value) void client.then((lk) => this.#session.warm(lk, value)).catch(() => {});
   }
 
+  /** Call links joined in this tab: their chat channel id → the link's code (the token comes from the link). */
+  readonly #linkCodes = new Map<string, string>();
+
+  /**
+   * A call link's token as a voice token: no E2EE, no forced push-to-talk, and the usual call
+   * sources (the server's grants in the token decide; LiveKit tells about any change).
+   */
+  async #linkToken(code: string): Promise<VoiceTokenResponse> {
+    const t = await callsApi.token(code);
+    return {
+      url: t.url,
+      token: t.token,
+      identity: t.identity,
+      e2ee: false,
+      pushToTalkOnly: false,
+      grants: { canSubscribe: true, canPublishSources: ["microphone", "camera", "screen_share"], canPublishData: true, canUpdateOwnMetadata: false },
+      ttlSeconds: 120,
+    };
+  }
+
   /** A prepared token when fresh, else a new one; a token is used once. */
   #takeToken(channelId: string): ReturnType<typeof voiceToken> {
+    const code = this.#linkCodes.get(channelId);
+    if (code) return this.#linkToken(code);
     const p = this.#prefetched;
     this.#prefetched = null;
     if (p && p.channelId === channelId && Date.now() - p.at < p.reuseMs) return p.token.catch(() => voiceToken(channelId));
@@ -244,6 +267,7 @@ class Voice {
   }
 
   join(target: CallTarget): Promise<void> {
+    if (target.kind === "link" && target.code) this.#linkCodes.set(target.channelId, target.code);
     return this.#session.join(target);
   }
 

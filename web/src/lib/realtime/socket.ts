@@ -32,7 +32,7 @@ export interface SocketConfig {
   create?: (options: PartySocketOptions) => SocketLike;
 }
 
-export type Party = "channel-room" | "community-hub" | "user-inbox" | "support-desk";
+export type Party = "channel-room" | "community-hub" | "user-inbox" | "support-desk" | "call-link";
 
 export interface SocketHandlers<In> {
   /** The shared schema of the server's frames. */

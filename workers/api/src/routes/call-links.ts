@@ -148,7 +148,7 @@ export const callLinkRoutes = new Hono<AppEnv>()
     const personId = who.actor.kind === "member" ? who.actor.userId : guestPersonId(who.actor.guestId);
     const identity = await voiceIdentity(c.env.PASSWORD_PEPPER, room, personId);
     const { url, token } = await issueToken(c.env, { identity, name: who.name.slice(0, 64), room, ttlSeconds: MEDIA_TOKEN_TTL_SECONDS, grants: callLinkGrants() });
-    const body: CallLinkToken = { url, token, room, identity };
+    const body: CallLinkToken = { url, token, room, identity, linkId: l.link.id, channelId: l.link.channelId };
     return c.json(body);
   })
   .get("/:code/history", validate("param", CallCodeParam), validate("query", HistoryQuery), async (c) => {
