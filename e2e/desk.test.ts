@@ -52,6 +52,35 @@ async function ask(f: Frame, text: string): Promise<void> {
   await expect.poll(() => box.inputValue()).toBe("");
 }
 
+/** The widget's desk config as the launcher reads it: how many managers are online now. */
+async function managersOnline(): Promise<number> {
+  const res = await fetch(`${base}/api/widget/desks/${scene.desk.id}`);
+  return ((await res.json()) as { managersOnline: number }).managersOnline;
+}
+
+/**
+ * The panel's layout in a call: the composer wholly inside the frame's viewport, the
+ * conversation at least 120 px tall (several lines) with its newest line in view, and the
+ * remote video drawn.
+ */
+function callLayout(f: Frame): Promise<{ composerInView: boolean; conversationTall: boolean; newestInView: boolean; video: boolean; conversation: number; composerBottom: number; height: number }> {
+  return f.evaluate(() => {
+    const composer = document.querySelector("form.composer")!.getBoundingClientRect();
+    const conversation = document.querySelector(".conversation")!.getBoundingClientRect();
+    const remote = document.querySelector<HTMLVideoElement>('.call .media video[data-local="0"]');
+    const newest = [...document.querySelectorAll(".conversation [data-message]")].at(-1)?.getBoundingClientRect();
+    return {
+      composerInView: composer.top >= 0 && composer.bottom <= window.innerHeight + 0.5 && composer.height >= 44,
+      conversationTall: conversation.height >= 120,
+      newestInView: Boolean(newest && newest.bottom <= conversation.bottom + 1 && newest.top >= conversation.top - 1),
+      video: Boolean(remote && remote.getBoundingClientRect().height > 60),
+      conversation: Math.round(conversation.height),
+      composerBottom: Math.round(composer.bottom),
+      height: window.innerHeight,
+    };
+  });
+}
+
 // --- the manager's panel (web/src/lib/desk/components) ---------------------------------------
 const row = (p: Page, id: string) => p.locator(`li.waiting-item[data-ticket="${id}"]`);
 const replyBox = (p: Page) => p.getByRole("combobox", { name: /^Message to / });
@@ -101,9 +130,8 @@ afterAll(async () => {
 
 describe("the support desk, visitor and manager", () => {
   it("1. the widget on a third-party page answers from the FAQ, with its source", async () => {
-    // The manager is at work: the panel is open (so the widget offers a live chat, not a message form).
-    await manager.goto(`${base}/c/${scene.communityId}/desk/${scene.desk.id}`);
-    await manager.locator(".desk-panel .available input:not([disabled])").waitFor({ timeout: 20_000 });
+    // The visitor's page loads while nobody is online: the widget's config says so.
+    expect(await managersOnline()).toBe(0);
     expect(new URL(scene.site.url).origin).not.toBe(new URL(base).origin);
     await visitor.goto(scene.site.url);
     await launcher(visitor).waitFor({ timeout: 15_000 });
@@ -118,9 +146,15 @@ describe("the support desk, visitor and manager", () => {
     await answer.first().waitFor({ timeout: 15_000 });
     expect(await answer.allTextContents()).toEqual([FAQ[0].answer]);
     expect(await widget.locator(".answer-extra .source").textContent()).toBe(`Source: ${FAQ[0].question}`);
+
+    // Only now does the manager come to work: the panel opens (they are online), after the
+    // widget read its config; the widget is not reloaded.
+    await manager.goto(`${base}/c/${scene.communityId}/desk/${scene.desk.id}`);
+    await manager.locator(".desk-panel .available input:not([disabled])").waitFor({ timeout: 20_000 });
+    await expect.poll(managersOnline, { timeout: 10_000 }).toBe(1);
   });
 
-  it("2. “Talk to a manager” puts the visitor first in the queue", async () => {
+  it("2. “Talk to a manager” puts the visitor first in the queue (the manager came online after the widget loaded)", async () => {
     await widget.getByRole("button", { name: "Talk to a manager" }).click();
     await expect.poll(() => widget.locator(".status strong").textContent(), { timeout: 10_000 }).toBe("You are number 1 in the queue");
     expect(await widget.locator(".status").textContent()).toContain("Managers online: 1");
@@ -141,6 +175,16 @@ describe("the support desk, visitor and manager", () => {
     await widget.getByText("A manager has joined").waitFor({ timeout: 10_000 });
     const t = (await ticketOf(scene.manager, scene.desk.id, ticketId)).ticket;
     expect(t).toMatchObject({ status: "open", assigneeId: scene.manager.id });
+
+    // At 1280 wide with the visitor's details open (as they start on a wide screen), the
+    // conversation's title is the whole name.
+    const details = manager.locator(".conv-header").getByRole("button", { name: "Visitor", exact: true });
+    if ((await details.getAttribute("aria-pressed")) !== "true") await details.click();
+    await manager.locator(".details-col").waitFor();
+    const title = manager.locator(".conv-header .title");
+    expect(await title.textContent()).toBe(t.visitor.name);
+    expect(await title.evaluate((el) => ({ cut: el.scrollWidth > el.clientWidth, width: el.clientWidth }))).toMatchObject({ cut: false });
+    await manager.screenshot({ path: `${SHOTS}/w1-manager-details-1280x800.png` });
   });
 
   it("4. live chat both ways", async () => {
@@ -190,6 +234,14 @@ describe("the support desk, visitor and manager", () => {
     await expect.poll(() => manager.locator(".in-call .tile:not([data-local]) video").count(), { timeout: 10_000 }).toBeGreaterThan(0);
     await visitor.screenshot({ path: `${SHOTS}/desk-visitor-call-1280x800.png` });
     await manager.screenshot({ path: `${SHOTS}/desk-manager-call-1280x800.png` });
+    // In the call the panel (380×600 on a desktop page, the whole screen on a phone) keeps the
+    // conversation readable and the composer in view.
+    await expect.poll(() => callLayout(widget), { timeout: 10_000 }).toMatchObject({ composerInView: true, conversationTall: true, newestInView: true, video: true });
+    await visitor.screenshot({ path: `${SHOTS}/w1-call-380x600.png` });
+    await visitor.setViewportSize({ width: 390, height: 844 });
+    await expect.poll(() => callLayout(widget), { timeout: 10_000 }).toMatchObject({ composerInView: true, conversationTall: true, newestInView: true, video: true });
+    await visitor.screenshot({ path: `${SHOTS}/w1-call-390x844.png` });
+    await visitor.setViewportSize({ width: 1280, height: 800 });
 
     await manager.getByRole("button", { name: "Hang up" }).click();
     await widget.locator(".call").waitFor({ state: "detached", timeout: 10_000 });

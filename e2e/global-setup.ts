@@ -15,7 +15,15 @@ export default async function setup(project: TestProject) {
   const persistTo = mkdtempSync(path.join(os.tmpdir(), "woxly-e2e-"));
   const port: number = await freePort();
   // `npm test` has just built the web app; a bare `vitest --config e2e/...` builds it here.
-  const product = await startProduct({ port, persistTo, requireLivekit: true, quiet: true, build: process.env.WOXLY_SKIP_BUILD !== "1" });
+  const product = await startProduct({
+    port,
+    persistTo,
+    requireLivekit: true,
+    quiet: true,
+    build: process.env.WOXLY_SKIP_BUILD !== "1",
+    // Every e2e file's visitors come from 127.0.0.1: the per-address limit (default 10) is for the internet.
+    vars: { WIDGET_VISITOR_START_LIMIT: "1000" },
+  });
   project.provide("baseUrl", product.url);
   project.provide("livekitUrl", product.livekitUrl ?? "");
   return async () => {

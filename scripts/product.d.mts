@@ -20,4 +20,6 @@ export function startProduct(opts?: {
   requireLivekit?: boolean;
   quiet?: boolean;
   build?: boolean;
+  /** wrangler.toml [vars] overrides, as `wrangler dev --var NAME:value`. */
+  vars?: Record<string, string>;
 }): Promise<Product>;

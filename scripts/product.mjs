@@ -168,7 +168,7 @@ async function waitFor(url, timeoutMs, isDead) {
  * own process group (stopChild ends workerd too); resolves with the child once `/api/health`
  * answers.
  */
-export async function startWranglerDev({ name = "wrangler dev", configs, port, persistTo, quiet = false }) {
+export async function startWranglerDev({ name = "wrangler dev", configs, port, persistTo, quiet = false, vars = {} }) {
   const args = [
     WRANGLER, "dev",
     ...configs.flatMap((c) => ["-c", c]),
@@ -176,6 +176,7 @@ export async function startWranglerDev({ name = "wrangler dev", configs, port, p
     "--persist-to", persistTo,
     "--show-interactive-dev-session=false",
     "--log-level", quiet ? "error" : "info",
+    ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
   ];
   const child = startChild(name, process.execPath, args, { stdio: ["ignore", quiet ? "ignore" : "inherit", "inherit"] });
   await waitFor(`http://127.0.0.1:${port}/api/health`, 60_000, () => child.exitCode !== null);
@@ -183,7 +184,8 @@ export async function startWranglerDev({ name = "wrangler dev", configs, port, p
 }
 
 /**
- * Starts LiveKit (unless `livekit: false` or LIVEKIT_URL points elsewhere) and wrangler dev.
+ * Starts LiveKit (unless `livekit: false` or LIVEKIT_URL points elsewhere) and wrangler dev;
+ * `vars` ({ NAME: "value" }) override wrangler.toml's [vars] (`wrangler dev --var NAME:value`).
  * Returns { url, livekitUrl, stop, restartWorkers(kill9) }.
  */
 export async function startProduct({
@@ -193,6 +195,7 @@ export async function startProduct({
   requireLivekit = false,
   quiet = false,
   build = true,
+  vars = {},
 } = {}) {
   ensureDevVars();
   if (build) buildWeb();
@@ -232,7 +235,7 @@ export async function startProduct({
   const configs = ["wrangler.toml", "workers/token/wrangler.toml"];
   let wr;
   const startWorkers = async () => {
-    wr = await startWranglerDev({ configs, port, persistTo, quiet });
+    wr = await startWranglerDev({ configs, port, persistTo, quiet, vars });
   };
   await startWorkers();
 

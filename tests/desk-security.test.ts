@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { CLOSE } from "../workers/shared/close-codes";
 import { SOCKET_TICKET_TTL_MS } from "../workers/shared/desk";
 import { signSocketTicket } from "../workers/api/src/lib/desk-sockets";
-import { VISITOR_REQUEST_LIMIT, VISITOR_START_LIMIT } from "../workers/api/src/routes/widget";
+import { VISITOR_REQUEST_LIMIT, VISITOR_START_LIMIT, visitorStartLimit } from "../workers/api/src/routes/widget";
 import { call, client, ok } from "./helpers";
 import { eventually } from "./community-fixtures";
 import {
@@ -103,7 +103,11 @@ describe("allowed websites, rate limits", () => {
   it("new visitors per address and requests per visitor are rate-limited (429 with Retry-After)", async () => {
     const desk = await makeDesk();
     const ip = "10.99.1.1";
-    for (let i = 0; i < VISITOR_START_LIMIT.max; i++) await startVisitor(desk.id, "V", ip);
+    // The deployment's limit is the default (wrangler.toml keeps WIDGET_VISITOR_START_LIMIT at 10).
+    const limit = visitorStartLimit(env);
+    expect(limit).toEqual(VISITOR_START_LIMIT);
+    expect(limit.max).toBe(10);
+    for (let i = 0; i < limit.max; i++) await startVisitor(desk.id, "V", ip);
     const over = await client({ ip }).fetch(`/api/widget/desks/${desk.id}/visitors`, { method: "POST", json: { context: { origin: SITE } } });
     expect(over.status).toBe(429);
     expect(Number(over.headers.get("retry-after"))).toBeGreaterThan(0);
@@ -115,6 +119,11 @@ describe("allowed websites, rate limits", () => {
     expect(r.status).toBe(429);
     expect(Number(r.headers.get("retry-after"))).toBeGreaterThan(0);
     await r.arrayBuffer();
+  });
+
+  it("the WIDGET_VISITOR_START_LIMIT var sets the new-visitor limit; anything but a positive integer keeps the default", () => {
+    expect(visitorStartLimit({ WIDGET_VISITOR_START_LIMIT: "1000" })).toEqual({ max: 1000, windowMs: VISITOR_START_LIMIT.windowMs });
+    for (const bad of [undefined, "", "0", "-3", "2.5", "lots"]) expect(visitorStartLimit({ WIDGET_VISITOR_START_LIMIT: bad })).toEqual(VISITOR_START_LIMIT);
   });
 
   it("a wrong or missing visitor token is 401", async () => {

@@ -9,7 +9,7 @@ import { RING_TIMEOUT_MS } from "../workers/shared/calls";
 import { describe, expect, it } from "vitest";
 import { HistoryPage } from "../workers/shared/chat";
 import { P } from "../workers/shared/permissions";
-import { AssistantAnswer, DeskStats, RequestHumanResponse, TicketCallToken, TicketPage, Transcript, WidgetConfig, WidgetState } from "../workers/shared/desk";
+import { AssistantAnswer, DeskStats, RequestHumanAnswer, RequestHumanResponse, TicketCallToken, TicketPage, Transcript, WidgetConfig, WidgetState } from "../workers/shared/desk";
 import { call, client, ok } from "./helpers";
 import { nonce, say } from "./chat-fixtures";
 import { eventually } from "./community-fixtures";
@@ -220,6 +220,33 @@ describe("tickets", () => {
     const v2 = await startVisitor(desk.id, "Early");
     expect((await vcall(v2, "POST", "/api/widget/leave-message", { email: "e@example.org", message: "hi" })).status).toBe(400);
     ms.close();
+  });
+
+  it("request-human with whenAvailable answers with the facts of now: a message while nobody can answer, the queue once a manager is online", async () => {
+    const desk = await makeDesk();
+    const v = await startVisitor(desk.id, "Early");
+    const nobody = RequestHumanAnswer.parse(await vok(200, v, "POST", "/api/widget/request-human", { whenAvailable: true }));
+    expect(nobody).toEqual({ leaveMessage: true, open: true, managersOnline: 0 });
+    // Nothing was queued.
+    expect((await vok(200, v, "GET", "/api/widget/me")).ticket).toBeNull();
+    // A manager comes online: the same visitor, no new config read, is queued.
+    const ms = await managerSocket(desk.managers[0]!, desk.id);
+    const queued = RequestHumanResponse.parse(await vok(200, v, "POST", "/api/widget/request-human", { whenAvailable: true, language: "en" }));
+    expect(queued.ticket.status).toBe("queued");
+    expect(queued.queue).toMatchObject({ position: 1, managersOnline: 1 });
+    // Asked again while queued: the same ticket, even if the manager has gone meanwhile.
+    ms.close();
+    await eventually(async () => expect((await vok(200, v, "GET", `/api/widget/desks/${desk.id}`)).managersOnline).toBe(0));
+    const again = RequestHumanResponse.parse(await vok(200, v, "POST", "/api/widget/request-human", { whenAvailable: true }));
+    expect(again.ticket.id).toBe(queued.ticket.id);
+    // Outside office hours (no day has hours): a message, whoever is online.
+    const closed = await makeDesk({ officeHours: { timeZone: "UTC", days: [[], [], [], [], [], [], []] } });
+    const ms2 = await managerSocket(closed.managers[0]!, closed.id);
+    const late = await startVisitor(closed.id, "Late");
+    expect(RequestHumanAnswer.parse(await vok(200, late, "POST", "/api/widget/request-human", { whenAvailable: true }))).toMatchObject({ leaveMessage: true, open: false });
+    // Without whenAvailable the visitor is queued whatever the desk's state (the API's old answer).
+    expect(RequestHumanResponse.parse(await vok(200, late, "POST", "/api/widget/request-human", {})).ticket.status).toBe("queued");
+    ms2.close();
   });
 });
 

@@ -2888,6 +2888,21 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
             input: {
                 json: {
                     language?: "en" | "ru" | "ky" | undefined;
+                    whenAvailable?: boolean | undefined;
+                };
+            };
+            output: {
+                leaveMessage: true;
+                open: boolean;
+                managersOnline: number;
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        } | {
+            input: {
+                json: {
+                    language?: "en" | "ru" | "ky" | undefined;
+                    whenAvailable?: boolean | undefined;
                 };
             };
             output: {
@@ -3376,8 +3391,8 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                 token: string;
                 room: string;
                 identity: string;
-                linkId?: string | undefined;
-                channelId?: string | undefined;
+                linkId: string;
+                channelId: string;
             };
             outputFormat: "json";
             status: import("hono/utils/http-status").ContentfulStatusCode;

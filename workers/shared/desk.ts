@@ -305,7 +305,15 @@ export const AssistantAnswer = z.object({
 export type AssistantAnswer = z.infer<typeof AssistantAnswer>;
 
 /** POST /api/widget/request-human — idempotent: repeated or parallel calls give the one queued ticket. */
-export const RequestHumanBody = z.strictObject({ language: DeskLanguage.optional() });
+export const RequestHumanBody = z.strictObject({
+  language: DeskLanguage.optional(),
+  /**
+   * The widget's "Talk to a manager": queue only when someone can answer now (within office
+   * hours and a manager online); otherwise the answer is `RequestHumanUnavailable` and nothing
+   * is queued. Without it the visitor is queued whatever the desk's state.
+   */
+  whenAvailable: z.boolean().optional(),
+});
 
 /** POST /api/widget/leave-message — outside office hours or with nobody online. */
 export const LeaveMessageBody = z.strictObject({
@@ -451,6 +459,12 @@ export const DeskTicketParam = z.strictObject({ deskId: Id, ticketId: Id });
 /** POST /api/widget/request-human: the ticket, and while it waits its place in the queue. */
 export const RequestHumanResponse = z.object({ ticket: Ticket, queue: QueuePosition.nullable() });
 export type RequestHumanResponse = z.infer<typeof RequestHumanResponse>;
+/** POST /api/widget/request-human with `whenAvailable`, when nobody can answer now: leave a message instead. */
+export const RequestHumanUnavailable = z.object({ leaveMessage: z.literal(true), open: z.boolean(), managersOnline: z.number() });
+export type RequestHumanUnavailable = z.infer<typeof RequestHumanUnavailable>;
+/** Every answer of POST /api/widget/request-human. */
+export const RequestHumanAnswer = z.union([RequestHumanUnavailable, RequestHumanResponse]);
+export type RequestHumanAnswer = z.infer<typeof RequestHumanAnswer>;
 
 /** One ticket (closing, transfer, leave-message, rate answer with it). */
 export const TicketResponse = z.object({ ticket: Ticket });

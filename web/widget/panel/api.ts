@@ -9,6 +9,7 @@ import { HistoryPage } from "$shared/chat";
 import { ErrorBody } from "$shared/protocol";
 import {
   AssistantAnswer,
+  RequestHumanAnswer,
   SocketTickets,
   TicketCallToken,
   VisitorSession,
@@ -91,8 +92,9 @@ export class WidgetApi {
   ask(question: string, language: DeskLanguage): Promise<AssistantAnswer> {
     return this.#json("POST", "/api/widget/ask", AssistantAnswer, { question, language });
   }
-  async requestHuman(language: DeskLanguage): Promise<void> {
-    await this.#send("POST", "/api/widget/request-human", { language });
+  /** "Talk to a manager": queued only when someone can answer now, else told to leave a message. */
+  requestHuman(language: DeskLanguage): Promise<RequestHumanAnswer> {
+    return this.#json("POST", "/api/widget/request-human", RequestHumanAnswer, { language, whenAvailable: true });
   }
   async leaveMessage(email: string, message: string): Promise<void> {
     await this.#send("POST", "/api/widget/leave-message", { email, message });

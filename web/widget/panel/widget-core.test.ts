@@ -138,21 +138,42 @@ describe("WidgetCore", () => {
     expect(screenOf(gone.core.state)).toBe("assistant");
   });
 
-  it("turns to the leave-a-message form when nobody can answer, and sends it", async () => {
+  it("turns to the leave-a-message form when the server says nobody can answer now, and sends it", async () => {
     const { core, srv } = make(
       base({
-        "GET /api/widget/desks/d1": () => ({ body: config({ managersOnline: 0 }) }),
+        // The config read at start said someone was online; by the click nobody is.
+        "GET /api/widget/desks/d1": () => ({ body: config({ managersOnline: 1 }) }),
+        "POST /api/widget/request-human": () => ({ body: { leaveMessage: true, open: true, managersOnline: 0 } }),
         "POST /api/widget/leave-message": () => ({ body: { ok: true } }),
         "GET /api/widget/me": () => ({ body: { visitorId: "v1", deskId: "d1", name: "Visitor", ticket: ticket({ status: "offline" }), queue: null } }),
       }),
     );
     await core.start();
     await core.requestHuman();
-    expect(srv.calls.some((c) => c.path === "/api/widget/request-human")).toBe(false);
+    expect(srv.calls.find((c) => c.path === "/api/widget/request-human")!.body).toEqual({ language: "en", whenAvailable: true });
     expect(screenOf(core.state)).toBe("offline-form");
+    expect(core.state.config?.managersOnline).toBe(0);
     expect(await core.leaveMessage("ann@example.org", "Call me back")).toBe(true);
     expect(srv.calls.find((c) => c.path === "/api/widget/leave-message")!.body).toEqual({ email: "ann@example.org", message: "Call me back" });
     expect(screenOf(core.state)).toBe("offline-sent");
+  });
+
+  it("queues the visitor when a manager came online after the panel loaded (no reload)", async () => {
+    const queued = ticket({ status: "queued" });
+    const queue = { ticketId: "t1", position: 1, managersOnline: 1, estimatedWaitMs: null };
+    const { core } = make(
+      base({
+        "GET /api/widget/desks/d1": () => ({ body: config({ managersOnline: 0 }) }),
+        "POST /api/widget/request-human": () => ({ body: { ticket: queued, queue } }),
+        "GET /api/widget/me": () => ({ body: { visitorId: "v1", deskId: "d1", name: "Visitor", ticket: queued, queue } }),
+      }),
+    );
+    await core.start();
+    await core.requestHuman();
+    expect(screenOf(core.state)).toBe("queued");
+    expect(core.state.queue?.position).toBe(1);
+    expect(core.state.config?.managersOnline).toBe(1);
+    core.destroy();
   });
 
   it("follows the desk socket: queue position, a manager joining, a call ringing and ending", async () => {

@@ -7,7 +7,7 @@
  * signed socket ticket on every (re)connect and history from /api/widget/history; `channel`
  * exposes it. Nothing here imports Svelte.
  */
-import { DeskServerFrame, type AssistantAnswer, type DeskClientFrame, type DeskLanguage, type QueuePosition, type Ticket, type TicketCall, type WidgetConfig } from "$shared/desk";
+import { DeskServerFrame, type AssistantAnswer, type RequestHumanAnswer, type DeskClientFrame, type DeskLanguage, type QueuePosition, type Ticket, type TicketCall, type WidgetConfig } from "$shared/desk";
 import { assertNever } from "$shared/realtime";
 import { isApiError } from "$lib/api";
 import { ChannelCore } from "$lib/realtime/channel";
@@ -216,24 +216,31 @@ export class WidgetCore extends Core<PanelState> {
     if (!ok) replace({ ...ex, error: this.state.error });
   }
 
-  /** "Talk to a manager": the queue when someone can answer, else the leave-a-message form. */
+  /**
+   * "Talk to a manager": the server decides with the facts of now (office hours, managers
+   * online) — the queue when someone can answer, else the leave-a-message form. The config's
+   * `open` and `managersOnline` follow its answer.
+   */
   async requestHuman(): Promise<void> {
-    if (!managersAvailable(this.state.config)) {
-      this.#set({ leavingMessage: true });
-      return;
-    }
     await this.#act(async () => {
       await this.#ensureVisitor();
+      let answer: RequestHumanAnswer;
       try {
-        await this.#o.api.requestHuman(this.#o.language);
+        answer = await this.#o.api.requestHuman(this.#o.language);
       } catch (e) {
-        // Closed meanwhile, or nobody left online: leaving a message still works.
+        // Refused (the desk changed meanwhile): leaving a message still works.
         if (isApiError(e) && e.status >= 400 && e.status < 500 && !isApiError(e, "rate_limited")) {
           this.#set({ leavingMessage: true });
           return;
         }
         throw e;
       }
+      const config = this.state.config;
+      if ("leaveMessage" in answer) {
+        this.#set({ leavingMessage: true, config: config && { ...config, open: answer.open, managersOnline: answer.managersOnline } });
+        return;
+      }
+      if (config && answer.queue) this.#set({ config: { ...config, open: true, managersOnline: answer.queue.managersOnline } });
       await this.refresh();
     });
   }

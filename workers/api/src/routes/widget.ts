@@ -17,6 +17,7 @@ import {
   RequestHumanBody,
   StartVisitorBody,
   type AssistantAnswer,
+  type RequestHumanAnswer,
   type SocketTickets,
   type TicketCallToken,
   type VisitorSession,
@@ -43,8 +44,14 @@ import { clientIp, take } from "../lib/throttle";
 import { validate } from "../middleware/validate";
 import { deskOf, roomOf } from "../stubs";
 
-/** New visitors per client address. */
+/** New visitors per client address, by default (the WIDGET_VISITOR_START_LIMIT var overrides `max`). */
 export const VISITOR_START_LIMIT = { max: 10, windowMs: 10 * 60_000 };
+
+/** New visitors per client address in this deployment: the var when it is a positive integer, else the default. */
+export function visitorStartLimit(env: { WIDGET_VISITOR_START_LIMIT?: string }): typeof VISITOR_START_LIMIT {
+  const n = Number(env.WIDGET_VISITOR_START_LIMIT);
+  return Number.isSafeInteger(n) && n > 0 ? { ...VISITOR_START_LIMIT, max: n } : VISITOR_START_LIMIT;
+}
 /** Requests per visitor (every route but the public config). */
 export const VISITOR_REQUEST_LIMIT = { max: 60, windowMs: 60_000 };
 /** Questions to the assistant per visitor. */
@@ -94,7 +101,7 @@ export const widget = new Hono<AppEnv>()
   })
   .post("/desks/:deskId/visitors", validate("param", DeskParam), validate("json", StartVisitorBody), async (c) => {
     const db = c.var.db;
-    await take(db, `widget-start:${clientIp(c.req.raw)}`, VISITOR_START_LIMIT, "Too many new conversations from this address.");
+    await take(db, `widget-start:${clientIp(c.req.raw)}`, visitorStartLimit(c.env), "Too many new conversations from this address.");
     const desk = await deskOrNotFound(c, c.req.valid("param").deskId);
     const body = c.req.valid("json");
     const origin = body.context.origin.trim().toLowerCase();
@@ -154,12 +161,24 @@ export const widget = new Hono<AppEnv>()
   })
   .post("/request-human", validate("json", RequestHumanBody), async (c) => {
     const v = await visitor(c);
-    const language = c.req.valid("json").language ?? v.language;
+    const { language: asked, whenAvailable } = c.req.valid("json");
+    const language = asked ?? v.language;
     const prev = await latestTicket(c.var.db, v.id);
+    if (whenAvailable && prev?.status !== "queued" && prev?.status !== "open") {
+      // The widget's button: the facts of now decide between the queue and a message.
+      const d = await deskOrNotFound(c, v.deskId);
+      const open = withinOfficeHours(d.officeHours, Date.now());
+      const { managersOnline } = await (await deskOf(c.env, v.deskId)).stats();
+      if (!open || managersOnline === 0) {
+        const body: RequestHumanAnswer = { leaveMessage: true, open, managersOnline };
+        return c.json(body);
+      }
+    }
     const r = unwrap(
       await (await deskOf(c.env, v.deskId)).requestHuman({ id: v.id, name: v.name, language, pageUrl: v.pageUrl, preview: prev?.preview ?? "" }),
     );
-    return c.json({ ticket: r.ticket, queue: r.queue });
+    const body: RequestHumanAnswer = { ticket: r.ticket, queue: r.queue };
+    return c.json(body);
   })
   .post("/leave-message", validate("json", LeaveMessageBody), async (c) => {
     const v = await visitor(c);
