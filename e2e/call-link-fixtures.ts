@@ -12,6 +12,7 @@ import { chromium, type Browser, type BrowserContext, type Locator, type Page } 
 import { expect } from "vitest";
 import { voiceLike, writeWav } from "../bench/voice/wav.mjs";
 import { CHROMIUM, CHROMIUM_ARGS } from "./browser";
+import { tap } from "./media-probes";
 
 /** Where the screenshots the brief asks for go (looked at by hand). */
 export const SHOTS = process.env.CALL_SHOTS_DIR ?? "/tmp/woxly-shots";
@@ -31,67 +32,6 @@ export async function launchWithVoice(): Promise<{ browser: Browser; close: () =
       await browser.close();
       rmSync(tmp, { recursive: true, force: true });
     },
-  };
-}
-
-/** Runs in every page before its scripts: keeps each RTCPeerConnection where `inbound` can read it. */
-function tapPeerConnections(): void {
-  const PC = window.RTCPeerConnection;
-  const w = window as unknown as { __pcs: RTCPeerConnection[] };
-  w.__pcs = [];
-  window.RTCPeerConnection = class extends PC {
-    constructor(...args: ConstructorParameters<typeof RTCPeerConnection>) {
-      super(...args);
-      w.__pcs.push(this);
-    }
-  } as typeof RTCPeerConnection;
-}
-
-/** Makes the peer connections of `context`'s pages (from their next navigation) readable by `inbound`. */
-export async function tap(context: BrowserContext): Promise<void> {
-  await context.addInitScript(tapPeerConnections);
-}
-
-export interface Inbound {
-  /** Audio samples decoded, and the energy in them (grows only with sound, not with silence). */
-  audioSamples: number;
-  audioEnergy: number;
-  /** Video frames decoded, and the largest frame seen. */
-  videoFrames: number;
-  videoWidth: number;
-  videoHeight: number;
-}
-
-/** Inbound RTP totals over every open peer connection of `page`. */
-export function inbound(page: Page): Promise<Inbound> {
-  return page.evaluate(async () => {
-    const out = { audioSamples: 0, audioEnergy: 0, videoFrames: 0, videoWidth: 0, videoHeight: 0 };
-    for (const pc of (window as unknown as { __pcs?: RTCPeerConnection[] }).__pcs ?? []) {
-      if (pc.connectionState === "closed") continue;
-      (await pc.getStats()).forEach((r: Record<string, number | string | undefined>) => {
-        if (r.type !== "inbound-rtp") return;
-        if (r.kind === "audio") {
-          out.audioSamples += Number(r.totalSamplesReceived ?? 0);
-          out.audioEnergy += Number(r.totalAudioEnergy ?? 0);
-        } else if (r.kind === "video") {
-          out.videoFrames += Number(r.framesDecoded ?? 0);
-          out.videoWidth = Math.max(out.videoWidth, Number(r.frameWidth ?? 0));
-          out.videoHeight = Math.max(out.videoHeight, Number(r.frameHeight ?? 0));
-        }
-      });
-    }
-    return out;
-  });
-}
-
-/** Whether `page` keeps receiving audio with sound in it and decoded video: two readings `ms` apart, both grown. */
-export async function receiving(page: Page, ms = 1500): Promise<{ audio: boolean; video: boolean }> {
-  const before = await inbound(page);
-  await page.waitForTimeout(ms); // the window the growth is measured over, not a wait for a condition
-  const after = await inbound(page);
-  return {
-    audio: after.audioSamples > before.audioSamples && after.audioEnergy > before.audioEnergy,
-    video: after.videoFrames > before.videoFrames && after.videoWidth > 0,
   };
 }
 

@@ -8,6 +8,7 @@ import type { Browser, BrowserContext, Frame, Locator, Page } from "playwright-c
 import type { Desk, KbEntry, Transcript } from "../workers/shared/desk";
 import { startThirdPartySite, type ThirdPartySite } from "./third-party-site";
 import { person, type Person } from "./voice-people";
+import { tapPeerConnections } from "./media-probes";
 
 export interface DeskScene {
   manager: Person;
@@ -54,72 +55,11 @@ export async function ticketOf(manager: Person, deskId: string, ticketId: string
   return manager.api<Transcript>("GET", `/api/desks/${deskId}/tickets/${ticketId}`);
 }
 
-/** Runs in every page and frame before their scripts: keeps each RTCPeerConnection where probes can read it. */
-export function tapPeerConnections(): void {
-  const PC = window.RTCPeerConnection;
-  const w = window as unknown as { __pcs: RTCPeerConnection[] };
-  w.__pcs = [];
-  window.RTCPeerConnection = class extends PC {
-    constructor(...args: ConstructorParameters<typeof RTCPeerConnection>) {
-      super(...args);
-      w.__pcs.push(this);
-    }
-  } as typeof RTCPeerConnection;
-}
-
 /** A fresh context whose pages and frames have their peer connections tapped. */
 export async function tappedContext(browser: Browser, viewport = { width: 1280, height: 800 }): Promise<BrowserContext> {
   const context = await browser.newContext({ viewport, locale: "en-US" });
   await context.addInitScript(tapPeerConnections);
   return context;
-}
-
-export interface Inbound {
-  /** Audio: samples decoded, and the energy in them (grows only with sound, not silence). */
-  audioSamples: number;
-  audioEnergy: number;
-  /** Video: frames decoded, and the widest frame seen. */
-  videoFrames: number;
-  videoWidth: number;
-}
-
-/** Inbound RTP totals over every open peer connection of a page or frame. */
-export function inbound(where: Page | Frame): Promise<Inbound> {
-  return where.evaluate(async () => {
-    const out = { audioSamples: 0, audioEnergy: 0, videoFrames: 0, videoWidth: 0 };
-    const pcs = (window as unknown as { __pcs?: RTCPeerConnection[] }).__pcs ?? [];
-    for (const pc of pcs) {
-      if (pc.connectionState === "closed") continue;
-      const stats = await pc.getStats();
-      stats.forEach((r: Record<string, number | string | undefined>) => {
-        if (r.type !== "inbound-rtp") return;
-        if (r.kind === "audio") {
-          out.audioSamples += Number(r.totalSamplesReceived ?? 0);
-          out.audioEnergy += Number(r.totalAudioEnergy ?? 0);
-        } else if (r.kind === "video") {
-          out.videoFrames += Number(r.framesDecoded ?? 0);
-          out.videoWidth = Math.max(out.videoWidth, Number(r.frameWidth ?? 0));
-        }
-      });
-    }
-    return out;
-  });
-}
-
-/**
- * Whether `where` keeps receiving both audio with sound in it and decoded video: two readings
- * `ms` apart, both grown.
- */
-export async function receivesAudioAndVideo(where: Page | Frame, ms = 1500): Promise<{ audio: boolean; video: boolean; before: Inbound; after: Inbound }> {
-  const before = await inbound(where);
-  await new Promise((r) => setTimeout(r, ms));
-  const after = await inbound(where);
-  return {
-    audio: after.audioSamples > before.audioSamples && after.audioEnergy > before.audioEnergy,
-    video: after.videoFrames > before.videoFrames && after.videoWidth > 0,
-    before,
-    after,
-  };
 }
 
 /** The panel's iframe of the widget on `page` (served by Woxly at /widget/frame/<deskId>), once it exists. */

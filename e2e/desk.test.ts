@@ -21,7 +21,8 @@ import { chromium, type Browser, type Frame, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { voiceLike, writeWav } from "../bench/voice/wav.mjs";
 import { CHROMIUM, CHROMIUM_ARGS } from "./browser";
-import { FAQ, deskScene, launcher, openWidget, receivesAudioAndVideo, tappedContext, ticketOf, type DeskScene } from "./desk-fixtures";
+import { receiving } from "./media-probes";
+import { FAQ, deskScene, launcher, openWidget, tappedContext, ticketOf, type DeskScene } from "./desk-fixtures";
 
 const base = inject("baseUrl");
 const SHOTS = "/tmp/woxly-shots";
@@ -224,7 +225,7 @@ describe("the support desk, visitor and manager", () => {
 
     // Both directions, judged by what each side's peer connections receive.
     const flowing = async (where: Page | Frame) => {
-      const r = await receivesAudioAndVideo(where);
+      const r = await receiving(where);
       return { audio: r.audio, video: r.video };
     };
     await expect.poll(() => flowing(widget), { timeout: 30_000 }).toEqual({ audio: true, video: true });

@@ -9,7 +9,8 @@
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { ECHO_TOKEN_TTL_SECONDS, type EchoTokens } from "../workers/shared/call-links";
-import { guest, inbound, jwtPayload, launchWithVoice, meterLevel, selfTest, shot, videoAdvances, videoFrames, type Guest } from "./call-link-fixtures";
+import { inbound } from "./media-probes";
+import { guest, jwtPayload, launchWithVoice, meterLevel, selfTest, shot, videoAdvances, videoFrames, type Guest } from "./call-link-fixtures";
 
 const base = inject("baseUrl");
 
