@@ -202,8 +202,9 @@ export class CallLink extends RealtimeServer<CallLinkClientFrame, CallLinkServer
   }
 
   /** Someone's recorded admission (null: they never asked to come in) and how many are in the room. */
-  async standing(personId: string): Promise<{ admission: CallAdmission | null; inCall: number }> {
-    return { admission: this.#store.person(personId)?.admission ?? null, inCall: this.#store.inCallCount() };
+  async standing(personId: string): Promise<{ admission: CallAdmission | null; inCall: number; youInCall: boolean }> {
+    const p = this.#store.person(personId);
+    return { admission: p?.admission ?? null, inCall: this.#store.inCallCount(), youInCall: p?.inCall ?? false };
   }
 
   /**

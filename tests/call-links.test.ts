@@ -1,6 +1,6 @@
 /** Call links (docs/call-links.md): links, guests, the lobby and the lock, tokens, the CallLink socket, the call's chat, webhooks. */
 import { describe, expect, it } from "vitest";
-import { CallLink, CallLinkPreview, CallLinkToken, MAX_LINKS_PER_USER, MyCallLinks, callLinkRoom } from "../workers/shared/call-links";
+import { CallLink, CallLinkPreview, CallLinkToken, MAX_CALL_PARTICIPANTS, MAX_LINKS_PER_USER, MyCallLinks, callLinkRoom } from "../workers/shared/call-links";
 import type { HistoryPage } from "../workers/shared/chat";
 import { MEDIA_TOKEN_TTL_SECONDS } from "../workers/shared/media";
 import { api, client, expectJson, newUser } from "./helpers";
@@ -8,7 +8,7 @@ import { say } from "./chat-fixtures";
 import { claims, hookEvent, postHook } from "./voice-fixtures";
 import { callFrame, callSocket, chatSocket, guestJoin, identityIn, makeLink, send, tokenOf, upgrade } from "./call-link-fixtures";
 import { exports } from "cloudflare:workers";
-import { env, evictDurableObject } from "cloudflare:test";
+import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 
 const ALL = ["camera", "microphone", "screen_share", "screen_share_audio"];
 
@@ -361,6 +361,26 @@ describe("the call's chat", () => {
     const g = await guestJoin(l.code);
     expect((await upgrade(`/parties/channel-room/${l.channelId}`, `woxly_guest=${g.token}`)).status).toBe(404);
     expect((await send(g.http, "GET", `/api/calls/${l.code}/history`)).status).toBe(404);
+  });
+});
+
+describe("a full call", () => {
+  it(`refuses a token to a newcomer once ${MAX_CALL_PARTICIPANTS} people are in the room; someone already in may rejoin`, async () => {
+    const host = await newUser();
+    const l = await makeLink(host);
+    const ann = await guestJoin(l.code, "Ann");
+    const bob = await guestJoin(l.code, "Bob");
+    // The room as LiveKit's webhooks would have left it: Ann and 49 others in the call.
+    await runInDurableObject(env.CallLink.get(env.CallLink.idFromName(l.id)), (_i, state) => {
+      state.storage.sql.exec(`UPDATE people SET in_call = 1 WHERE id = ?`, ann.personId);
+      for (let i = 1; i < MAX_CALL_PARTICIPANTS; i++) {
+        state.storage.sql.exec(`INSERT INTO people (id, name, guest, admission, since, in_call) VALUES (?, ?, 1, 'admitted', ?, 1)`, `g_filler${i}`, `P${i}`, Date.now());
+      }
+    });
+    const full = await tokenOf(bob, l.code);
+    expect(full.status).toBe(403);
+    expect(full.body).toMatchObject({ error: { code: "channel_full" } });
+    expect((await tokenOf(ann, l.code)).status).toBe(200);
   });
 });
 

@@ -17,6 +17,7 @@ import {
   CallCodeParam,
   CreateCallLinkBody,
   GuestJoinBody,
+  MAX_CALL_PARTICIPANTS,
   MAX_LINKS_PER_USER,
   RANDOM_CODE_BITS,
   UpdateCallLinkBody,
@@ -146,6 +147,9 @@ export const callLinkRoutes = new Hono<AppEnv>()
     if (admission !== "admitted") throw new ApiError("forbidden", "Waiting for the host to let you in.");
     const room = callLinkRoom(l.link.id);
     const personId = who.actor.kind === "member" ? who.actor.userId : guestPersonId(who.actor.guestId);
+    // At most MAX_CALL_PARTICIPANTS in the room (from LiveKit's webhooks); someone already in may rejoin.
+    const standing = await (await callLinkOf(c.env, l.link.id)).standing(personId);
+    if (standing.inCall >= MAX_CALL_PARTICIPANTS && !standing.youInCall) throw new ApiError("channel_full", `This call is full (${MAX_CALL_PARTICIPANTS} people).`);
     const identity = await voiceIdentity(c.env.PASSWORD_PEPPER, room, personId);
     const { url, token } = await issueToken(c.env, { identity, name: who.name.slice(0, 64), room, ttlSeconds: MEDIA_TOKEN_TTL_SECONDS, grants: callLinkGrants() });
     const body: CallLinkToken = { url, token, room, identity, linkId: l.link.id, channelId: l.link.channelId };
