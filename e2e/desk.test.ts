@@ -3,12 +3,13 @@
  * livekit-server: a manager sets up a desk (community, allowed website, two FAQ entries)
  * through the HTTP API; a visitor on a plain third-party page (another port, so another
  * origin) opens the widget, gets the FAQ answer with its source, asks for a manager and sees
- * position 1; the manager accepts in the panel; they chat both ways; the visitor reloads the
+ * position 1; the manager accepts in the panel; they chat both ways, files too; the visitor reloads the
  * page and the conversation is all there and goes on (no line twice); the manager starts a
  * video call, the visitor accepts, and both receive audio with sound in it and decoded video
  * (inbound RTP stats of every peer connection, in the page and in the widget's frame); the
  * manager closes, the visitor rates 4 of 5 with a comment, and the manager's ticket route
- * shows the rating and the transcript.
+ * shows the rating and the transcript. Files go both ways in step 4 (the widget's attach button
+ * and the panel's), each side opening the other's.
  *
  * The steps run in order and share the conversation: a failure names the step that broke.
  * Screenshots of both sides at the live chat (1280×800, the widget also at 390×844) and in
@@ -33,6 +34,9 @@ const LINES = {
   managerAfterReload: "Still here. Let us switch to video.",
 };
 const COMMENT = "Quick and friendly, thank you.";
+/** A 1×1 PNG the browser decodes (the visitor's attachment). */
+const PNG_FILE = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==", "base64");
+const INVOICE = "Invoice 1234: paid.\n";
 
 let browser: Browser;
 let tmp = "";
@@ -195,6 +199,37 @@ describe("the support desk, visitor and manager", () => {
     await lines(widget, LINES.managerFirst).waitFor({ timeout: 10_000 });
     await eachOnceOnBothSides([LINES.visitorFirst, LINES.managerFirst]);
 
+    // Files both ways: the visitor attaches a PNG in the widget (a labelled 44 px button opens
+    // the picker), the manager's panel shows it as an image; the manager attaches a text file,
+    // the widget shows it as a named link that opens it (a signed link: no cookie there).
+    const attach = widget.getByRole("button", { name: "Attach a file" });
+    const box = await attach.boundingBox();
+    expect(Math.min(box!.width, box!.height)).toBeGreaterThanOrEqual(44);
+    await widget.locator("[data-attach-input]").setInputFiles({ name: "screenshot.png", mimeType: "image/png", buffer: PNG_FILE });
+    await widget.locator("[data-upload]", { hasText: "screenshot.png" }).waitFor();
+    const send = widget.locator("form.composer button.send");
+    await expect.poll(() => send.isEnabled(), { timeout: 10_000 }).toBe(true);
+    await send.click();
+    const managerImg = manager.locator('.conversation li.msg .thumb img[alt="screenshot.png"]');
+    await managerImg.waitFor({ timeout: 10_000 });
+    await expect.poll(() => managerImg.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth), { timeout: 10_000 }).toBe(1);
+    const visitorImg = widget.locator('[data-message] .thumb img[alt="screenshot.png"]');
+    await visitorImg.waitFor({ timeout: 10_000 });
+    await expect.poll(() => visitorImg.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth), { timeout: 10_000 }).toBe(1);
+
+    await manager.locator(".conversation [data-attach-input]").setInputFiles({ name: "invoice.txt", mimeType: "text/plain", buffer: Buffer.from(INVOICE) });
+    const managerSend = manager.locator(".conversation form.composer button.send");
+    await expect.poll(() => managerSend.isEnabled(), { timeout: 10_000 }).toBe(true);
+    await managerSend.click();
+    const link = widget.locator("[data-message] a.file", { hasText: "invoice.txt" });
+    await link.waitFor({ timeout: 10_000 });
+    await expect.poll(() => link.getAttribute("href"), { timeout: 10_000 }).toMatch(/\?vt=/);
+    const opened = await widget.evaluate(async (href) => {
+      const res = await fetch(href, { credentials: "omit" });
+      return { status: res.status, nosniff: res.headers.get("x-content-type-options"), text: await res.text() };
+    }, (await link.getAttribute("href"))!);
+    expect(opened).toEqual({ status: 200, nosniff: "nosniff", text: INVOICE });
+
     await visitor.screenshot({ path: `${SHOTS}/desk-visitor-chat-1280x800.png` });
     await manager.screenshot({ path: `${SHOTS}/desk-manager-chat-1280x800.png` });
     await visitor.setViewportSize({ width: 390, height: 844 });
@@ -261,5 +296,8 @@ describe("the support desk, visitor and manager", () => {
     expect(ticket).toMatchObject({ status: "closed", rating: 4, ratingComment: COMMENT, assigneeId: scene.manager.id });
     const said = transcript.map((l) => l.content);
     for (const t of Object.values(LINES)) expect(said.filter((c) => c === t)).toHaveLength(1);
+    // The files are named in the transcript.
+    expect(said.filter((c) => c === "[file: screenshot.png]")).toHaveLength(1);
+    expect(said.filter((c) => c === "[file: invoice.txt]")).toHaveLength(1);
   });
 });

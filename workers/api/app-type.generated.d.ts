@@ -1912,6 +1912,29 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
             status: 201;
         };
     };
+} & {
+    "/widget": {
+        $post: {
+            input: {
+                query: {
+                    filename: string;
+                };
+            };
+            output: {
+                attachment: {
+                    id: string;
+                    filename: string;
+                    contentType: string;
+                    size: number;
+                    width: number | null;
+                    height: number | null;
+                    url: string;
+                };
+            };
+            outputFormat: "json";
+            status: 201;
+        };
+    };
 }, "/uploads"> | import("hono/types").MergeSchemaPath<{
     "/channels/:id/voice/token": {
         $post: {
@@ -3036,6 +3059,24 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     rating: number | null;
                     ratingComment: string | null;
                 };
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/file-links": {
+        $post: {
+            input: {
+                json: {
+                    ids: string[];
+                };
+            };
+            output: {
+                links: {
+                    [x: string]: string;
+                };
+                expiresAt: number;
             };
             outputFormat: "json";
             status: import("hono/utils/http-status").ContentfulStatusCode;

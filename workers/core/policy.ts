@@ -14,7 +14,7 @@
  *   invites    canCreateInvite, canListInvites, canRevokeInvite
  *   calls      canCallInDm, canConnectVoice, canJoinVoice, mayExceedUserLimit,
  *              canStayInVoice, voiceGrantsFor, voiceGrantsNow, canModerateVoice, canMoveToVoice
- *   desk       isDeskManager, canWorkDesk, canWorkTicket, ticketRoomAccess, visitorRoomPerms,
+ *   desk       isDeskManager, canWorkDesk, canWorkTicket, ticketRoomAccess, visitorRoomPerms, canVisitorAttach,
  *              canVisitTicket, canJoinTicketCall, ticketCallGrants
  *   call links canSeeCallLink, canHostCallLink, canJoinCallLink, canChatInCall, callLinkGrants,
  *              echoGrants
@@ -568,12 +568,22 @@ export async function ticketRoomAccess(db: Db, userId: string, channelId: string
   }
 }
 
-/** What a visitor may do in their own ticket's room while it is not closed: talk and react (no uploads: they have no account). */
-export const VISITOR_TALK_PERMS: bigint = TICKET_READ_PERMS | P.SEND_MESSAGES | P.ADD_REACTIONS;
+/** What a visitor may do in their own ticket's room while it is not closed: talk, react and attach files (POST /api/uploads/widget). */
+export const VISITOR_TALK_PERMS: bigint = TICKET_READ_PERMS | P.SEND_MESSAGES | P.ADD_REACTIONS | P.ATTACH_FILES;
 
 /** A visitor's permissions in their own ticket's room: talk while it is not closed, then read only. */
 export function visitorRoomPerms(status: LoadedTicket["ticket"]["status"]): bigint {
   return status === "closed" ? TICKET_READ_PERMS : VISITOR_TALK_PERMS;
+}
+
+/**
+ * May the visitor upload a file to this ticket's room: their own latest ticket (`not_found`
+ * before their first question), while it is not closed (`conflict` after).
+ */
+export function canVisitorAttach<T extends { visitorId: string; status: LoadedTicket["ticket"]["status"] }>(visitorId: string, ticket: T | undefined | null): T {
+  const t = canVisitTicket(visitorId, ticket);
+  if (!has(visitorRoomPerms(t.status), P.ATTACH_FILES)) throw new ApiError("conflict", "This conversation is closed.");
+  return t;
 }
 
 /** May this visitor reach this ticket? Only their own; `not_found` for any other (as for one that does not exist). */

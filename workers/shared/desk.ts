@@ -523,3 +523,13 @@ export const DESK_KEY_PREFIX_CHARS = 8;
 export function ticketCallRoom(ticketId: string): string {
   return `ticket-${ticketId}`;
 }
+
+/** How long a visitor's file link (POST /api/widget/file-links) opens its file, ms. */
+export const VISITOR_FILE_LINK_TTL_MS = 30 * 60_000;
+/** The query parameter of a visitor's file link: a signed token naming the channel, the file and the visitor. */
+export const VISITOR_FILE_PARAM = "vt";
+/** POST /api/widget/file-links: the attachments of the visitor's ticket to open. */
+export const FileLinksBody = z.strictObject({ ids: z.array(Id).min(1).max(50) });
+/** Its answer: a link per attachment the visitor may open (others are left out), good until `expiresAt` (ms). */
+export const FileLinks = z.object({ links: z.record(z.string(), z.string()), expiresAt: z.number() });
+export type FileLinks = z.infer<typeof FileLinks>;

@@ -4,11 +4,12 @@
  * shared zod schema (workers/shared/desk.ts, chat.ts) and every failure thrown as the web app's
  * `ApiRequestError` (code and status from the server's `{ error }` body).
  */
-import type { z } from "zod";
-import { HistoryPage } from "$shared/chat";
+import { z } from "zod";
+import { Attachment, HistoryPage } from "$shared/chat";
 import { ErrorBody } from "$shared/protocol";
 import {
   AssistantAnswer,
+  FileLinks,
   RequestHumanAnswer,
   SocketTickets,
   TicketCallToken,
@@ -22,6 +23,8 @@ import { ApiRequestError } from "$lib/api";
 import type { HistoryAt } from "$lib/realtime/channel";
 
 type Fetch = typeof fetch;
+
+const UploadAnswer = z.object({ attachment: Attachment });
 
 async function failure(res: Response): Promise<ApiRequestError> {
   let raw: unknown;
@@ -107,6 +110,50 @@ export class WidgetApi {
   }
   sockets(): Promise<SocketTickets> {
     return this.#json("POST", "/api/widget/sockets", SocketTickets, {});
+  }
+  /** Links opening these attachments of the visitor's ticket (signed, short-lived). */
+  fileLinks(ids: string[]): Promise<FileLinks> {
+    return this.#json("POST", "/api/widget/file-links", FileLinks, { ids });
+  }
+  /**
+   * Uploads one file to the visitor's ticket (raw body, POST /api/uploads/widget); `onprogress`
+   * gets 0–1 (XMLHttpRequest: fetch reports no upload progress). Rejects with ApiRequestError
+   * (`aborted` when `signal` aborts).
+   */
+  upload(file: File, onprogress: (fraction: number) => void, signal?: AbortSignal): Promise<Attachment> {
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      const name = (file.name || "file").slice(0, 255);
+      xhr.open("POST", `/api/uploads/widget?${new URLSearchParams({ filename: name })}`);
+      const token = this.#token();
+      if (token) xhr.setRequestHeader("authorization", `Bearer ${token}`);
+      xhr.setRequestHeader("content-type", file.type || "application/octet-stream");
+      xhr.setRequestHeader("accept", "application/json");
+      xhr.upload.onprogress = (e) => {
+        if (e.lengthComputable) onprogress(e.loaded / e.total);
+      };
+      xhr.onload = () => {
+        let body: unknown = null;
+        try {
+          body = JSON.parse(xhr.responseText);
+        } catch {
+          // not JSON: the status decides below
+        }
+        if (xhr.status >= 200 && xhr.status < 300) {
+          const ok = UploadAnswer.safeParse(body);
+          if (ok.success) resolve(ok.data.attachment);
+          else reject(new ApiRequestError("bad_response", "unexpected response shape", xhr.status));
+          return;
+        }
+        const err = ErrorBody.safeParse(body);
+        if (err.success) reject(new ApiRequestError(err.data.error.code, err.data.error.message, xhr.status));
+        else reject(new ApiRequestError(xhr.status === 413 ? "payload_too_large" : xhr.status === 429 ? "rate_limited" : "upload_failed", `HTTP ${xhr.status}`, xhr.status));
+      };
+      xhr.onerror = () => reject(new ApiRequestError("network_error", "network error", 0));
+      xhr.onabort = () => reject(new ApiRequestError("aborted", "aborted", 0));
+      signal?.addEventListener("abort", () => xhr.abort(), { once: true });
+      xhr.send(file);
+    });
   }
   callToken(): Promise<TicketCallToken> {
     return this.#json("POST", "/api/widget/call-token", TicketCallToken, {});

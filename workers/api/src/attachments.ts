@@ -1,6 +1,7 @@
 /**
  * GET /attachments/<channelId>/<attachmentId>/<filename>: a file from R2, for members who may
- * read the channel's history. Served so that it cannot run as part of the app: nosniff, a
+ * read the channel's history, or with `?vt=` a support-desk visitor's signed link to a file of
+ * their own ticket (lib/desk-files.ts). Served so that it cannot run as part of the app: nosniff, a
  * sandbox CSP, and `Content-Disposition: attachment` unless its bytes proved it an image,
  * audio or video file at upload (INLINE_TYPES). Single byte ranges work, for media seeking.
  */
@@ -10,6 +11,8 @@ import { attachments } from "../../core/schema";
 import { canReadChannel } from "../../core/policy";
 import { INLINE_TYPES, contentDisposition } from "./lib/files";
 import { loadSession, sessionTokenFrom } from "./lib/sessions";
+import { openVisitorFileLink } from "./lib/desk-files";
+import { VISITOR_FILE_PARAM } from "../../shared/desk";
 import { makeDb } from "../../core/db";
 
 const FILE_HEADERS: Record<string, string> = {
@@ -28,15 +31,21 @@ export async function serveAttachment(request: Request, env: Env): Promise<Respo
   if (request.method !== "GET" && request.method !== "HEAD") return fail("method_not_allowed", "Only GET.", 405);
   const [, , channelId, attachmentId] = new URL(request.url).pathname.split("/");
   if (!channelId || !attachmentId) return fail("not_found", "No such file.", 404);
-  const token = sessionTokenFrom(request.headers.get("cookie"), request.url);
   const db = makeDb(env.DB);
-  const s = token ? await loadSession(db, token) : undefined;
-  if (!s) return fail("unauthorized", "Log in to continue.", 401);
-  try {
-    await canReadChannel(db, s.user.id, channelId);
-  } catch (e) {
-    if (e instanceof ApiError) return fail("not_found", "No such file.", 404);
-    throw e;
+  const visitorLink = new URL(request.url).searchParams.get(VISITOR_FILE_PARAM);
+  if (visitorLink !== null) {
+    // A support-desk visitor's signed link (lib/desk-files.ts): this file of their own ticket only.
+    if (!(await openVisitorFileLink(db, env.PASSWORD_PEPPER, visitorLink, channelId, attachmentId))) return fail("not_found", "No such file.", 404);
+  } else {
+    const token = sessionTokenFrom(request.headers.get("cookie"), request.url);
+    const s = token ? await loadSession(db, token) : undefined;
+    if (!s) return fail("unauthorized", "Log in to continue.", 401);
+    try {
+      await canReadChannel(db, s.user.id, channelId);
+    } catch (e) {
+      if (e instanceof ApiError) return fail("not_found", "No such file.", 404);
+      throw e;
+    }
   }
   const row = (await db.select().from(attachments).where(and(eq(attachments.id, attachmentId), eq(attachments.channelId, channelId))).limit(1))[0];
   if (!row) return fail("not_found", "No such file.", 404);

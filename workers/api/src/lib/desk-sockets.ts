@@ -30,42 +30,39 @@ const Payload = z.strictObject({
 export type SocketTicket = z.infer<typeof Payload>;
 
 const keys = new Map<string, Promise<CryptoKey>>();
-function key(secret: string): Promise<CryptoKey> {
-  let k = keys.get(secret);
+/** An HMAC-SHA256 key derived with HKDF from `secret` under `label` (one label per kind of signed token). */
+export function hmacKey(secret: string, label: string): Promise<CryptoKey> {
+  const id = `${label}\u0000${secret}`;
+  let k = keys.get(id);
   if (!k) {
     k = (async () => {
       const base = await crypto.subtle.importKey("raw", enc.encode(secret), "HKDF", false, ["deriveKey"]);
       return crypto.subtle.deriveKey(
-        { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: enc.encode("woxly desk socket ticket v1") },
+        { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: enc.encode(label) },
         base,
         { name: "HMAC", hash: "SHA-256", length: 256 },
         false,
         ["sign"],
       );
     })();
-    keys.set(secret, k);
+    keys.set(id, k);
   }
   return k;
 }
 
-
-async function mac(secret: string, body: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.sign("HMAC", await key(secret), enc.encode(body)));
+/** `base64url(JSON payload) "." base64url(HMAC)` under the key of `label`. */
+export async function signPayload(secret: string, label: string, payload: unknown): Promise<string> {
+  const body = toBase64url(enc.encode(JSON.stringify(payload)));
+  return `${body}.${toBase64url(await macWith(secret, label, body))}`;
 }
 
-/** A signed ticket for one socket of a visitor, good for SOCKET_TICKET_TTL_MS from `now` (ms). */
-export async function signSocketTicket(secret: string, t: Omit<SocketTicket, "e">, now = Date.now()): Promise<string> {
-  const body = toBase64url(enc.encode(JSON.stringify({ ...t, e: now + SOCKET_TICKET_TTL_MS })));
-  return `${body}.${toBase64url(await mac(secret, body))}`;
-}
-
-/** The ticket's payload when its signature holds, it has not expired and it names this party and room; else null. */
-export async function openSocketTicket(secret: string, ticket: string, party: string, room: string, now = Date.now()): Promise<SocketTicket | null> {
-  if (ticket.length > 1024) return null;
-  const [body, sig, extra] = ticket.split(".");
+/** The payload of a token signed by signPayload under `label` when its signature holds and it parses as `schema`; else null. */
+export async function openPayload<T>(secret: string, label: string, token: string, schema: z.ZodType<T>): Promise<T | null> {
+  if (token.length > 1024) return null;
+  const [body, sig, extra] = token.split(".");
   if (!body || !sig || extra !== undefined) return null;
   const given = fromBase64url(sig);
-  if (!given || !timingSafeEqual(given, await mac(secret, body))) return null;
+  if (!given || !timingSafeEqual(given, await macWith(secret, label, body))) return null;
   const raw = fromBase64url(body);
   if (!raw) return null;
   let parsed: unknown;
@@ -74,7 +71,24 @@ export async function openSocketTicket(secret: string, ticket: string, party: st
   } catch {
     return null;
   }
-  const r = Payload.safeParse(parsed);
-  if (!r.success || r.data.e < now || r.data.p !== party || r.data.r !== room) return null;
-  return r.data;
+  const r = schema.safeParse(parsed);
+  return r.success ? r.data : null;
+}
+
+async function macWith(secret: string, label: string, body: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey(secret, label), enc.encode(body)));
+}
+
+const SOCKET_LABEL = "woxly desk socket ticket v1";
+
+/** A signed ticket for one socket of a visitor, good for SOCKET_TICKET_TTL_MS from `now` (ms). */
+export async function signSocketTicket(secret: string, t: Omit<SocketTicket, "e">, now = Date.now()): Promise<string> {
+  return signPayload(secret, SOCKET_LABEL, { ...t, e: now + SOCKET_TICKET_TTL_MS });
+}
+
+/** The ticket's payload when its signature holds, it has not expired and it names this party and room; else null. */
+export async function openSocketTicket(secret: string, ticket: string, party: string, room: string, now = Date.now()): Promise<SocketTicket | null> {
+  const t = await openPayload(secret, SOCKET_LABEL, ticket, Payload);
+  if (!t || t.e < now || t.p !== party || t.r !== room) return null;
+  return t;
 }

@@ -15,8 +15,19 @@ import type { VisitorRow } from "../../../core/desk";
 import { visitorRoomPerms } from "../../../core/policy";
 import { tickets, visitors } from "../../../core/schema";
 import type { AppEnv } from "../env";
+import { take } from "./throttle";
 
 const BEARER = /^Bearer ([0-9a-z]{40,80})$/;
+
+/** Requests per visitor (every visitor route but the public config). */
+export const VISITOR_REQUEST_LIMIT = { max: 60, windowMs: 60_000 };
+
+/** The visitor of the request (visitorFrom), after their request budget is taken. */
+export async function requestingVisitor(c: Context<AppEnv>): Promise<VisitorRow> {
+  const v = await visitorFrom(c);
+  await take(c.var.db, `widget-visitor:${v.id}`, VISITOR_REQUEST_LIMIT, "Too many requests.");
+  return v;
+}
 
 /** The visitor whose token the request carries (`Authorization: Bearer …`), or 401. */
 export async function visitorFrom(c: Context<AppEnv>): Promise<VisitorRow> {

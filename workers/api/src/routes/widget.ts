@@ -12,6 +12,8 @@ import {
   ASSISTANT_AUTHOR_ID,
   AskBody,
   DeskParam,
+  FileLinksBody,
+  type FileLinks,
   LeaveMessageBody,
   RateBody,
   RequestHumanBody,
@@ -34,12 +36,13 @@ import { sha256Hex } from "../../../core/crypto";
 import { type VisitorRow, deskView, loadDesk, ticketView, withinOfficeHours } from "../../../core/desk";
 import { issueToken } from "../../../core/media";
 import { canJoinTicketCall, ticketCallGrants } from "../../../core/policy";
-import { tickets, visitors } from "../../../core/schema";
+import { attachments, tickets, visitors } from "../../../core/schema";
 import { voiceIdentity } from "../../../core/voice-identity";
 import type { AppEnv } from "../env";
+import { fileLinkExpiry, visitorFileLink } from "../lib/desk-files";
 import { DESK_PARTY, ROOM_PARTY, signSocketTicket } from "../lib/desk-sockets";
 import { closeTicket, unwrap } from "../lib/desk-tickets";
-import { latestTicket, visitorFrom } from "../lib/desk-visitors";
+import { VISITOR_REQUEST_LIMIT, latestTicket, requestingVisitor } from "../lib/desk-visitors";
 import { clientIp, take } from "../lib/throttle";
 import { validate } from "../middleware/validate";
 import { deskOf, roomOf } from "../stubs";
@@ -52,17 +55,11 @@ export function visitorStartLimit(env: { WIDGET_VISITOR_START_LIMIT?: string }):
   const n = Number(env.WIDGET_VISITOR_START_LIMIT);
   return Number.isSafeInteger(n) && n > 0 ? { ...VISITOR_START_LIMIT, max: n } : VISITOR_START_LIMIT;
 }
-/** Requests per visitor (every route but the public config). */
-export const VISITOR_REQUEST_LIMIT = { max: 60, windowMs: 60_000 };
+export { VISITOR_REQUEST_LIMIT };
 /** Questions to the assistant per visitor. */
 export const VISITOR_ASK_LIMIT = { max: 20, windowMs: 60_000 };
 
-/** The visitor of the request, after their request budget is taken. */
-async function visitor(c: Context<AppEnv>): Promise<VisitorRow> {
-  const v = await visitorFrom(c);
-  await take(c.var.db, `widget-visitor:${v.id}`, VISITOR_REQUEST_LIMIT, "Too many requests.");
-  return v;
-}
+const visitor = requestingVisitor;
 
 /** The visitor's latest ticket, or 404 before their first question. */
 async function currentTicket(c: Context<AppEnv>, v: VisitorRow) {
@@ -220,6 +217,29 @@ export const widget = new Hono<AppEnv>()
       .returning();
     if (!rated[0]) throw new ApiError("conflict", "This conversation has already been rated.");
     return c.json({ ticket: ticketView(rated[0], v) });
+  })
+  .post("/file-links", validate("json", FileLinksBody), async (c) => {
+    const v = await visitor(c);
+    const db = c.var.db;
+    const ids = [...new Set(c.req.valid("json").ids)];
+    // Files of the visitor's tickets' rooms only: ones a message carries, or their own uploads.
+    const rows = await db
+      .select({ id: attachments.id, channelId: attachments.channelId, filename: attachments.filename, uploaderId: attachments.uploaderId })
+      .from(attachments)
+      .innerJoin(tickets, eq(tickets.channelId, attachments.channelId))
+      .where(and(inArray(attachments.id, ids), eq(tickets.visitorId, v.id)));
+    const byChannel = new Map<string, typeof rows>();
+    for (const r of rows) byChannel.set(r.channelId, [...(byChannel.get(r.channelId) ?? []), r]);
+    const expiresAt = fileLinkExpiry();
+    const body: FileLinks = { links: {}, expiresAt };
+    for (const [channelId, files] of byChannel) {
+      const others = files.filter((f) => f.uploaderId !== visitorUserId(v.id)).map((f) => f.id);
+      const used = new Set(others.length ? await (await roomOf(c.env, channelId)).attachmentsInUse(others) : []);
+      for (const f of files) {
+        if (f.uploaderId === visitorUserId(v.id) || used.has(f.id)) body.links[f.id] = await visitorFileLink(c.env.PASSWORD_PEPPER, f, v.id, expiresAt);
+      }
+    }
+    return c.json(body);
   })
   .post("/sockets", async (c) => {
     const v = await visitor(c);
