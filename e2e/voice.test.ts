@@ -152,13 +152,28 @@ describe("voice calls in the browser", () => {
     await alice.page.waitForTimeout(3000);
     expect(await lkLoaded()).toBe(false);
 
-    // A community with voice channels: loaded once the channel's first messages are shown, not before…
+    // A community with voice channels: loaded once the channel's first messages are shown, not
+    // before. The page stamps when the first message appears and the browser when the chunk's
+    // request started (checking "not loaded yet" right after the message shows would race the
+    // idle preload, which may run before the test's next step).
+    await alice.page.addInitScript(() => {
+      const w = window as unknown as { __firstMessageAt?: number };
+      new MutationObserver((_, obs) => {
+        if (!document.querySelector("article.message")) return;
+        w.__firstMessageAt = performance.now();
+        obs.disconnect();
+      }).observe(document, { childList: true, subtree: true });
+    });
     await alice.page.goto(`${base}/c/${communityId}/${textId}`);
     await send("the call is next door");
     await alice.page.goto(`${base}/c/${communityId}/${textId}`);
     await alice.page.locator("article.message", { hasText: "the call is next door" }).waitFor();
-    expect(await lkLoaded()).toBe(false);
-    await expect.poll(lkLoaded, { timeout: 15_000 }).toBe(true);
+    const lkStartedAt = () =>
+      alice.page.evaluate((file) => performance.getEntriesByType("resource").find((e) => new URL(e.name).pathname.endsWith(file))?.startTime ?? null, lkFile);
+    await expect.poll(lkStartedAt, { timeout: 15_000 }).not.toBeNull();
+    const firstMessageAt = await alice.page.evaluate(() => (window as unknown as { __firstMessageAt?: number }).__firstMessageAt ?? null);
+    expect(firstMessageAt).not.toBeNull();
+    expect(await lkStartedAt()).toBeGreaterThanOrEqual(firstMessageAt!);
 
     // …and joining works.
     await alice.page.getByRole("link", { name: /General \(voice channel\)/ }).click();

@@ -3527,7 +3527,113 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
             status: import("hono/utils/http-status").ContentfulStatusCode;
         };
     };
-}, "/self-test">, "/api">, "/", "/">;
+}, "/self-test"> | import("hono/types").MergeSchemaPath<{
+    "/:id/notifications": {
+        $get: {
+            input: {
+                param: {
+                    id: string;
+                };
+            };
+            output: {
+                community: {
+                    level: "all" | "mentions" | "nothing" | null;
+                    mutedUntil: number | null;
+                };
+                channels: {
+                    [x: string]: {
+                        level: "all" | "mentions" | "nothing" | null;
+                        mutedUntil: number | null;
+                    };
+                };
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/:id/notifications": {
+        $put: {
+            input: {
+                param: {
+                    id: string;
+                };
+            } & {
+                json: {
+                    level: "all" | "mentions" | "nothing" | null;
+                    mutedUntil: number | null;
+                };
+            };
+            output: {
+                community: {
+                    level: "all" | "mentions" | "nothing" | null;
+                    mutedUntil: number | null;
+                };
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+}, "/communities"> | import("hono/types").MergeSchemaPath<{
+    "/:id/notifications": {
+        $get: {
+            input: {
+                param: {
+                    id: string;
+                };
+            };
+            output: {
+                channelId: string;
+                setting: {
+                    level: "all" | "mentions" | "nothing" | null;
+                    mutedUntil: number | null;
+                };
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/:id/notifications": {
+        $put: {
+            input: {
+                param: {
+                    id: string;
+                };
+            } & {
+                json: {
+                    level: "all" | "mentions" | "nothing" | null;
+                    mutedUntil: number | null;
+                };
+            };
+            output: {
+                channelId: string;
+                setting: {
+                    level: "all" | "mentions" | "nothing" | null;
+                    mutedUntil: number | null;
+                };
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+}, "/channels"> | import("hono/types").MergeSchemaPath<{
+    "/notifications": {
+        $get: {
+            input: {};
+            output: {
+                dms: {
+                    [x: string]: {
+                        level: "all" | "mentions" | "nothing" | null;
+                        mutedUntil: number | null;
+                    };
+                };
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+}, "/me">, "/api">, "/", "/">;
 /** `typeof app` for `hc<AppType>`: the route schema only, no server types. */
 export type AppType = ReturnType<typeof routes>;
 export {};

@@ -460,3 +460,25 @@ export const voiceKeys = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.channelId, t.generation] })],
 );
+
+/**
+ * A member's notification setting for a community or one of its channels (a DM too: scope
+ * "channel"). `level` null = inherit; `muted_until` ms, null = not muted. No row = defaults.
+ */
+export const notificationSettings = sqliteTable(
+  "notification_settings",
+  {
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    scope: text("scope", { enum: ["community", "channel"] }).notNull(),
+    /** The community's or the channel's id. */
+    scopeId: text("scope_id").notNull(),
+    /** For a channel, its community (null for a DM); lets a community's settings load in one query. */
+    communityId: text("community_id"),
+    level: text("level", { enum: ["all", "mentions", "nothing"] }),
+    mutedUntil: integer("muted_until"),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.scopeId] }), index("notification_settings_community").on(t.userId, t.communityId)],
+);

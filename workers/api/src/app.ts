@@ -30,6 +30,7 @@ import { communityDeskRoutes, deskRoutes } from "./routes/desks";
 import { siteApi } from "./routes/site-api";
 import { callLinkRoutes } from "./routes/call-links";
 import { selfTest } from "./routes/self-test";
+import { channelNotificationRoutes, communityNotificationRoutes, meNotificationRoutes } from "./routes/notifications";
 
 export const VERSION = "0.1.0";
 
@@ -57,7 +58,10 @@ const api = new Hono<AppEnv>()
   .route("/widget", widget)
   .route("/v1", siteApi)
   .route("/calls", callLinkRoutes)
-  .route("/self-test", selfTest);
+  .route("/self-test", selfTest)
+  .route("/communities", communityNotificationRoutes)
+  .route("/channels", channelNotificationRoutes)
+  .route("/me", meNotificationRoutes);
 
 export const app = new Hono<AppEnv>()
   .use(requestId, apiSecureHeaders, noStore, originCheck, jsonOnly, jsonBodyLimit, db, session)

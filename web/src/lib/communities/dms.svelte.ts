@@ -8,6 +8,7 @@ import { SvelteMap } from "svelte/reactivity";
 import type { DmChannel, UserSummary } from "$shared/communities";
 import { ReadState } from "$shared/chat";
 import { client, read } from "$lib/api";
+import { notificationSettings } from "$lib/notifications/store.svelte";
 
 /** Everyone in the conversation but the viewer. */
 export function othersIn(dm: DmChannel, meId: string): UserSummary[] {
@@ -50,7 +51,8 @@ class DmUnreads {
 
   get total(): number {
     let n = 0;
-    for (const v of this.byChannel.values()) n += v.unread;
+    // A DM set to notify of nothing (or muted) shows no badge (notifications/store.svelte.ts).
+    for (const [id, v] of this.byChannel) if (notificationSettings.level(null, id) !== "nothing") n += v.unread;
     return n;
   }
 }

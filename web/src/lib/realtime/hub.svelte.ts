@@ -10,6 +10,8 @@ import { communitiesApi } from "$lib/communities/api";
 import { type ActivityWatcher, watchActivity } from "./activity";
 import { bind, type Bound } from "./bind.svelte";
 import { HubCore, type HubState, isUnread } from "./hub-core";
+import { badgeUnread } from "$lib/notifications/core";
+import { notificationSettings } from "$lib/notifications/store.svelte";
 
 /**
  * What the user picks. `idle` is kept by this browser (its sockets stay inactive until the
@@ -51,13 +53,15 @@ export class LiveHub {
     return this.#bound.current;
   }
 
-  /** Unread text channels and mentions, for the rail. */
+  /** Unread text channels and mentions, for the rail, as the member's notification settings show them. */
   get unread(): { any: boolean; mentions: number } {
     let any = false;
     let mentions = 0;
     const visible = new Set(this.current.channels.map((c) => c.id));
-    for (const u of Object.values(this.current.unreads)) {
-      if (!visible.has(u.channelId)) continue;
+    const id = this.core.communityId;
+    for (const raw of Object.values(this.current.unreads)) {
+      if (!visible.has(raw.channelId)) continue;
+      const u = badgeUnread(raw, notificationSettings.level(id, raw.channelId));
       if (isUnread(u)) any = true;
       mentions += u.mentions;
     }

@@ -1,0 +1,314 @@
+/**
+ * The phone layout in real Chromium with touch (390×844 portrait and 844×390 landscape): a
+ * visitor opens an invite link, registers and lands in the chat, which fills the screen; reads
+ * and sends; opens the navigation drawer (button, edge swipe) and the member drawer (button,
+ * edge swipe), closes them (Esc returns focus to the button, backdrop tap, picking a channel);
+ * shows a message's actions by the "⋯" button and by a long press; joins voice with a fake
+ * camera; opens settings. At each step: nothing overflows sideways, the composer and the newest
+ * message are on screen, tap targets are ≥ 44 px. Screenshots go to /tmp/woxly-shots/phone-*.png.
+ */
+import { mkdirSync } from "node:fs";
+import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { launch, uniqueName } from "./browser";
+import { PASSWORD, communityWith, logInContext, registerUser, sendOverSocket, type TestCommunity, type TestUser } from "./chat-fixtures";
+
+const base = inject("baseUrl");
+const SHOTS = "/tmp/woxly-shots";
+
+let browser: Browser;
+let owner: TestUser;
+let community: TestCommunity;
+let inviteCode = "";
+let voiceId = "";
+
+async function phone(width: number, height: number): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport: { width, height }, hasTouch: true, isMobile: true, locale: "en-US" });
+  await context.grantPermissions(["camera", "microphone"], { origin: base });
+  return { context, page: await context.newPage() };
+}
+
+/** Nothing scrolls sideways. */
+async function noSidewaysOverflow(page: Page): Promise<void> {
+  const { scroll, inner } = await page.evaluate(() => ({ scroll: document.scrollingElement!.scrollWidth, inner: window.innerWidth }));
+  expect(scroll).toBeLessThanOrEqual(inner);
+}
+
+/** The element's box lies inside the viewport (once its slide-in transition has ended). */
+async function onScreen(page: Page, el: Locator): Promise<void> {
+  await expect.poll(() => el.evaluate((e) => e.getAnimations().length)).toBe(0);
+  const box = await el.boundingBox();
+  const vp = page.viewportSize()!;
+  expect(box, "element has a box").not.toBeNull();
+  expect(box!.x).toBeGreaterThanOrEqual(-0.5);
+  expect(box!.y).toBeGreaterThanOrEqual(-0.5);
+  expect(box!.x + box!.width).toBeLessThanOrEqual(vp.width + 0.5);
+  expect(box!.y + box!.height).toBeLessThanOrEqual(vp.height + 0.5);
+}
+
+/** Every visible element matched is at least 44×44 px. */
+async function bigTargets(what: Locator): Promise<void> {
+  const n = await what.count();
+  expect(n).toBeGreaterThan(0);
+  for (let i = 0; i < n; i++) {
+    const el = what.nth(i);
+    if (!(await el.isVisible())) continue;
+    const box = (await el.boundingBox())!;
+    expect(box.width, `${await el.getAttribute("aria-label")} width`).toBeGreaterThanOrEqual(44);
+    expect(box.height, `${await el.getAttribute("aria-label")} height`).toBeGreaterThanOrEqual(44);
+  }
+}
+
+/** A one-finger swipe through the DevTools touch input (real touch and pointer events). */
+async function swipe(page: Page, from: { x: number; y: number }, to: { x: number; y: number }): Promise<void> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Input.dispatchTouchEvent", { type: "touchStart", touchPoints: [from] });
+  for (let i = 1; i <= 5; i++) {
+    const p = { x: from.x + ((to.x - from.x) * i) / 5, y: from.y + ((to.y - from.y) * i) / 5 };
+    await cdp.send("Input.dispatchTouchEvent", { type: "touchMove", touchPoints: [p] });
+  }
+  await cdp.send("Input.dispatchTouchEvent", { type: "touchEnd", touchPoints: [] });
+  await cdp.detach();
+}
+
+/** A finger held on one spot until `done` holds, then lifted. */
+async function longPress(page: Page, at: { x: number; y: number }, done: () => Promise<unknown>): Promise<void> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Input.dispatchTouchEvent", { type: "touchStart", touchPoints: [at] });
+  await done();
+  await cdp.send("Input.dispatchTouchEvent", { type: "touchEnd", touchPoints: [] });
+  await cdp.detach();
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: `${SHOTS}/phone-${name}.png` });
+}
+
+/** The chat's checks: composer and the newest message on screen, nothing sideways. */
+async function chatFits(page: Page): Promise<void> {
+  await noSidewaysOverflow(page);
+  await onScreen(page, page.getByRole("combobox", { name: /^Message / }));
+  await onScreen(page, page.locator("article.message").last());
+}
+
+const navDrawer = (page: Page) => page.locator("aside.sidebar");
+const memberDrawer = (page: Page) => page.locator("aside.side");
+const navButton = (page: Page) => page.locator('[data-drawer-button="nav"]');
+const membersButton = (page: Page) => page.locator('[data-drawer-button="members"]');
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  browser = await launch();
+  owner = await registerUser(base, uniqueName("powner"), "Olga Owner");
+  community = await communityWith(base, owner, [], `Phones ${uniqueName("c").slice(-5)}`);
+  const origin = new URL(base).origin;
+  const headers = { cookie: owner.cookie, origin, "content-type": "application/json" };
+  const inv = await fetch(`${base}/api/communities/${community.communityId}/invites`, { method: "POST", headers, body: "{}" });
+  inviteCode = ((await inv.json()) as { invite: { code: string } }).invite.code;
+  const detail = await fetch(`${base}/api/communities/${community.communityId}`, { headers });
+  const body = (await detail.json()) as { channels: { id: string; kind: string }[] };
+  voiceId = body.channels.find((c) => c.kind === "voice")!.id;
+  await sendOverSocket(
+    base,
+    community.channelId,
+    owner,
+    Array.from({ length: 30 }, (_, i) => `backlog line ${i + 1} — a message long enough to wrap on a narrow phone screen`),
+  );
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+describe("the phone layout", () => {
+  it("390×844: invite, register, chat, drawers, message actions, voice with camera, settings", async () => {
+    const { context, page } = await phone(390, 844);
+    const me = `Pia ${uniqueName("p").slice(-5)}`;
+
+    // An invite link, then registration through it, lands in general.
+    await page.goto(`${base}/invite/${inviteCode}`);
+    await page.waitForLoadState("networkidle");
+    await shot(page, "invite");
+    await noSidewaysOverflow(page);
+    await page.getByRole("link", { name: "Create an account to join" }).click();
+    await page.waitForURL(/\/register\?next=/);
+    await page.getByLabel("Username").fill(uniqueName("pia"));
+    await page.getByLabel("Display name").fill(me);
+    await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+    await noSidewaysOverflow(page);
+    await page.getByRole("button", { name: "Create account" }).click();
+    await page.waitForURL(new RegExp(`/c/${community.communityId}/[^/]+$`), { timeout: 30_000 });
+    await page.getByRole("heading", { name: "general", level: 1 }).waitFor();
+
+    // Reading: one pane, the chat fills the width; the rail, channel list and members are away.
+    await page.locator("article.message", { hasText: "backlog line 30" }).waitFor();
+    await chatFits(page);
+    const chat = (await page.locator("main.content").boundingBox())!;
+    expect(chat.x).toBe(0);
+    expect(chat.width).toBe(390);
+    expect(await navDrawer(page).isVisible()).toBe(false);
+    expect(await page.locator("nav.rail").isVisible()).toBe(false);
+    expect(await memberDrawer(page).isVisible()).toBe(false);
+    await bigTargets(page.locator("[data-drawer-button]"));
+    await shot(page, "chat");
+
+    // Sending: the new message and the composer stay on screen.
+    const composer = page.getByRole("combobox", { name: "Message #general" });
+    await composer.tap();
+    await composer.fill("hello from a phone");
+    await composer.press("Enter");
+    const mine = page.locator("article.message", { hasText: "hello from a phone" });
+    await mine.waitFor();
+    await expect.poll(async () => (await mine.getAttribute("data-seq")) !== null).toBe(true);
+    await chatFits(page);
+
+    // Message actions: a visible "⋯" button (no hover on touch) shows the toolbar, 44 px targets.
+    const toolbar = mine.getByRole("toolbar", { name: "Message actions" });
+    expect(await toolbar.isVisible()).toBe(false);
+    const more = mine.locator("[data-message-actions]");
+    await bigTargets(more);
+    await more.tap();
+    await toolbar.waitFor();
+    expect(await more.getAttribute("aria-expanded")).toBe("true");
+    await bigTargets(toolbar.getByRole("button"));
+    await onScreen(page, toolbar);
+    await shot(page, "message-actions");
+    // A tap elsewhere hides it; a long press on another message shows its toolbar.
+    const b29 = (await page.locator("article.message", { hasText: "backlog line 29" }).boundingBox())!;
+    await page.touchscreen.tap(b29.x + 120, b29.y + b29.height / 2);
+    await expect.poll(() => toolbar.isVisible()).toBe(false);
+    const other = page.locator("article.message", { hasText: "backlog line 30" });
+    const ob = (await other.boundingBox())!;
+    const otherBar = other.getByRole("toolbar", { name: "Message actions" });
+    await longPress(page, { x: ob.x + 120, y: ob.y + ob.height / 2 }, () => otherBar.waitFor());
+    expect(await otherBar.isVisible()).toBe(true);
+    await page.keyboard.press("Escape");
+
+    // The navigation drawer by its button: aria-expanded, focus inside, Esc closes and
+    // returns focus to the button.
+    await navButton(page).tap();
+    await navDrawer(page).waitFor();
+    expect(await navButton(page).getAttribute("aria-expanded")).toBe("true");
+    await onScreen(page, navDrawer(page));
+    expect(await page.locator("nav.rail").isVisible()).toBe(true);
+    await expect.poll(() => page.evaluate(() => !!document.activeElement?.closest("aside.sidebar"))).toBe(true);
+    await noSidewaysOverflow(page);
+    await shot(page, "nav-drawer");
+    await page.keyboard.press("Escape");
+    await navDrawer(page).waitFor({ state: "hidden" });
+    expect(await page.evaluate(() => document.activeElement?.getAttribute("data-drawer-button"))).toBe("nav");
+    expect(await navButton(page).getAttribute("aria-expanded")).toBe("false");
+
+    // By a swipe from the left edge; a tap on the backdrop closes it.
+    const here = page.url();
+    await swipe(page, { x: 4, y: 420 }, { x: 240, y: 420 });
+    await navDrawer(page).waitFor();
+    expect(page.url()).toBe(here);
+    await page.touchscreen.tap(380, 420);
+    await navDrawer(page).waitFor({ state: "hidden" });
+    expect(page.url()).toBe(here);
+
+    // The member drawer by its button and by a swipe from the right edge.
+    await bigTargets(membersButton(page));
+    await membersButton(page).tap();
+    await memberDrawer(page).waitFor();
+    expect(await membersButton(page).getAttribute("aria-expanded")).toBe("true");
+    await onScreen(page, memberDrawer(page));
+    await memberDrawer(page).getByText(me).first().waitFor();
+    await shot(page, "members-drawer");
+    await page.keyboard.press("Escape");
+    await memberDrawer(page).waitFor({ state: "hidden" });
+    expect(await page.evaluate(() => document.activeElement?.getAttribute("data-drawer-button"))).toBe("members");
+    await swipe(page, { x: 386, y: 420 }, { x: 150, y: 420 });
+    await memberDrawer(page).waitFor();
+    await swipe(page, { x: 200, y: 420 }, { x: 380, y: 420 });
+    await memberDrawer(page).waitFor({ state: "hidden" });
+
+    // Picking a channel in the drawer closes it: the voice channel, then the call with a camera.
+    await navButton(page).tap();
+    await navDrawer(page).getByRole("link", { name: /General \(voice channel\)/ }).tap();
+    await page.waitForURL(new RegExp(`/${voiceId}$`));
+    await navDrawer(page).waitFor({ state: "hidden" });
+    await noSidewaysOverflow(page);
+    await page.locator("[data-voice-join]").tap();
+    await page.locator('[data-call-stage][data-phase="connected"]').waitFor({ timeout: 20_000 });
+    await page.locator('[data-call-stage] [data-control="camera"]').tap();
+    await page.locator("[data-tile][data-local] video").first().waitFor({ timeout: 15_000 });
+    await noSidewaysOverflow(page);
+    for (const name of ["mute", "camera", "leave"]) await onScreen(page, page.locator(`[data-call-stage] [data-control="${name}"]`));
+    await bigTargets(page.locator("[data-call-stage] [data-control]"));
+    await onScreen(page, page.locator("[data-tile][data-local]").first());
+    await shot(page, "voice-camera");
+
+    // Back to the chat during the call: the call bar is in the navigation drawer, usable.
+    await navButton(page).tap();
+    await navDrawer(page).getByRole("link", { name: /general/ }).first().tap();
+    await page.getByRole("heading", { name: "general", level: 1 }).waitFor();
+    await chatFits(page);
+    await navButton(page).tap();
+    const callBar = navDrawer(page).locator('[data-control="leave"]');
+    await callBar.waitFor();
+    await onScreen(page, navDrawer(page));
+    await onScreen(page, callBar);
+    await shot(page, "call-bar");
+    await callBar.tap();
+    await callBar.waitFor({ state: "hidden" });
+    await page.keyboard.press("Escape");
+
+    // Settings stack: no sideways scroll.
+    await page.goto(`${base}/settings`);
+    await page.getByRole("heading", { level: 1 }).first().waitFor();
+    await noSidewaysOverflow(page);
+    await shot(page, "settings");
+    await context.close();
+  });
+
+  it("844×390 (a phone on its side): one pane, both drawers, community settings stack", async () => {
+    const { context, page } = await phone(844, 390);
+    await logInContext(context, base, owner);
+    await page.goto(`${base}/c/${community.communityId}/${community.channelId}`);
+    await page.locator("article.message", { hasText: "backlog line 30" }).waitFor();
+    await chatFits(page);
+    expect((await page.locator("main.content").boundingBox())!.width).toBe(844);
+    expect(await navDrawer(page).isVisible()).toBe(false);
+    await bigTargets(page.locator("[data-drawer-button]"));
+    await shot(page, "landscape-chat");
+
+    await navButton(page).tap();
+    await navDrawer(page).waitFor();
+    await onScreen(page, navDrawer(page));
+    await page.keyboard.press("Escape");
+    await navDrawer(page).waitFor({ state: "hidden" });
+    await membersButton(page).tap();
+    await memberDrawer(page).waitFor();
+    await onScreen(page, memberDrawer(page));
+    await shot(page, "landscape-members");
+    await page.keyboard.press("Escape");
+    await memberDrawer(page).waitFor({ state: "hidden" });
+
+    await page.goto(`${base}/c/${community.communityId}/settings`);
+    await page.getByRole("navigation").first().waitFor();
+    await noSidewaysOverflow(page);
+    await shot(page, "landscape-community-settings");
+    await context.close();
+  });
+
+  it("800×1000 (a tablet): channel list and chat side by side, members as a drawer", async () => {
+    const context = await browser.newContext({ viewport: { width: 800, height: 1000 }, hasTouch: true, locale: "en-US" });
+    const page = await context.newPage();
+    await logInContext(context, base, owner);
+    await page.goto(`${base}/c/${community.communityId}/${community.channelId}`);
+    await page.locator("article.message", { hasText: "backlog line 30" }).waitFor();
+    await chatFits(page);
+    expect(await navDrawer(page).isVisible()).toBe(true);
+    expect(await navButton(page).isVisible()).toBe(false);
+    expect(await memberDrawer(page).isVisible()).toBe(false);
+    await membersButton(page).click();
+    await memberDrawer(page).waitFor();
+    await onScreen(page, memberDrawer(page));
+    await shot(page, "tablet-members");
+    await page.keyboard.press("Escape");
+    await memberDrawer(page).waitFor({ state: "hidden" });
+    await context.close();
+  });
+});
