@@ -4,11 +4,13 @@
  * `<@user>`, `<@&role>`, `@everyone`, `@here`); raw HTML in a message is shown as text.
  * Every string then goes through DOMPurify with an allowlist of tags, attributes, classes
  * and URL schemes before it may reach the DOM — the only way user text becomes markup.
- * Browser only (DOMPurify needs a DOM); the app renders in the browser.
+ * Browser only (DOMPurify needs a DOM); the app renders in the browser. highlight.js loads
+ * only when a fenced block needs it (./highlight.ts): until then the block renders plain, and
+ * components that show code blocks re-render through ./live.svelte.ts once it is in.
  */
 import DOMPurify, { type DOMPurify as Purifier } from "dompurify";
 import { Marked, type Tokens, type TokenizerAndRendererExtension } from "marked";
-import { highlightCode } from "./highlight";
+import { highlightCode, highlightVersion } from "./highlight";
 
 /** How mentions are named when rendered; unknown ids get the fallbacks. */
 export interface MentionNames {
@@ -192,9 +194,13 @@ function tame(content: string): string {
 const cache = new Map<string, string>();
 const CACHE_SIZE = 1000;
 
+/** Could hold a fenced code block (whose rendering changes once its language has loaded). */
+const FENCE = /```|~~~/;
+
 /** A message's content as sanitized HTML, cached per content and set of names. */
 export function renderMarkdown(content: string, mentionNames: MentionNames = NO_NAMES): string {
-  const key = `${mentionNames.meId}\u0000${mentionNames.key}\u0000${content}`;
+  const hl = FENCE.test(content) ? highlightVersion() : "";
+  const key = `${mentionNames.meId}\u0000${mentionNames.key}\u0000${hl}\u0000${content}`;
   const hit = cache.get(key);
   if (hit !== undefined) {
     cache.delete(key);
