@@ -3,6 +3,7 @@
  * core and each language) is fetched only once a message with a fenced code block is shown,
  * and the block is then highlighted; a channel without code blocks never requests it. The
  * chunks have hashed names, so the JavaScript the page receives is recognised by content.
+ * The invite page ships none of the app's JavaScript (server-rendered; static/invite.js only).
  * The bytes and times themselves are measured by bench/first-load/run.mjs, not here.
  */
 import type { Browser, Response } from "playwright-core";
@@ -67,5 +68,40 @@ describe("first load", () => {
     expect((await received(HLJS_CORE)).length).toBe(1);
     expect((await received(HLJS_PYTHON)).length).toBe(1);
     await context.close();
+  });
+
+  it("the invite page loads none of the app's JavaScript, and still takes a member in", async () => {
+    const owner = await registerUser(base, uniqueName("fl"), "Owner FL2");
+    const member = await registerUser(base, uniqueName("fl"), "Member FL2");
+    const { communityId } = await communityWith(base, owner, [], "Invite weight");
+    const res = await fetch(`${base}/api/communities/${communityId}/invites`, {
+      method: "POST",
+      headers: { cookie: owner.cookie, origin: base, "content-type": "application/json" },
+      body: "{}",
+    });
+    const { invite } = (await res.json()) as { invite: { code: string } };
+
+    for (const who of [null, member]) {
+      const { context, page } = await newPage(browser);
+      if (who) await logInContext(context, base, who);
+      const scripts: string[] = [];
+      page.on("request", (req) => {
+        if (req.resourceType() === "script") scripts.push(new URL(req.url()).pathname);
+      });
+      await page.goto(`${base}/invite/${invite.code}`);
+      await page.getByRole("heading", { name: "Invite weight" }).waitFor();
+      await page.waitForLoadState("networkidle");
+      expect(scripts.filter((p) => p.startsWith("/_app/"))).toEqual([]);
+      expect(scripts).toContain("/invite.js");
+      if (who) {
+        // The accept form posts to the page's action, which opens the community.
+        await page.getByRole("button", { name: "Accept invite" }).click();
+        await page.waitForURL(new RegExp(`/c/${communityId}/[^/]+$`));
+        await page.getByRole("heading", { name: "general", level: 1 }).waitFor();
+      } else {
+        await page.getByRole("link", { name: "Create an account to join" }).waitFor();
+      }
+      await context.close();
+    }
   });
 });

@@ -120,7 +120,7 @@ export const communitiesApi = {
     read(community.invites.$post({ param: { id }, json: body }), InviteResponse).then((r) => r.invite),
   revokeInvite: (code: string) => done(client.invites[":code"].$delete({ param: { code } })),
   previewInvite: (code: string, f?: Fetch) => read(apiClient(f).invites[":code"].$get({ param: { code } }), InvitePreview),
-  redeemInvite: (code: string) => read(client.invites[":code"].redeem.$post({ param: { code } }), RedeemResponse),
+  redeemInvite: (code: string, f?: Fetch) => read(apiClient(f).invites[":code"].redeem.$post({ param: { code } }), RedeemResponse),
 
   dms: (f?: Fetch) => read(apiClient(f).dms.$get(), DmListResponse).then((r) => r.channels),
   openDm: (userIds: string[]) => read(client.dms.$post({ json: { userIds } }), DmResponse).then((r) => r.channel),
