@@ -1,5 +1,5 @@
 /**
- * Unit tests of the web app's framework-free cores (web/src/lib/realtime: channel, hub, inbox,
+ * Unit tests in plain Node: the web app's framework-free cores (web/src/lib/realtime: channel, hub, inbox,
  * the socket helper) in plain Node: no browser, no server, a fake socket. The aliases are
  * SvelteKit's (web/svelte.config.js), so the cores import exactly as they do in the app.
  */
@@ -16,7 +16,8 @@ export default defineConfig({
     },
   },
   test: {
-    include: ["web/src/**/*.test.ts", "web/widget/**/*.test.ts"],
+    // scripts/*.test.ts: the deploy plan and the admin CLI's pure parts (Node, no Cloudflare account).
+    include: ["web/src/**/*.test.ts", "web/widget/**/*.test.ts", "scripts/**/*.test.ts"],
     environment: "node",
   },
 });

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// One entry for `npm start`, `npm test`, `npm run build|bench|deploy|deploy:preview`.
+// One entry for `npm start`, `npm test`, `npm run build|bench|deploy|deploy:preview|admin`.
 // Runs on any Node >= 18: when the machine's Node is older than 22.17 (wrangler and
 // SvelteKit need it), it installs Node 24 from the npm registry into .tools/node and
 // re-runs itself with it.
@@ -130,6 +130,37 @@ switch (cmd) {
     const alias = gitBranch();
     say(`uploading a preview version with alias "${alias}"`);
     wrangler(["versions", "upload", "--preview-alias", alias]);
+    break;
+  }
+  case "admin": {
+    // npm run admin -- reset-link <username> [--remote]
+    const [sub, username] = process.argv.slice(3);
+    if (sub !== "reset-link" || !username) {
+      console.error("usage: npm run admin -- reset-link <username> [--remote]");
+      process.exit(2);
+    }
+    const { newResetToken, resetLinkSql } = await import("./admin.mjs");
+    const remote = process.argv.includes("--remote");
+    const token = newResetToken();
+    const { sql } = resetLinkSql(username, token);
+    const where = remote ? ["--remote"] : ["--local", "--persist-to", path.join(ROOT, ".wrangler", "state")];
+    const r = spawnSync(process.execPath, [path.join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js"), "d1", "execute", "DB", ...where, "--json", "--command", sql], {
+      cwd: ROOT,
+      encoding: "utf8",
+      env: { ...process.env, ...product.QUIET_ENV },
+    });
+    let created = 0;
+    try {
+      const out = JSON.parse(r.stdout);
+      created = Number(out.at(-1)?.results?.[0]?.n ?? 0);
+    } catch {
+      console.error(r.stderr || r.stdout);
+    }
+    if (!created) {
+      console.error(`no account named ${username} (or wrangler failed)`);
+      process.exit(1);
+    }
+    console.log(`Reset link for ${username} (one use, one hour): <your instance's URL>/reset#${token}`);
     break;
   }
   case "bench": {

@@ -22,6 +22,17 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
         };
     };
 } | import("hono/types").MergeSchemaPath<{
+    "/registration": {
+        $get: {
+            input: {};
+            output: {
+                registrationMode: "open" | "invite" | "closed";
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
     "/register": {
         $post: {
             input: {
@@ -29,6 +40,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     username: string;
                     password: string;
                     displayName?: string | undefined;
+                    invite?: string | undefined;
                 };
             };
             output: {
@@ -38,6 +50,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     displayName: string;
                     locale: "en" | "ru" | "ky" | null;
                     createdAt: number;
+                    instanceRole: "owner" | "admin" | null;
                 };
             };
             outputFormat: "json";
@@ -60,6 +73,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     displayName: string;
                     locale: "en" | "ru" | "ky" | null;
                     createdAt: number;
+                    instanceRole: "owner" | "admin" | null;
                 };
             };
             outputFormat: "json";
@@ -84,6 +98,36 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
             status: 204;
         };
     };
+} & {
+    "/password-reset/check": {
+        $post: {
+            input: {
+                json: {
+                    token: string;
+                };
+            };
+            output: {
+                username: string;
+                expiresAt: number;
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/password-reset": {
+        $post: {
+            input: {
+                json: {
+                    token: string;
+                    newPassword: string;
+                };
+            };
+            output: null;
+            outputFormat: "body";
+            status: 204;
+        };
+    };
 }, "/auth"> | import("hono/types").MergeSchemaPath<{
     "/": {
         $get: {
@@ -95,6 +139,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     displayName: string;
                     locale: "en" | "ru" | "ky" | null;
                     createdAt: number;
+                    instanceRole: "owner" | "admin" | null;
                 };
             };
             outputFormat: "json";
@@ -117,6 +162,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     displayName: string;
                     locale: "en" | "ru" | "ky" | null;
                     createdAt: number;
+                    instanceRole: "owner" | "admin" | null;
                 };
             };
             outputFormat: "json";
@@ -139,6 +185,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     displayName: string;
                     locale: "en" | "ru" | "ky" | null;
                     createdAt: number;
+                    instanceRole: "owner" | "admin" | null;
                 };
             };
             outputFormat: "json";
@@ -2503,7 +2550,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                 };
             } & {
                 query: {
-                    status?: "assistant" | "queued" | "open" | "closed" | "offline" | undefined;
+                    status?: "open" | "closed" | "assistant" | "queued" | "offline" | undefined;
                     q?: string | undefined;
                     cursor?: string | undefined;
                     limit?: string | string[] | undefined;
@@ -2514,7 +2561,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     id: string;
                     deskId: string;
                     channelId: string;
-                    status: "assistant" | "queued" | "open" | "closed" | "offline";
+                    status: "open" | "closed" | "assistant" | "queued" | "offline";
                     visitor: {
                         name: string;
                         email: string | null;
@@ -2551,7 +2598,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     id: string;
                     deskId: string;
                     channelId: string;
-                    status: "assistant" | "queued" | "open" | "closed" | "offline";
+                    status: "open" | "closed" | "assistant" | "queued" | "offline";
                     visitor: {
                         name: string;
                         email: string | null;
@@ -2597,7 +2644,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     id: string;
                     deskId: string;
                     channelId: string;
-                    status: "assistant" | "queued" | "open" | "closed" | "offline";
+                    status: "open" | "closed" | "assistant" | "queued" | "offline";
                     visitor: {
                         name: string;
                         email: string | null;
@@ -2637,7 +2684,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     id: string;
                     deskId: string;
                     channelId: string;
-                    status: "assistant" | "queued" | "open" | "closed" | "offline";
+                    status: "open" | "closed" | "assistant" | "queued" | "offline";
                     visitor: {
                         name: string;
                         email: string | null;
@@ -2760,7 +2807,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     id: string;
                     deskId: string;
                     channelId: string;
-                    status: "assistant" | "queued" | "open" | "closed" | "offline";
+                    status: "open" | "closed" | "assistant" | "queued" | "offline";
                     visitor: {
                         name: string;
                         email: string | null;
@@ -2883,7 +2930,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     id: string;
                     deskId: string;
                     channelId: string;
-                    status: "assistant" | "queued" | "open" | "closed" | "offline";
+                    status: "open" | "closed" | "assistant" | "queued" | "offline";
                     visitor: {
                         name: string;
                         email: string | null;
@@ -2933,7 +2980,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     id: string;
                     deskId: string;
                     channelId: string;
-                    status: "assistant" | "queued" | "open" | "closed" | "offline";
+                    status: "open" | "closed" | "assistant" | "queued" | "offline";
                     visitor: {
                         name: string;
                         email: string | null;
@@ -2975,7 +3022,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     id: string;
                     deskId: string;
                     channelId: string;
-                    status: "assistant" | "queued" | "open" | "closed" | "offline";
+                    status: "open" | "closed" | "assistant" | "queued" | "offline";
                     visitor: {
                         name: string;
                         email: string | null;
@@ -3006,7 +3053,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     id: string;
                     deskId: string;
                     channelId: string;
-                    status: "assistant" | "queued" | "open" | "closed" | "offline";
+                    status: "open" | "closed" | "assistant" | "queued" | "offline";
                     visitor: {
                         name: string;
                         email: string | null;
@@ -3042,7 +3089,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     id: string;
                     deskId: string;
                     channelId: string;
-                    status: "assistant" | "queued" | "open" | "closed" | "offline";
+                    status: "open" | "closed" | "assistant" | "queued" | "offline";
                     visitor: {
                         name: string;
                         email: string | null;
@@ -3112,7 +3159,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
         $get: {
             input: {
                 query: {
-                    status?: "assistant" | "queued" | "open" | "closed" | "offline" | undefined;
+                    status?: "open" | "closed" | "assistant" | "queued" | "offline" | undefined;
                     q?: string | undefined;
                     cursor?: string | undefined;
                     limit?: string | string[] | undefined;
@@ -3123,7 +3170,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     id: string;
                     deskId: string;
                     channelId: string;
-                    status: "assistant" | "queued" | "open" | "closed" | "offline";
+                    status: "open" | "closed" | "assistant" | "queued" | "offline";
                     visitor: {
                         name: string;
                         email: string | null;
@@ -3159,7 +3206,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     id: string;
                     deskId: string;
                     channelId: string;
-                    status: "assistant" | "queued" | "open" | "closed" | "offline";
+                    status: "open" | "closed" | "assistant" | "queued" | "offline";
                     visitor: {
                         name: string;
                         email: string | null;
@@ -3204,7 +3251,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     id: string;
                     deskId: string;
                     channelId: string;
-                    status: "assistant" | "queued" | "open" | "closed" | "offline";
+                    status: "open" | "closed" | "assistant" | "queued" | "offline";
                     visitor: {
                         name: string;
                         email: string | null;
@@ -3633,7 +3680,189 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
             status: import("hono/utils/http-status").ContentfulStatusCode;
         };
     };
-}, "/me">, "/api">, "/", "/">;
+}, "/me"> | import("hono/types").MergeSchemaPath<{
+    "/": {
+        $get: {
+            input: {};
+            output: {
+                settings: {
+                    registrationMode: "open" | "invite" | "closed";
+                };
+                viewerRole: "owner" | "admin";
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/settings": {
+        $patch: {
+            input: {
+                json: {
+                    registrationMode: "open" | "invite" | "closed";
+                };
+            };
+            output: {
+                settings: {
+                    registrationMode: "open" | "invite" | "closed";
+                };
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/users": {
+        $get: {
+            input: {
+                query: {
+                    q?: string | undefined;
+                };
+            };
+            output: {
+                users: {
+                    id: string;
+                    username: string;
+                    displayName: string;
+                    createdAt: number;
+                    instanceRole: "owner" | "admin" | null;
+                    bannedAt: number | null;
+                }[];
+                hasMore: boolean;
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/users/:userId/reset-link": {
+        $post: {
+            input: {
+                param: {
+                    userId: string;
+                };
+            };
+            output: {
+                path: string;
+                expiresAt: number;
+            };
+            outputFormat: "json";
+            status: 201;
+        };
+    };
+} & {
+    "/users/:userId/ban": {
+        $put: {
+            input: {
+                param: {
+                    userId: string;
+                };
+            };
+            output: {
+                user: {
+                    id: string;
+                    username: string;
+                    displayName: string;
+                    createdAt: number;
+                    instanceRole: "owner" | "admin" | null;
+                    bannedAt: number | null;
+                };
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/users/:userId/ban": {
+        $delete: {
+            input: {
+                param: {
+                    userId: string;
+                };
+            };
+            output: {
+                user: {
+                    id: string;
+                    username: string;
+                    displayName: string;
+                    createdAt: number;
+                    instanceRole: "owner" | "admin" | null;
+                    bannedAt: number | null;
+                };
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/users/:userId/role": {
+        $put: {
+            input: {
+                param: {
+                    userId: string;
+                };
+            } & {
+                json: {
+                    role: "admin" | "member";
+                };
+            };
+            output: {
+                user: {
+                    id: string;
+                    username: string;
+                    displayName: string;
+                    createdAt: number;
+                    instanceRole: "owner" | "admin" | null;
+                    bannedAt: number | null;
+                };
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/storage": {
+        $get: {
+            input: {};
+            output: {
+                d1: {
+                    bytes: number | null;
+                    tables: {
+                        name: string;
+                        rows: number;
+                    }[];
+                };
+                r2: {
+                    totalBytes: number;
+                    totalFiles: number;
+                    otherBytes: number;
+                };
+                communities: {
+                    id: string;
+                    name: string;
+                    members: number;
+                    files: number;
+                    fileBytes: number;
+                }[];
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/communities/:id/export": {
+        $get: {
+            input: {
+                param: {
+                    id: string;
+                };
+            };
+            output: ReadableStream<Uint8Array<ArrayBufferLike>>;
+            outputFormat: "body";
+            status: 200;
+        };
+    };
+}, "/admin">, "/api">, "/", "/">;
 /** `typeof app` for `hc<AppType>`: the route schema only, no server types. */
 export type AppType = ReturnType<typeof routes>;
 export {};

@@ -18,6 +18,7 @@
  *              canVisitTicket, canJoinTicketCall, ticketCallGrants
  *   call links canSeeCallLink, canHostCallLink, canJoinCallLink, canChatInCall, callLinkGrants,
  *              echoGrants
+ *   instance   canUseInstance, canAdministerInstance, canActOnInstanceUser, canNameAdmins, canRegister
  */
 import { ApiError } from "../shared/errors";
 import { voiceGrants, type MediaGrants, type VoiceModeration } from "../shared/media";
@@ -35,6 +36,8 @@ import {
 } from "./access";
 import type { Db } from "./db";
 import { type DeskRow, type LoadedTicket, loadDesk, loadTicket } from "./desk";
+import { instanceBanned } from "./instance";
+import type { RegistrationMode } from "../shared/admin";
 
 const notFound = (what: string) => new ApiError("not_found", `No such ${what}.`);
 const forbidden = (message = "You do not have permission to do that.") => new ApiError("forbidden", message);
@@ -420,8 +423,9 @@ export async function mayExceedUserLimit(a: ChannelAccess, justMovedHere: () => 
  * (a block in a 1:1 DM). Never throws for access; a failing D1 does throw.
  */
 export async function canStayInVoice(db: Db, userId: string, channelId: string): Promise<ChannelAccess | null> {
-  const a = await loadChannelAccess(db, userId, channelId);
-  return a && connects(a) ? a : null;
+  // A token issued just before an instance ban must not get its holder back in (canUseInstance).
+  const [a, banned] = await Promise.all([loadChannelAccess(db, userId, channelId), instanceBanned(db, userId)]);
+  return a && !banned && connects(a) ? a : null;
 }
 
 /**
@@ -771,4 +775,68 @@ export function echoGrants(): { sender: MediaGrants; receiver: MediaGrants } {
     sender: { canSubscribe: false, canPublishSources: ["camera", "microphone"], canPublishData: false, canUpdateOwnMetadata: false },
     receiver: { canSubscribe: true, canPublishSources: [], canPublishData: false, canUpdateOwnMetadata: false },
   };
+}
+
+// ---------------------------------------------------------------------------------------
+// Instance (docs/admin.md): the owner (the first account) and the admins the owner names
+// ---------------------------------------------------------------------------------------
+
+/** What the instance questions read of an account. */
+export interface InstanceUser {
+  id: string;
+  instanceRole: "owner" | "admin" | null;
+  /** ms; null = not banned. */
+  bannedAt: number | null;
+}
+
+/**
+ * May this account use the instance at all? False once an admin banned it. Every session is
+ * loaded through lib/sessions.ts `loadSession`, which asks this, so HTTP routes, WebSocket
+ * upgrades, attachment downloads and media tokens all refuse a banned account alike; LiveKit
+ * admission asks too (canStayInVoice), for a token issued just before the ban.
+ */
+export function canUseInstance(user: Pick<InstanceUser, "bannedAt">): boolean {
+  return user.bannedAt === null;
+}
+
+/**
+ * May the user open the admin page and its routes? Their instance role; `forbidden` for
+ * everyone else (every instance has an admin page, so there is nothing to hide with a 404).
+ */
+export function canAdministerInstance(user: InstanceUser): "owner" | "admin" {
+  if (user.instanceRole === "owner" || user.instanceRole === "admin") return user.instanceRole;
+  throw forbidden("Only the instance's owner and admins can do that.");
+}
+
+/**
+ * May `actor` act on `target`'s account (issue a password-reset link, ban, unban)? The owner
+ * on anyone but themself; an admin only on accounts without an instance role. `not_found`
+ * when the account does not exist, `forbidden` otherwise.
+ */
+export function canActOnInstanceUser<T extends InstanceUser>(actor: InstanceUser, target: T | undefined | null): T {
+  const role = canAdministerInstance(actor);
+  if (!target) throw notFound("user");
+  if (target.id === actor.id) throw forbidden("You cannot do that to your own account here; use Settings.");
+  if (target.instanceRole === "owner") throw forbidden("Nobody can act on the owner's account.");
+  if (role === "admin" && target.instanceRole === "admin") throw forbidden("Only the owner can act on another admin.");
+  return target;
+}
+
+/** May `actor` name `target` an admin or take that away? Only the owner, on anyone but themself. */
+export function canNameAdmins<T extends InstanceUser>(actor: InstanceUser, target: T | undefined | null): T {
+  if (canAdministerInstance(actor) !== "owner") throw forbidden("Only the owner names admins.");
+  if (!target) throw notFound("user");
+  if (target.id === actor.id) throw forbidden("The owner stays the owner.");
+  return target;
+}
+
+/**
+ * May a visitor create an account? `open`: yes; `invite`: only with a live community invite
+ * (`inviteUsable`), `invite_required` otherwise; `closed`: `registration_closed`. An instance
+ * without an owner is always open, so its first account can be made.
+ */
+export function canRegister(mode: RegistrationMode, hasOwner: boolean, inviteUsable: boolean): void {
+  if (!hasOwner || mode === "open") return;
+  if (mode === "closed") throw new ApiError("registration_closed", "This instance is not taking new accounts.");
+  if (!inviteUsable) throw new ApiError("invite_required", "New accounts need an invite link from a community here.");
 }

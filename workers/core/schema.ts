@@ -18,8 +18,41 @@ export const users = sqliteTable(
     locale: text("locale", { enum: ["en", "ru", "ky"] }),
     createdAt: integer("created_at").notNull(),
     passwordChangedAt: integer("password_changed_at").notNull(),
+    /** The instance owner (the first account) or an admin the owner named; null for everyone else. */
+    instanceRole: text("instance_role", { enum: ["owner", "admin"] }),
+    /** When an instance admin banned the account, ms; null = not banned (policy.ts canUseInstance). */
+    bannedAt: integer("banned_at"),
   },
-  (t) => [uniqueIndex("users_username_key").on(t.usernameKey)],
+  (t) => [uniqueIndex("users_username_key").on(t.usernameKey), index("users_instance_role").on(t.instanceRole)],
+);
+
+/** Instance-wide settings, one row a key (core/instance.ts): `registration_mode`. */
+export const instanceSettings = sqliteTable("instance_settings", {
+  key: text("key").primaryKey(),
+  value: text("value").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+  updatedBy: text("updated_by"),
+});
+
+/**
+ * Password-reset links an instance admin issued (routes/admin.ts): single use, RESET_LINK_TTL_MS
+ * long; only the SHA-256 of the 256-bit token is stored. Issuing a new link for a user drops
+ * the older ones.
+ */
+export const passwordResets = sqliteTable(
+  "password_resets",
+  {
+    /** SHA-256 of the token, hex. */
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    createdBy: text("created_by").notNull(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    usedAt: integer("used_at"),
+  },
+  (t) => [index("password_resets_user").on(t.userId)],
 );
 
 export const sessions = sqliteTable(

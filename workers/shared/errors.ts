@@ -9,8 +9,18 @@ export const ERROR_STATUS = {
   limit_reached: 400,
   unauthorized: 401,
   invalid_credentials: 401,
+  /** A WebSocket upgrade's connect ticket that is malformed, forged, expired or for another room (realtime.ts CONNECT_TICKET_PARAM). */
+  invalid_ticket: 401,
   forbidden_origin: 403,
   forbidden: 403,
+  /** Registration mode `closed` (docs/admin.md). */
+  registration_closed: 403,
+  /** Registration mode `invite`, and no live invite came with the request. */
+  invite_required: 403,
+  /** The account was banned from the instance; answered only after the right password. */
+  account_suspended: 403,
+  /** A password-reset link that is unknown, used or expired. */
+  reset_link_invalid: 400,
   channel_full: 403,
   not_found: 404,
   method_not_allowed: 405,

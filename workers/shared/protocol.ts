@@ -50,6 +50,8 @@ export const RegisterBody = z.strictObject({
   username: Username,
   displayName: DisplayName.optional(),
   password: Password,
+  /** A community invite code: required when the instance registers by invite only (docs/admin.md). */
+  invite: z.string().regex(/^[0-9a-z]{20,64}$/).optional(),
 });
 export type RegisterBody = z.infer<typeof RegisterBody>;
 
@@ -78,6 +80,8 @@ export const Me = z.object({
   displayName: z.string(),
   locale: z.enum(["en", "ru", "ky"]).nullable(),
   createdAt: z.number(),
+  /** "owner" (the first account) or "admin" on this instance: they see /admin. */
+  instanceRole: z.enum(["owner", "admin"]).nullable(),
 });
 export type Me = z.infer<typeof Me>;
 

@@ -87,6 +87,10 @@ export function formMessage(err: unknown): Msg {
     case "network_error":
     case "unavailable":
     case "validation_failed":
+    case "registration_closed":
+    case "invite_required":
+    case "account_suspended":
+    case "reset_link_invalid":
       return { key: `errors.${err.code}` };
     default:
       return { key: "errors.unknown" };

@@ -30,6 +30,7 @@ import { communityDeskRoutes, deskRoutes } from "./routes/desks";
 import { siteApi } from "./routes/site-api";
 import { callLinkRoutes } from "./routes/call-links";
 import { selfTest } from "./routes/self-test";
+import { admin } from "./routes/admin";
 import { channelNotificationRoutes, communityNotificationRoutes, meNotificationRoutes } from "./routes/notifications";
 
 export const VERSION = "0.1.0";
@@ -61,7 +62,8 @@ const api = new Hono<AppEnv>()
   .route("/self-test", selfTest)
   .route("/communities", communityNotificationRoutes)
   .route("/channels", channelNotificationRoutes)
-  .route("/me", meNotificationRoutes);
+  .route("/me", meNotificationRoutes)
+  .route("/admin", admin);
 
 export const app = new Hono<AppEnv>()
   .use(requestId, apiSecureHeaders, noStore, originCheck, jsonOnly, jsonBodyLimit, db, session)

@@ -10,6 +10,7 @@ import communitiesEn from "./communities.en.json";
 import chatEn from "./chat.en.json";
 import voiceEn from "./voice.en.json";
 import callsEn from "./calls.en.json";
+import adminEn from "./admin.en.json";
 
 export const LOCALE_STORAGE_KEY = "woxly.locale";
 export const DEFAULT_LOCALE: Locale = "en";
@@ -40,6 +41,10 @@ register("ky", () => import("./voice.ky.json"));
 addMessages("en", callsEn);
 register("ru", () => import("./calls.ru.json"));
 register("ky", () => import("./calls.ky.json"));
+// Instance administration, the reset page and the register page's modes (docs/admin.md) likewise.
+addMessages("en", adminEn);
+register("ru", () => import("./admin.ru.json"));
+register("ky", () => import("./admin.ky.json"));
 
 export function isLocale(value: unknown): value is Locale {
   return typeof value === "string" && (LOCALES as readonly string[]).includes(value);

@@ -28,6 +28,7 @@ class Inbox {
   #core: InboxCore | null = null;
   #view = $state.raw<Bound<InboxState> | null>(null);
   readonly #dmListeners = new Set<(a: DmActivity | null) => void>();
+  readonly #endedListeners = new Set<() => void>();
   #userId: string | null = null;
   #ticker: ReturnType<typeof setInterval> | null = null;
 
@@ -45,6 +46,9 @@ class Inbox {
     const core = new InboxCore(userId);
     core.onDmActivity((a) => {
       for (const l of this.#dmListeners) l(a);
+    });
+    core.onSessionEnded(() => {
+      for (const l of [...this.#endedListeners]) l();
     });
     this.#core = core;
     this.#view = bind(core);
@@ -69,6 +73,12 @@ class Inbox {
   onDmActivity(listener: (a: DmActivity | null) => void): () => void {
     this.#dmListeners.add(listener);
     return () => this.#dmListeners.delete(listener);
+  }
+
+  /** The server ended this tab's session (elsewhere, a reset, a ban). Returns the unsubscribe function. */
+  onSessionEnded(listener: () => void): () => void {
+    this.#endedListeners.add(listener);
+    return () => this.#endedListeners.delete(listener);
   }
 
   /** Calls ringing this user now, oldest first. */

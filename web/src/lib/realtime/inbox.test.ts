@@ -92,4 +92,14 @@ describe("InboxCore", () => {
     expect(s.closedByClient).toBe(true);
     expect(s.options.party).toBe("user-inbox");
   });
+
+  it("tells the page when the server ends the session (4401), not on a close it may reconnect after", () => {
+    const { core, s } = open();
+    let ended = 0;
+    core.onSessionEnded(() => ended++);
+    s.drop(1006);
+    expect(ended).toBe(0);
+    s.drop(4401);
+    expect(ended).toBe(1);
+  });
 });

@@ -52,6 +52,7 @@ export class InboxCore extends Core<InboxState> {
   readonly userId: string;
   readonly #socket: RealtimeSocket<InboxServerFrame, InboxClientFrame>;
   readonly #dmListeners = new Set<(a: DmActivity | null) => void>();
+  readonly #endedListeners = new Set<() => void>();
 
   constructor(userId: string, opts: { socket?: SocketConfig } = {}) {
     super(emptyInbox);
@@ -59,7 +60,14 @@ export class InboxCore extends Core<InboxState> {
     this.#socket = new RealtimeSocket<InboxServerFrame, InboxClientFrame>(
       "user-inbox",
       userId,
-      { frames: InboxServerFrame, onFrame: (f) => this.#onFrame(f) },
+      {
+        frames: InboxServerFrame,
+        onFrame: (f) => this.#onFrame(f),
+        // The server ended this session (log out elsewhere, a password reset, an instance ban).
+        onClose: (_code, final) => {
+          if (final === "SESSION_ENDED") for (const l of [...this.#endedListeners]) l();
+        },
+      },
       opts.socket,
     );
   }
@@ -73,6 +81,12 @@ export class InboxCore extends Core<InboxState> {
     return () => this.#dmListeners.delete(listener);
   }
 
+  /** Called once the server ends this session: the page should leave for the login page. Returns the unsubscribe function. */
+  onSessionEnded(listener: () => void): () => void {
+    this.#endedListeners.add(listener);
+    return () => this.#endedListeners.delete(listener);
+  }
+
   /** Applies a call the API answered with (the socket says the same a moment later). */
   apply(channelId: string, call: DmCall | null): void {
     this.update(withCall(this.state, channelId, call));
@@ -81,6 +95,7 @@ export class InboxCore extends Core<InboxState> {
   close(): void {
     this.#socket.close();
     this.#dmListeners.clear();
+    this.#endedListeners.clear();
     this.update(emptyInbox);
   }
 

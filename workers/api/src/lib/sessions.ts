@@ -11,6 +11,7 @@ import { randomToken } from "../../../shared/ids";
 import type { Db } from "../../../core/db";
 import { sessions, users } from "../../../core/schema";
 import { sha256Hex } from "../../../core/crypto";
+import { canUseInstance } from "../../../core/policy";
 
 export const SESSION_IDLE_MS = 30 * 24 * 3600 * 1000;
 export const SESSION_TOUCH_MS = 3600 * 1000;
@@ -77,7 +78,11 @@ export async function createSession(db: Db, userId: string, userAgent: string | 
 
 export type SessionUser = typeof users.$inferSelect;
 
-/** Looks up a live session by its cookie token; refreshes its expiry when due. */
+/**
+ * Looks up a live session by its cookie token; refreshes its expiry when due. The one way
+ * every entry point (API, WebSocket upgrades, downloads, media tokens) finds its user, so an
+ * account banned from the instance (policy.ts canUseInstance) has no session anywhere.
+ */
 export async function loadSession(db: Db, token: string, now = Date.now()) {
   const id = await sha256Hex(token);
   const rows = await db
@@ -87,7 +92,7 @@ export async function loadSession(db: Db, token: string, now = Date.now()) {
     .where(and(eq(sessions.id, id), gt(sessions.expiresAt, now)))
     .limit(1);
   const row = rows[0];
-  if (!row) return undefined;
+  if (!row || !canUseInstance(row.user)) return undefined;
   let refreshed = false;
   if (now - row.session.lastSeenAt > SESSION_TOUCH_MS) {
     await db

@@ -7,5 +7,5 @@ export function usernameKey(username: string): string {
 }
 
 export function toMe(u: SessionUser): Me {
-  return { id: u.id, username: u.username, displayName: u.displayName, locale: u.locale ?? null, createdAt: u.createdAt };
+  return { id: u.id, username: u.username, displayName: u.displayName, locale: u.locale ?? null, createdAt: u.createdAt, instanceRole: u.instanceRole ?? null };
 }

@@ -1,10 +1,16 @@
-/** Accounts: register, log in, log out, log out everywhere. */
+/** Accounts: register, log in, log out, log out everywhere, and password-reset links (docs/admin.md). */
 import { eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { ApiError } from "../../../shared/errors";
 import { newId } from "../../../shared/ids";
 import { LoginBody, RegisterBody } from "../../../shared/protocol";
-import { users } from "../../../core/schema";
+import { CheckResetBody, ResetPasswordBody, type CheckResetResponse, type RegistrationInfo } from "../../../shared/admin";
+import { invites, users } from "../../../core/schema";
+import type { Db } from "../../../core/db";
+import { claimOwnership, registrationMode } from "../../../core/instance";
+import { canRegister, canUseInstance } from "../../../core/policy";
+import { consumeResetLink, liveResetLink } from "../lib/password-resets";
+import { isUsable } from "./invites";
 import type { AppEnv } from "../env";
 import { issueDeviceCookie, trustedDevice } from "../lib/device";
 import { log } from "../../../core/log";
@@ -43,7 +49,24 @@ export async function passwordProblem(username: string, password: string): Promi
   return undefined;
 }
 
+/** Whether `code` is a community invite someone could redeem now. */
+async function inviteUsable(db: Db, code: string | undefined): Promise<boolean> {
+  if (!code) return false;
+  const inv = (await db.select().from(invites).where(eq(invites.code, code)).limit(1))[0];
+  return !!inv && isUsable(inv, Date.now());
+}
+
+async function hasOwner(db: Db): Promise<boolean> {
+  return (await db.select({ id: users.id }).from(users).where(eq(users.instanceRole, "owner")).limit(1)).length > 0;
+}
+
+const resetInvalid = () => new ApiError("reset_link_invalid", "This reset link is invalid, used or expired. Ask an admin for a new one.");
+
 export const auth = new Hono<AppEnv>()
+  .get("/registration", async (c) => {
+    const body: RegistrationInfo = { registrationMode: (await hasOwner(c.var.db)) ? await registrationMode(c.var.db) : "open" };
+    return c.json(body);
+  })
   .post("/register", validate("json", RegisterBody), async (c) => {
     const body = c.req.valid("json");
     const db = c.var.db;
@@ -56,6 +79,9 @@ export const auth = new Hono<AppEnv>()
       : await take(db, ipKey, REGISTER_IP_LIMIT, "Too many new accounts from your network.");
     let created = false;
     try {
+      // Registration mode (docs/admin.md), decided in the policy: open, by invite, or closed.
+      const [mode, owned, invited] = await Promise.all([registrationMode(db), hasOwner(db), inviteUsable(db, body.invite)]);
+      canRegister(mode, owned, invited);
       const problem = await passwordProblem(body.username, body.password);
       if (problem) {
         throw new ApiError("common_password", problem, { issues: [{ path: ["password"], message: problem }] });
@@ -73,6 +99,8 @@ export const auth = new Hono<AppEnv>()
         locale: null,
         createdAt: now,
         passwordChangedAt: now,
+        instanceRole: null as "owner" | "admin" | null,
+        bannedAt: null,
       };
       try {
         await db.insert(users).values(user);
@@ -82,6 +110,11 @@ export const auth = new Hono<AppEnv>()
         throw e;
       }
       created = true;
+      // The first account on the instance is its owner.
+      if (!owned && (await claimOwnership(c.env.DB, user.id))) {
+        user.instanceRole = "owner";
+        log({ event: "instance.owner_claimed", requestId: c.var.requestId, userId: user.id });
+      }
       const s = await createSession(db, user.id, c.req.header("user-agent") ?? null, now);
       setSessionCookie(c, s.token);
       await issueDeviceCookie(c, c.env.PASSWORD_PEPPER, user.id);
@@ -114,6 +147,11 @@ export const auth = new Hono<AppEnv>()
       log({ event: "login.failed", requestId: c.var.requestId, trustedDevice: Boolean(device) });
       throw new ApiError("invalid_credentials", "Wrong username or password.");
     }
+    // Said only to whoever knows the password, so a ban tells nobody else the name exists.
+    if (!canUseInstance(user)) {
+      log({ event: "login.suspended", requestId: c.var.requestId, userId: user.id });
+      throw new ApiError("account_suspended", "This account has been suspended by the instance's admins.");
+    }
     // A success is no failure: the account's counter restarts and the IP gets its attempt back.
     await clearThrottle(db, accountKey);
     await refund(db, ipKey, ipHit);
@@ -137,5 +175,31 @@ export const auth = new Hono<AppEnv>()
     c.executionCtx.waitUntil(closeSockets(c.env, c.var.db, user.id));
     clearSessionCookie(c);
     log({ event: "sessions.ended", requestId: c.var.requestId, userId: user.id });
+    return c.body(null, 204);
+  })
+  .post("/password-reset/check", validate("json", CheckResetBody), async (c) => {
+    const link = await liveResetLink(c.var.db, c.req.valid("json").token);
+    if (!link || !canUseInstance(link)) throw resetInvalid();
+    const body: CheckResetResponse = { username: link.username, expiresAt: link.expiresAt };
+    return c.json(body);
+  })
+  .post("/password-reset", validate("json", ResetPasswordBody), async (c) => {
+    const { token, newPassword } = c.req.valid("json");
+    const db = c.var.db;
+    const link = await liveResetLink(db, token);
+    if (!link || !canUseInstance(link)) throw resetInvalid();
+    // Checked before the link is used up, so a refused password leaves the link working.
+    const problem = await passwordProblem(link.username, newPassword);
+    if (problem) throw new ApiError("common_password", problem, { issues: [{ path: ["newPassword"], message: problem }] });
+    const hash = await hashPassword(newPassword, c.env.PASSWORD_PEPPER);
+    const userId = await consumeResetLink(db, token);
+    if (!userId) throw resetInvalid();
+    const now = Date.now();
+    await db.update(users).set({ passwordHash: hash, passwordChangedAt: now }).where(eq(users.id, userId));
+    // Whoever held the old password (or a session) is out: every session ends, every socket closes.
+    await endUserSessions(db, userId);
+    c.executionCtx.waitUntil(closeSockets(c.env, db, userId));
+    clearSessionCookie(c);
+    log({ event: "password.reset", requestId: c.var.requestId, userId });
     return c.body(null, 204);
   });

@@ -54,7 +54,8 @@ function toInvite(r: InviteRow): Invite {
 
 const invalid = () => new ApiError("not_found", "This invite is invalid or has expired.");
 
-function isUsable(r: InviteRow, now: number): boolean {
+/** Whether an invite can still be redeemed (also asked by registration by invite, routes/auth.ts). */
+export function isUsable(r: InviteRow, now: number): boolean {
   return r.revokedAt === null && (r.expiresAt === null || r.expiresAt > now) && (r.maxUses === null || r.uses < r.maxUses);
 }
 
