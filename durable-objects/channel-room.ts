@@ -19,7 +19,7 @@ import { ApiError } from "../workers/shared/errors";
 import { newId } from "../workers/shared/ids";
 import { P, formatPermissions, has, parsePermissions } from "../workers/shared/permissions";
 import { CLOSE } from "../workers/shared/close-codes";
-import { type ConnectionIdentity, assertNever } from "../workers/shared/realtime";
+import { CONNECT_TICKET_TTL_MS, type ConnectionIdentity, assertNever } from "../workers/shared/realtime";
 import {
   type Attachment,
   type ChannelActivity,
@@ -123,6 +123,12 @@ function numberVar(raw: string | undefined, fallback: number): number {
   return raw !== undefined && raw !== "" && Number.isFinite(n) && n >= 0 ? n : fallback;
 }
 
+/**
+ * A connect ticket issued less than this after an access change the room saw is stale too, ms:
+ * the worker that signed it and this object may read different clocks in production.
+ */
+const TICKET_CLOCK_SKEW_MS = 1_000;
+
 /** How long a hub notification waits after the frames of the change that caused it, ms. */
 const HUB_NOTIFY_DELAY_MS = 2;
 
@@ -185,7 +191,7 @@ export class ChannelRoom extends RealtimeServer<ClientFrame, ServerFrame> {
 
   // --- connections ---------------------------------------------------------------------
 
-  protected welcome(conn: Socket, identity: ConnectionIdentity): void {
+  protected welcome(conn: Socket, identity: ConnectionIdentity, via: { newTicket: string | null }): void {
     if (this.#room.communityId() === null) this.#room.setCommunityId(identity.communityId);
     // Queued events go out first: `ready.headSeq` covers them, and a client ignores events
     // before `ready`, so none arrives after it that the new socket should not apply.
@@ -196,7 +202,25 @@ export class ChannelRoom extends RealtimeServer<ClientFrame, ServerFrame> {
       oldestSeq: this.#room.oldestSeq(),
       lastReadSeq: this.#room.lastRead(identity.userId),
       me: { userId: identity.userId, perms: identity.perms },
+      // Handed back a little before it expires, so a reconnect never races its expiry.
+      ...(via.newTicket ? { ticket: { token: via.newTicket, ttlMs: CONNECT_TICKET_TTL_MS - 60_000 } } : {}),
     });
+  }
+
+  /**
+   * A connect ticket (checked by the worker on its signature alone) is stale when it was
+   * issued before the last access change this room was told of for everyone (revalidate),
+   * for the user or for the session — or when the room does not know its channel yet (a new
+   * or purged room: only a full check may open it). The client then connects without it.
+   */
+  protected override refuseTicket(me: ConnectionIdentity, issuedAt: number): typeof CLOSE.TICKET_STALE | null {
+    if (this.#room.communityId() === null) return CLOSE.TICKET_STALE;
+    return issuedAt <= this.#room.ticketFloor(me.userId, me.sessionId) + TICKET_CLOCK_SKEW_MS ? CLOSE.TICKET_STALE : null;
+  }
+
+  /** Tickets issued until now for `scope` ("*", "u:<id>", "s:<id>") are stale from now on. */
+  #ticketsStale(scope: string): void {
+    this.#room.raiseTicketFloor(scope, Date.now(), CONNECT_TICKET_TTL_MS);
   }
 
   /**
@@ -631,6 +655,8 @@ export class ChannelRoom extends RealtimeServer<ClientFrame, ServerFrame> {
    */
   async revalidate(): Promise<{ checked: number; closed: number; updated: number }> {
     this.#dmMembers = undefined;
+    // Whoever connects next with a ticket issued before this goes through the full check again.
+    this.#ticketsStale("*");
     const byUser = new Map<string, Socket[]>();
     for (const conn of this.getConnections<SocketState>()) {
       const id = this.stateOf(conn)?.identity;
@@ -745,16 +771,19 @@ export class ChannelRoom extends RealtimeServer<ClientFrame, ServerFrame> {
 
   /** Closes every socket of a user (4403). Returns how many. */
   async disconnectUser(userId: string): Promise<number> {
+    this.#ticketsStale(`u:${userId}`);
     return this.closeUser(userId, CLOSE.ACCESS_LOST);
   }
 
   /** A call link was ended (workers/api/src/lib/call-links.ts): its chat's sockets close (4404); the messages stay for its host. Returns how many. */
   async closeCall(): Promise<number> {
+    this.#ticketsStale("*");
     return this.closeAll(CLOSE.GONE);
   }
 
   /** Closes every socket of one session (4401), e.g. on logout. Returns how many. */
   async disconnectSession(sessionId: string): Promise<number> {
+    this.#ticketsStale(`s:${sessionId}`);
     return this.closeSession(sessionId, CLOSE.SESSION_ENDED);
   }
 

@@ -183,6 +183,24 @@ export class ChannelStore {
     this.setMeta("community_id", id ?? "");
   }
 
+  // --- connect tickets ----------------------------------------------------------------
+  // An access change the room is told of (revalidate, a user's or a session's sockets closed)
+  // raises a floor: connect tickets issued before it are stale (ChannelRoom#refuseTicket). Kept
+  // in meta, so hibernation and eviction forget none; rows older than a ticket's life go.
+
+  /** The newest access change, ms, that a ticket of this user and session must be newer than (0: none). */
+  ticketFloor(userId: string, sessionId: string): number {
+    const rows = this.sql
+      .exec<{ value: number }>(`SELECT value FROM meta WHERE key IN ('ticket_floor:*', ?, ?)`, `ticket_floor:u:${userId}`, `ticket_floor:s:${sessionId}`)
+      .toArray();
+    return rows.reduce((a, r) => Math.max(a, Number(r.value) || 0), 0);
+  }
+  /** Raises the floor for everyone (`scope` "*"), a user ("u:<id>") or a session ("s:<id>") to `at` (ms). */
+  raiseTicketFloor(scope: string, at: number, ticketLifeMs: number): void {
+    this.setMeta(`ticket_floor:${scope}`, at);
+    this.sql.exec(`DELETE FROM meta WHERE key LIKE 'ticket_floor:%' AND value < ?`, at - 2 * ticketLifeMs);
+  }
+
   /** A support-desk ticket's room: which ticket, desk and visitor (null for every other room). */
   ticket(): { ticketId: string; deskId: string; visitorUserId: string } | null {
     if (this.ticketMeta === undefined) {

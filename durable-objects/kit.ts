@@ -23,7 +23,16 @@ import { type Connection, type ConnectionContext, Server, type WSMessage } from 
 import type { z } from "zod";
 import { CLOSE, type CloseCode } from "../workers/shared/close-codes";
 import type { RealtimeErrorCode } from "../workers/shared/errors";
-import { ConnectionIdentity, type ErrorFrame, type FrameIssue, IDENTITY_HEADER, MAX_FRAME_BYTES, parseJsonWith } from "../workers/shared/realtime";
+import {
+  CONNECT_TICKET_HEADER,
+  ConnectionIdentity,
+  type ErrorFrame,
+  type FrameIssue,
+  IDENTITY_HEADER,
+  MAX_FRAME_BYTES,
+  TICKET_ISSUED_HEADER,
+  parseJsonWith,
+} from "../workers/shared/realtime";
 import { log } from "../workers/core/log";
 import { type ConnBudget, FrameBudget, type FrameBudgetSpec } from "./frame-budget";
 
@@ -148,8 +157,19 @@ export abstract class RealtimeServer<In extends Frame, Out extends Frame, X exte
   /** Prefix of this object's log events ("channel_room" → `channel_room.frame_failed`). */
   protected abstract readonly logName: string;
 
-  /** What a new socket is sent once its identity is stored (a snapshot, `ready`, ...). */
-  protected abstract welcome(conn: Socket<X>, me: ConnectionIdentity): void | Promise<void>;
+  /**
+   * What a new socket is sent once its identity is stored (a snapshot, `ready`, ...).
+   * `via.newTicket`: a connect ticket the worker signed after checking this upgrade in full.
+   */
+  protected abstract welcome(conn: Socket<X>, me: ConnectionIdentity, via: { newTicket: string | null }): void | Promise<void>;
+  /**
+   * Whether to refuse a socket that came with a connect ticket issued at `issuedAt` (ms; the
+   * worker checked only its signature): a close code, or null to take it. Objects that keep no
+   * record of access changes take none (the worker only lets tickets through to ChannelRooms).
+   */
+  protected refuseTicket(_me: ConnectionIdentity, _issuedAt: number): CloseCode | null {
+    return CLOSE.TICKET_STALE;
+  }
   /** One parsed, paid-for frame. `state` is the socket's current state. Refuse with FrameError. */
   protected abstract handle(conn: Socket<X>, frame: In, state: SocketState<X>): void | Promise<void>;
   /** Whether this object takes a socket with this identity (e.g. only its own community's); refused ones close with NO_IDENTITY. */
@@ -189,8 +209,13 @@ export abstract class RealtimeServer<In extends Frame, Out extends Frame, X exte
   override onConnect(conn: Connection, ctx: ConnectionContext): void | Promise<void> {
     const identity = this.#identityOf(ctx.request);
     if (!identity) return conn.close(CLOSE.NO_IDENTITY, REASON.get(CLOSE.NO_IDENTITY));
+    const issued = ctx.request.headers.get(TICKET_ISSUED_HEADER);
+    if (issued !== null) {
+      const refused = this.refuseTicket(identity, Number(issued) || 0);
+      if (refused !== null) return conn.close(refused, REASON.get(refused));
+    }
     conn.setState({ identity } satisfies SocketState);
-    return this.welcome(conn as Socket<X>, identity);
+    return this.welcome(conn as Socket<X>, identity, { newTicket: ctx.request.headers.get(CONNECT_TICKET_HEADER) });
   }
 
   override onMessage(conn: Connection, raw: WSMessage): void | Promise<void> {

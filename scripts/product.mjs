@@ -168,7 +168,7 @@ async function waitFor(url, timeoutMs, isDead) {
  * own process group (stopChild ends workerd too); resolves with the child once `/api/health`
  * answers.
  */
-export async function startWranglerDev({ name = "wrangler dev", configs, port, persistTo, quiet = false, vars = {} }) {
+export async function startWranglerDev({ name = "wrangler dev", configs, port, persistTo, quiet = false, vars = {}, inspectorPort }) {
   const args = [
     WRANGLER, "dev",
     ...configs.flatMap((c) => ["-c", c]),
@@ -177,6 +177,7 @@ export async function startWranglerDev({ name = "wrangler dev", configs, port, p
     "--show-interactive-dev-session=false",
     "--log-level", quiet ? "error" : "info",
     ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
+    ...(inspectorPort ? ["--inspector-port", String(inspectorPort)] : []),
   ];
   const child = startChild(name, process.execPath, args, { stdio: ["ignore", quiet ? "ignore" : "inherit", "inherit"] });
   await waitFor(`http://127.0.0.1:${port}/api/health`, 60_000, () => child.exitCode !== null);
@@ -196,6 +197,7 @@ export async function startProduct({
   quiet = false,
   build = true,
   vars = {},
+  inspectorPort,
 } = {}) {
   ensureDevVars();
   if (build) buildWeb();
@@ -235,7 +237,7 @@ export async function startProduct({
   const configs = ["wrangler.toml", "workers/token/wrangler.toml"];
   let wr;
   const startWorkers = async () => {
-    wr = await startWranglerDev({ configs, port, persistTo, quiet, vars });
+    wr = await startWranglerDev({ configs, port, persistTo, quiet, vars, inspectorPort });
   };
   await startWorkers();
 

@@ -22,7 +22,10 @@
  * WebSocket upgrade to /parties/channel-room/<id> the upgrade itself, then on a fresh socket
  * per case (so no per-connection frame budget is reached; the revoked member uses one of the
  * sockets it opened before the change, one per case too) message.send, message.edit (own),
- * message.delete (own and another's), a reaction toggle, pin and unpin.
+ * message.delete (own and another's), a reaction toggle, pin and unpin; and a reconnect with
+ * the connect ticket a socket got in its `ready` (no cookie, no D1: 101 for whoever may see the
+ * room, and for the revoked member's ticket from before the change `closed 4409`, stale — in
+ * every room of the community, since the change made them all re-check).
  *
  * Outcomes are strings so a refused upgrade is never mistaken for a refused frame:
  * `http <status>`, `upgrade <status>` (101 = connected; frames of a refused upgrade report the
@@ -38,7 +41,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServerFrame } from "../workers/shared/chat";
 import { CLOSE } from "../workers/shared/close-codes";
 import { DEFAULT_EVERYONE, DM_PERMISSIONS, P, has } from "../workers/shared/permissions";
-import { answer, nonce, sleep, upgradeRoom, type RoomSocket } from "./chat-fixtures";
+import { answer, nonce, sleep, ticketOf, upgradeRoom, upgradeRoomWithTicket, type RoomSocket } from "./chat-fixtures";
 import { addMember, createCommunity, createRole } from "./community-fixtures";
 import { call, newUser, ok, type User } from "./helpers";
 
@@ -67,6 +70,9 @@ const isPrivate = (k: Kind) => k === "private-text" || k === "private-voice";
 
 /** The close code of a socket whose member lost access. */
 const ACCESS_LOST = CLOSE.ACCESS_LOST;
+/** The close code of a socket that came with a connect ticket issued before an access change. */
+const TICKET_STALE = CLOSE.TICKET_STALE;
+const RECONNECT_BY_TICKET = "reconnect with its connect ticket";
 /** How long after an access change a connected socket may stay open, ms. */
 const REVALIDATE_WITHIN_MS = 2000;
 /** How long a frame may go unanswered, ms. */
@@ -472,6 +478,9 @@ const SOCKET_OPS: SocketOp[] = [
       );
     },
   },
+  // Run by runTicket (below): the ticket from a cookie upgrade (the revoked member: from a socket
+  // opened before the change), then an upgrade with it alone.
+  { name: RECONNECT_BY_TICKET, allowed: () => true, run: async () => "upgrade 101" },
   {
     name: "unpin",
     allowed: mayPin,
@@ -496,9 +505,10 @@ function expected(op: Op, kind: Kind, actor: Actor): string {
     if (!a.visible) return "http 404";
     return has(a.perms, op.http.need) ? `http ${op.http.success}` : "http 403";
   }
+  if (op.socket.name === RECONNECT_BY_TICKET && actor === "revoked" && (COMMUNITY_ROOMS as readonly Kind[]).includes(kind)) return `closed ${TICKET_STALE}`;
   if (a.lostWhileConnected) return `closed ${ACCESS_LOST}`;
   if (!a.visible) return "upgrade 404";
-  if (op.socket.name === "upgrade") return "upgrade 101";
+  if (op.socket.name === "upgrade" || op.socket.name === RECONNECT_BY_TICKET) return "upgrade 101";
   return op.socket.allowed(a) ? "frame ok" : "frame forbidden";
 }
 
@@ -543,7 +553,26 @@ async function runHttp(op: HttpOp, kind: Kind, actor: Actor): Promise<string> {
   return `http ${(await call(user, req.method, req.path)).status}`;
 }
 
+/** A reconnect with a connect ticket: got from a cookie upgrade now, or (revoked) from a socket opened before the change. */
+async function runTicket(op: SocketOp, kind: Kind, actor: Actor): Promise<string> {
+  const channelId = channelOf(world, kind, actor);
+  const pre = actor === "revoked" ? world.preopened.get(`${kind}|${op.name}`) : undefined;
+  let ticket: string | undefined;
+  if (pre) ticket = ticketOf(pre.s);
+  else {
+    const first = await upgradeRoom(channelId, world.users[actor]);
+    if (!first.socket) return `upgrade ${first.status}`;
+    ticket = ticketOf(first.socket);
+    first.socket.close();
+  }
+  if (!ticket) return "no ticket in ready";
+  const r = await upgradeRoomWithTicket(channelId, ticket);
+  r.socket?.close();
+  return r.socket ? "upgrade 101" : `closed ${r.status}`;
+}
+
 async function runSocket(op: SocketOp, kind: Kind, actor: Actor): Promise<string> {
+  if (op.name === RECONNECT_BY_TICKET) return runTicket(op, kind, actor);
   const user = world.users[actor];
   const { room, t } = targetsOf(world, kind, actor);
   const pre = actor === "revoked" ? world.preopened.get(`${kind}|${op.name}`) : undefined;
@@ -581,14 +610,14 @@ describe("chat access matrix", () => {
     });
   }
 
-  it("checked every generated case (14 operations × 7 channel kinds × 13 actors = 1274)", () => {
+  it("checked every generated case (15 operations × 7 channel kinds × 13 actors = 1365)", () => {
     const cases = OPS.length * KINDS.length * ACTORS.length;
-    expect(cases).toBe(1274);
+    expect(cases).toBe(1365);
     expect(results).toHaveLength(cases);
     expect(results.filter((r) => r.expected !== r.got)).toEqual([]);
     // Every kind of answer is exercised, refusals included.
     expect(new Set(results.map((r) => r.expected))).toEqual(
-      new Set(["http 200", "http 201", "http 403", "http 404", "upgrade 101", "upgrade 404", `closed ${ACCESS_LOST}`, "frame ok", "frame forbidden"]),
+      new Set(["http 200", "http 201", "http 403", "http 404", "upgrade 101", "upgrade 404", `closed ${ACCESS_LOST}`, `closed ${TICKET_STALE}`, "frame ok", "frame forbidden"]),
     );
   });
 });

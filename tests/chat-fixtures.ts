@@ -8,6 +8,7 @@ import { ChannelStore } from "../durable-objects/channel-store";
 import type { ServerFrame } from "../workers/shared/chat";
 import { newId } from "../workers/shared/ids";
 import { DEFAULT_EVERYONE, formatPermissions } from "../workers/shared/permissions";
+import { CONNECT_TICKET_PARAM } from "../workers/shared/realtime";
 import { ORIGIN, newUser, type User } from "./helpers";
 
 export interface TestCommunity {
@@ -155,11 +156,22 @@ export async function connectParty<Frame extends { type: string }>(
  * way), or 101 with the socket once `ready` has arrived.
  */
 export async function upgradeRoom(channelId: string, user: Pick<User, "token">): Promise<{ status: number; socket: RoomSocket | null }> {
-  const res = await exports.default.fetch(
-    new Request(`${ORIGIN}/parties/channel-room/${channelId}`, {
-      headers: { Upgrade: "websocket", origin: ORIGIN, cookie: `woxly_session=${user.token}` },
-    }),
-  );
+  return upgradeWith(`${ORIGIN}/parties/channel-room/${channelId}`, { cookie: `woxly_session=${user.token}` });
+}
+
+/** Like upgradeRoom, with a connect ticket (`ready.ticket.token` of an earlier socket) and no cookie. */
+export async function upgradeRoomWithTicket(channelId: string, ticket: string): Promise<{ status: number; socket: RoomSocket | null }> {
+  return upgradeWith(`${ORIGIN}/parties/channel-room/${channelId}?${CONNECT_TICKET_PARAM}=${encodeURIComponent(ticket)}`, {});
+}
+
+/** The connect ticket in a socket's `ready` frame, if it got one. */
+export function ticketOf(s: RoomSocket): string | undefined {
+  const ready = s.frames.find((f) => f.type === "ready");
+  return ready?.type === "ready" ? ready.ticket?.token : undefined;
+}
+
+async function upgradeWith(url: string, headers: Record<string, string>): Promise<{ status: number; socket: RoomSocket | null }> {
+  const res = await exports.default.fetch(new Request(url, { headers: { Upgrade: "websocket", origin: ORIGIN, ...headers } }));
   const ws = res.webSocket;
   if (!ws) {
     await res.arrayBuffer();

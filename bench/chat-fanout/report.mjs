@@ -142,3 +142,66 @@ export function formatMarkdown(results) {
   }
   return out.join("\n");
 }
+
+const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? a / b : null);
+const x = (r) => (r === null ? "–" : `${r.toFixed(2)}×`);
+const met = (ok) => (ok === null ? "–" : ok ? "✓ met" : "✗ not met");
+
+/**
+ * Issue 14's goals, each figure beside its baseline from the same run: chat p99 against the
+ * workerd floor (≤ 1.5×) at every point where the floor delivered every message, the reconnect
+ * storm (≤ 1.0 s and ≤ 2× the floor), memory per 1,000 idle sockets past the dev proxy
+ * (≤ 1.5× the floor), and workerd CPU per request (< 5 ms median). Woxly's figures are the
+ * ones past wrangler's dev proxy, as the floor's are.
+ */
+export function formatGoals(results) {
+  const out = [];
+  const wx = results.fanout.some((p) => p.server === "woxly-direct") ? "woxly-direct" : "woxly";
+  const pts = [...new Set(results.fanout.map((p) => `${p.n}/${p.rate}`))];
+  const rows = [["clients", "msg/s", "workerd floor p99 ms", `${SHORT[wx]} p99 ms`, "Socket.IO p99 ms", "ratio to floor", "goal ≤ 1.5×"]];
+  for (const k of pts) {
+    const at = (s) => results.fanout.find((p) => `${p.n}/${p.rate}` === k && p.server === s);
+    const f = at("floor");
+    const w = at(wx);
+    const io = at("socket.io");
+    if (!f || !w) continue;
+    const floorAll = !f.failed && (f.delivered ?? 0) >= 0.9995;
+    const r = floorAll && !w.failed ? ratio(Number(w.latencyMs.p99), Number(f.latencyMs.p99)) : null;
+    rows.push([
+      w.n,
+      w.rate,
+      f.failed ? "failed" : `${ms(f.latencyMs.p99)}${floorAll ? "" : ` (${((f.delivered ?? 0) * 100).toFixed(1)}% delivered)`}`,
+      w.failed ? "failed" : ms(w.latencyMs.p99),
+      io && !io.failed ? ms(io.latencyMs.p99) : "–",
+      floorAll ? x(r) : "–",
+      floorAll ? met(r !== null && r <= 1.5) : "not judged: the floor does not deliver every message",
+    ]);
+  }
+  if (rows.length > 1) out.push(`Issue 14, goal 2 — chat p99 against the workerd floor (same run):\n\n${mdTable(rows)}`);
+
+  const rec = (s) => results.reconnect.find((r) => r.server === s && !r.failed);
+  const idle = (s) => results.idle.find((r) => r.server === s && !r.failed);
+  const g = [["goal", "Woxly (no dev proxy)", "workerd floor", "Socket.IO", "ratio to floor", "goal", "met"]];
+  const rw = rec(wx);
+  const rf = rec("floor");
+  if (rw && rf) {
+    const r = ratio(rw.allReconnectedMs, rf.allReconnectedMs);
+    g.push([`${rw.clients} clients reconnecting at once: all back`, `${rw.allReconnectedMs} ms`, `${rf.allReconnectedMs} ms`, rec("socket.io") ? `${rec("socket.io").allReconnectedMs} ms` : "–", x(r), "≤ 1,000 ms and ≤ 2×", met(rw.allReconnectedMs <= 1000 && r !== null && r <= 2)]);
+  }
+  const iw = idle(wx);
+  const iff = idle("floor");
+  if (iw && iff) {
+    const r = ratio(iw.per1000MB, iff.per1000MB);
+    g.push(["server RSS per 1,000 idle sockets", `${iw.per1000MB} MB`, `${iff.per1000MB} MB`, idle("socket.io") ? `${idle("socket.io").per1000MB} MB` : "–", x(r), "≤ 1.5×", met(r !== null && r <= 1.5)]);
+  }
+  if (g.length > 1) out.push(`Issue 14, goals 3 and 4 — reconnects and idle memory (same run; Woxly and the floor past their dev proxies):\n\n${mdTable(g)}`);
+
+  if (results.requests?.length) {
+    const rq = [["request", "workerd CPU p50 ms", "p95 ms", "wall p50 ms", "status", "goal", "met"]];
+    for (const r of results.requests) {
+      rq.push([r.name, ms(r.cpuMs.p50), ms(r.cpuMs.p95), ms(r.wallMs.p50), r.status, r.goalMs ? `< ${r.goalMs} ms` : "baseline", r.goalMs ? met(r.cpuMs.p50 < r.goalMs) : "–"]);
+    }
+    out.push(`Issue 14, goal 5 — CPU per request (workerd process past the dev proxy, ${results.requests[0].runs} requests each, one at a time):\n\n${mdTable(rq)}`);
+  }
+  return out.join("\n\n");
+}

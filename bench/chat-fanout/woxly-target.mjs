@@ -2,9 +2,12 @@
 // (bench/lib/chat-client.mjs) against a product started with scripts/product.mjs on a seeded
 // channel. Every message a client sends is written to the ChannelRoom's SQLite before the room
 // acknowledges or broadcasts it.
-import { openChat } from "../lib/chat-client.mjs";
+import { loadChannelCore, openChat } from "../lib/chat-client.mjs";
 import { groupProcesses, listeningPorts, pgrpOf, pidListeningOn, serverProbe } from "../lib/stats.mjs";
-import { RATE_LIMIT_MESSAGES, RATE_WINDOW_MS } from "../../workers/shared/chat.ts";
+
+// The shared module imports its siblings without extensions, which Node's type stripping cannot
+// resolve: the constants come from the same esbuild bundle as the client core.
+const { RATE_LIMIT_MESSAGES, RATE_WINDOW_MS } = await loadChannelCore();
 
 /**
  * `wrangler dev` runs two workerd processes: a proxy listening on the public port, and the
@@ -37,6 +40,8 @@ const WINDOW_LIMIT = 50;
 export function woxlyTarget({ url, port, channelId, users, name = "woxly" }) {
   return {
     name,
+    url,
+    port,
     persists: true,
     probe: () => serverProbe({ port, comm: /workerd/ }),
     // The per-member send limit is RATE_LIMIT_MESSAGES per RATE_WINDOW_MS (sliding) per

@@ -60,7 +60,8 @@ export function loadChannelCore() {
     try {
       await build({
         stdin: {
-          contents: 'export { ChannelCore } from "$lib/realtime/channel";\nexport { HistoryPage } from "$shared/chat";\n',
+          contents:
+            'export { ChannelCore } from "$lib/realtime/channel";\nexport { HistoryPage, RATE_LIMIT_MESSAGES, RATE_WINDOW_MS } from "$shared/chat";\n',
           resolveDir: ROOT,
           sourcefile: "bench-channel-core.ts",
           loader: "ts",

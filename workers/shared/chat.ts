@@ -8,7 +8,7 @@
  * Every change in a channel is an event with a per-channel, gapless `seq`.
  */
 import { z } from "zod";
-import { ErrorFrame, Ref } from "./realtime";
+import { ConnectTicketGrant, ErrorFrame, Ref } from "./realtime";
 
 // ---------------------------------------------------------------------------------------
 // Limits
@@ -241,6 +241,12 @@ export const ServerFrame = z.discriminatedUnion("type", [
     /** This member's read marker (0 = nothing read): the first unread message is the next one. */
     lastReadSeq: Seq,
     me: z.object({ userId: z.string(), perms: z.string() }),
+    /**
+     * A connect ticket for this room (only after a connection the worker checked in full, by
+     * the session cookie): reconnect with it as `?connect_ticket=` for the next `ttlMs` ms
+     * and the upgrade needs no database round trip. See realtime.ts CONNECT_TICKET_PARAM.
+     */
+    ticket: ConnectTicketGrant.optional(),
   }),
   z.object({ type: z.literal("resumed"), fromSeq: Seq, toSeq: Seq }),
   z.object({ type: z.literal("resync"), reason: z.enum(["gap_too_large", "reset"]), headSeq: Seq }),

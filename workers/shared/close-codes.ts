@@ -13,6 +13,12 @@ export const CLOSE = {
   ACCESS_LOST: 4403,
   /** The channel or community no longer exists. */
   GONE: 4404,
+  /**
+   * The connect ticket the socket came with was issued before an access change in this room
+   * (a kick, a ban, a role change, a logout): not final — connect again without it, so the
+   * worker checks the session and access afresh (docs/chat-protocol.md "Connect tickets").
+   */
+  TICKET_STALE: 4409,
 } as const;
 
 export type CloseName = keyof typeof CLOSE;
@@ -25,8 +31,11 @@ export interface CloseMeaning {
   final: boolean;
 }
 
+/** The codes after which trying again can help (everything else in the table is final). */
+const NOT_FINAL: ReadonlySet<CloseName> = new Set<CloseName>(["TICKET_STALE"]);
+
 const BY_CODE = new Map<number, CloseMeaning>(
-  (Object.entries(CLOSE) as [CloseName, CloseCode][]).map(([name, code]) => [code, { name, final: true }]),
+  (Object.entries(CLOSE) as [CloseName, CloseCode][]).map(([name, code]) => [code, { name, final: !NOT_FINAL.has(name) }]),
 );
 
 /** The meaning of a close code, or null for codes that are not Woxly's (network drops, 1000, 1006…). */

@@ -14,6 +14,33 @@ import { RealtimeErrorCode } from "./errors";
  */
 export const IDENTITY_HEADER = "x-woxly-identity";
 
+/**
+ * Connect tickets (channel rooms): after an upgrade checked in full (session cookie, then the
+ * policy's access check), the worker signs a short-lived ticket bound to the user, their
+ * session, the room and the permissions it found, and the room hands it to the client in
+ * `ready`. A reconnect that carries it (`?connect_ticket=`) is let through by the worker on
+ * the signature alone — no database round trip — and the room refuses it (close
+ * TICKET_STALE, not final) when it was issued before an access change the room has seen:
+ * a kick, a ban, a role or overwrite change, a logout. The client then connects once more
+ * without it. docs/chat-protocol.md "Connect tickets".
+ */
+export const CONNECT_TICKET_PARAM = "connect_ticket";
+/** How long a connect ticket is good for, ms. */
+export const CONNECT_TICKET_TTL_MS = 10 * 60_000;
+/** The newly signed ticket the worker hands the room with a fully checked upgrade (never read from a client). */
+export const CONNECT_TICKET_HEADER = "x-woxly-connect-ticket";
+/** When the ticket an upgrade came with was issued (ms since the epoch; set by the worker, never read from a client). */
+export const TICKET_ISSUED_HEADER = "x-woxly-ticket-issued-at";
+
+/** A connect ticket as the room hands it over in `ready`. */
+export const ConnectTicketGrant = z.object({
+  /** The signed ticket (opaque to the client). */
+  token: z.string().min(1).max(1024),
+  /** How long it is good for from now, ms. */
+  ttlMs: z.number().int().positive(),
+});
+export type ConnectTicketGrant = z.infer<typeof ConnectTicketGrant>;
+
 /** The identity in IDENTITY_HEADER (JSON), parsed with this schema by every object. */
 export const ConnectionIdentity = z.object({
   userId: z.string().min(1),

@@ -6,7 +6,7 @@
 import { routePartykitRequest } from "partyserver";
 import { ApiError, errorBody } from "../../shared/errors";
 import { P, formatPermissions } from "../../shared/permissions";
-import { IDENTITY_HEADER, type ConnectionIdentity } from "../../shared/realtime";
+import { CONNECT_TICKET_HEADER, CONNECT_TICKET_PARAM, IDENTITY_HEADER, TICKET_ISSUED_HEADER, type ConnectionIdentity } from "../../shared/realtime";
 import { canChat, canSeeCommunity, canWorkDesk, visitorRoomPerms } from "../../core/policy";
 import { loadTicket } from "../../core/desk";
 import { DESK_PARTY, ROOM_PARTY, openSocketTicket } from "./lib/desk-sockets";
@@ -15,27 +15,47 @@ import { CALL_LINK_PARTY, callChatIdentity, callSocketIdentity } from "./lib/cal
 import { loadSession, sessionTokenFrom } from "./lib/sessions";
 import { makeDb } from "../../core/db";
 import { isOriginAllowed } from "./middleware/origin";
+import { openConnectTicket, signConnectTicket } from "./lib/connect-tickets";
+
+/** What the worker found out about an upgrade: who, and how (a ticket it came with, or one to hand out). */
+interface Identified {
+  identity: ConnectionIdentity;
+  /** The upgrade came with a connect ticket issued at this time (ms); the room judges whether it is stale. */
+  ticketIssuedAt?: number;
+  /** A new connect ticket for the room to hand the client in `ready`. */
+  newTicket?: string;
+}
 
 function fail(e: unknown): Response {
   if (e instanceof ApiError) return Response.json(errorBody(e.code, e.message), { status: e.status });
   throw e;
 }
 
-async function identify(req: Request, env: Env, party: string, room: string): Promise<ConnectionIdentity> {
+async function identify(req: Request, env: Env, party: string, room: string): Promise<Identified> {
   if (!isOriginAllowed(req, env.ALLOWED_ORIGINS)) {
     throw new ApiError("forbidden_origin", "WebSocket upgrades must come from the Woxly app's own origin.");
   }
+  const params = new URL(req.url).searchParams;
+  const connectTicket = params.get(CONNECT_TICKET_PARAM);
+  if (connectTicket !== null) {
+    // Checked on its signature alone: no D1 round trip (the room refuses it if it is stale).
+    const t = party === "channel-room" ? await openConnectTicket(env.PASSWORD_PEPPER, connectTicket, room) : null;
+    if (!t) throw new ApiError("invalid_ticket", "The connect ticket is not valid for this room, or it has expired. Connect without it.");
+    return { identity: t.identity, ticketIssuedAt: t.issuedAt };
+  }
   const db = makeDb(env.DB);
-  const ticket = new URL(req.url).searchParams.get("ticket");
-  if (ticket !== null) return identifyVisitor(env, db, ticket, party, room);
+  const ticket = params.get("ticket");
+  if (ticket !== null) return { identity: await identifyVisitor(env, db, ticket, party, room) };
   // Call links: members by session, guests by their guest cookie (lib/call-links.ts).
-  if (party === CALL_LINK_PARTY) return callSocketIdentity(env, db, req, room);
+  if (party === CALL_LINK_PARTY) return { identity: await callSocketIdentity(env, db, req, room) };
+  // Taken before the access check: a ticket is never newer than what that check saw.
+  const checkedAt = Date.now();
   const token = sessionTokenFrom(req.headers.get("cookie"), req.url);
   const s = token ? await loadSession(db, token) : undefined;
   if (!s) {
     // Without a session, only a call link's guest, and only into their call's chat.
     const guest = party === "channel-room" ? await callChatIdentity(env, db, req, room) : undefined;
-    if (guest) return guest;
+    if (guest) return { identity: guest };
     throw new ApiError("unauthorized", "Log in to continue.");
   }
   const base = { userId: s.user.id, username: s.user.username, displayName: s.user.displayName, sessionId: s.session.id };
@@ -44,26 +64,29 @@ async function identify(req: Request, env: Env, party: string, room: string): Pr
       // canChat, not canSeeChannel: only channels with a chat have a room (a category's id
       // would open a room no screen shows and no ban or revalidation ever closes).
       const a = await canChat(db, s.user.id, room, P.VIEW_CHANNEL);
-      return { ...base, communityId: a.channel.communityId, perms: formatPermissions(a.perms) };
+      const identity = { ...base, communityId: a.channel.communityId, perms: formatPermissions(a.perms) };
+      const newTicket = await signConnectTicket(env.PASSWORD_PEPPER, room, identity, checkedAt);
+      // A name long enough to push the ticket past what openPayload reads gets none (the cookie path still works).
+      return newTicket.length <= 1024 ? { identity, newTicket } : { identity };
     } catch (e) {
       // Not a channel, DM or ticket of theirs: a call link's chat has its own rules.
       const call = e instanceof ApiError && e.code === "not_found" ? await callChatIdentity(env, db, req, room) : undefined;
-      if (call) return call;
+      if (call) return { identity: call };
       throw e;
     }
   }
   if (party === "community-hub") {
     const a = await canSeeCommunity(db, s.user.id, room);
-    return { ...base, communityId: a.community.id, perms: formatPermissions(a.perms) };
+    return { identity: { ...base, communityId: a.community.id, perms: formatPermissions(a.perms) } };
   }
   if (party === DESK_PARTY) {
     const w = await canWorkDesk(db, s.user.id, room);
-    return { ...base, communityId: w.desk.communityId, perms: formatPermissions(w.access.perms) };
+    return { identity: { ...base, communityId: w.desk.communityId, perms: formatPermissions(w.access.perms) } };
   }
   if (party === "user-inbox") {
     // Only one's own inbox; another user's looks like nothing at all.
     if (room !== s.user.id) throw new ApiError("not_found", "No such realtime endpoint.");
-    return { ...base, communityId: null, perms: "0" };
+    return { identity: { ...base, communityId: null, perms: "0" } };
   }
   throw new ApiError("not_found", "No such realtime endpoint.");
 }
@@ -101,9 +124,14 @@ export async function routeRealtime(request: Request, env: Env): Promise<Respons
   const res = await routePartykitRequest(request, env, {
     onBeforeConnect: async (req, lobby) => {
       try {
-        const id = await identify(req, env, PARTIES[lobby.className] ?? "", lobby.name);
+        const found = await identify(req, env, PARTIES[lobby.className] ?? "", lobby.name);
         const out = new Request(req);
-        out.headers.set(IDENTITY_HEADER, JSON.stringify(id));
+        out.headers.set(IDENTITY_HEADER, JSON.stringify(found.identity));
+        // Only the worker sets these: any copy a client sent is dropped.
+        out.headers.delete(CONNECT_TICKET_HEADER);
+        out.headers.delete(TICKET_ISSUED_HEADER);
+        if (found.newTicket) out.headers.set(CONNECT_TICKET_HEADER, found.newTicket);
+        if (found.ticketIssuedAt !== undefined) out.headers.set(TICKET_ISSUED_HEADER, String(found.ticketIssuedAt));
         return out;
       } catch (e) {
         return fail(e);

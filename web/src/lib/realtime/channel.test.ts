@@ -394,3 +394,44 @@ describe("ChannelCore: the outbox", () => {
     );
   });
 });
+
+describe("ChannelCore: connect tickets", () => {
+  /** What the socket would connect with now (partysocket asks `query` before every attempt). */
+  const query = (s: FakeSocket) => {
+    const q = s.options.query;
+    return typeof q === "function" ? q() : q;
+  };
+
+  it("reconnects with the ticket from ready while it is good, then by cookie", async () => {
+    const r = rig(0);
+    expect(query(r.socket())).toEqual({});
+    const s = r.socket();
+    s.open();
+    s.receive({ ...ready(0), ticket: { token: "t1", ttlMs: 60_000 } });
+    await settle();
+    expect(query(s)).toEqual({ connect_ticket: "t1" });
+    vi.advanceTimersByTime(60_001);
+    expect(query(s)).toEqual({});
+  });
+
+  it("drops the ticket when the room says it is stale (4409, not final) and after an attempt that did not open", async () => {
+    const r = rig(0);
+    const s = r.socket();
+    s.open();
+    s.receive({ ...ready(0), ticket: { token: "t1", ttlMs: 600_000 } });
+    await settle();
+    expect(s.drop(4409)).toBe(true);
+    expect(query(s)).toEqual({});
+    expect(r.core.state.connection).not.toBe("closed");
+
+    s.open();
+    s.receive({ ...ready(0), ticket: { token: "t2", ttlMs: 600_000 } });
+    await settle();
+    expect(s.drop(1006)).toBe(true);
+    // The ticket survives a drop of an open connection ...
+    expect(query(s)).toEqual({ connect_ticket: "t2" });
+    // ... but not an attempt that never opened (a refused upgrade: 401 invalid_ticket).
+    s.drop(1006);
+    expect(query(s)).toEqual({});
+  });
+});

@@ -19,8 +19,8 @@ import {
   type ReplyPreview,
   REPLY_PREVIEW_CHARS,
 } from "$shared/chat";
-import type { CloseName } from "$shared/close-codes";
-import { assertNever } from "$shared/realtime";
+import { CLOSE, type CloseName } from "$shared/close-codes";
+import { CONNECT_TICKET_PARAM, assertNever } from "$shared/realtime";
 import { client, isApiError, read } from "$lib/api";
 import { Core } from "./core";
 import * as outbox from "./outbox";
@@ -122,6 +122,8 @@ const CLOSED_REASONS: Record<CloseName, ClosedReason> = {
   SESSION_ENDED: "session_ended",
   ACCESS_LOST: "access_lost",
   GONE: "gone",
+  // Never final (the core connects again without its ticket); here for the table's sake.
+  TICKET_STALE: "session_ended",
 };
 /** Events kept to replay onto history pages fetched while the stream moved on. */
 const RECENT_EVENTS = 1000;
@@ -183,6 +185,13 @@ export class ChannelCore extends Core<ChannelState> {
   #baseLoad: Promise<void> | null = null;
   /** Bumped per socket connection; async work for an older one is dropped. */
   #generation = 0;
+  /**
+   * The room's connect ticket (from `ready`) and until when to use it (ms, this clock): a
+   * reconnect with it skips the worker's database checks. Dropped after a connection attempt
+   * that did not open, and when the room says it is stale; the next attempt goes by cookie.
+   */
+  #ticket: { token: string; until: number } | null = null;
+  #openedSinceAttempt = false;
   #resumed = false;
   /** The first `ready` has been seen (the unread divider is placed once). */
   #greeted = false;
@@ -291,13 +300,16 @@ export class ChannelCore extends Core<ChannelState> {
         onOpen: () => {
           this.#generation++;
           this.#resumed = false;
+          this.#openedSinceAttempt = true;
         },
         onFrame: (f) => {
           this.#options.trace?.frame?.(f);
           this.#batch(() => this.#onFrame(f));
         },
-        onClose: (_code, final) => {
+        onClose: (code, final) => {
           this.#resumed = false;
+          if (code === CLOSE.TICKET_STALE || !this.#openedSinceAttempt) this.#ticket = null;
+          this.#openedSinceAttempt = false;
           if (final) {
             this.#set({ closedReason: CLOSED_REASONS[final], connection: "closed" });
             return;
@@ -312,6 +324,8 @@ export class ChannelCore extends Core<ChannelState> {
         options: {
           minReconnectionDelay: 500 + Math.random() * 1000,
           maxReconnectionDelay: 10_000,
+          // Asked before every attempt: the connect ticket while it is good, else nothing (the cookie).
+          query: () => (this.#ticket && Date.now() < this.#ticket.until ? { [CONNECT_TICKET_PARAM]: this.#ticket.token } : {}),
           ...this.#options.socket?.options,
         },
       },
@@ -362,6 +376,7 @@ export class ChannelCore extends Core<ChannelState> {
   }
 
   #onReady(f: Extract<ServerFrame, { type: "ready" }>): void {
+    if (f.ticket) this.#ticket = { token: f.ticket.token, until: Date.now() + f.ticket.ttlMs };
     this.#set({ perms: f.me.perms, headSeq: Math.max(this.#s.headSeq, f.headSeq), lastReadSeq: f.lastReadSeq });
     if (!this.#greeted) {
       this.#greeted = true;

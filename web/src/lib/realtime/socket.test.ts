@@ -34,8 +34,8 @@ afterEach(() => {
 });
 
 describe("finalClose", () => {
-  it("reads the shared close-code table: every Woxly code is final, transport closes are not", () => {
-    for (const [name, code] of Object.entries(CLOSE)) expect(finalClose(code)).toBe(name);
+  it("reads the shared close-code table: every Woxly code but TICKET_STALE is final, transport closes are not", () => {
+    for (const [name, code] of Object.entries(CLOSE)) expect(finalClose(code)).toBe(name === "TICKET_STALE" ? null : name);
     // Codes that are not Woxly's (the hub's old 4003/4004/1008 among them) let partysocket reconnect.
     for (const code of [1000, 1001, 1006, 1008, 1011, 1012, 4000, 4003, 4004]) expect(finalClose(code)).toBe(null);
   });
