@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// One entry for `npm start`, `npm test`, `npm run build|bench|deploy|deploy:preview|admin`.
+// One entry for `npm start`, `npm test`, `npm run build|bench|deploy|deploy:preview|preview:delete|admin`.
 // Runs on any Node >= 18: when the machine's Node is older than 22.17 (wrangler and
 // SvelteKit need it), it installs Node 24 from the npm registry into .tools/node and
 // re-runs itself with it.
@@ -102,11 +102,10 @@ async function test() {
   process.exit(failed === 0 && passed > 0 ? 0 : 1);
 }
 
+/** The current git branch (scripts/deploy-plan.mjs previewSlug makes it a preview's name). */
 function gitBranch() {
   const r = spawnSync("git", ["rev-parse", "--abbrev-ref", "HEAD"], { cwd: ROOT, encoding: "utf8" });
-  const name = (r.stdout ?? "").trim() || "preview";
-  // Preview aliases: lowercase letters, digits and dashes, at most 40 chars.
-  return name.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 40) || "preview";
+  return (r.stdout ?? "").trim() || "preview";
 }
 
 switch (cmd) {
@@ -120,16 +119,21 @@ switch (cmd) {
     buildWeb();
     break;
   case "deploy":
-    buildWeb();
-    wrangler(["d1", "migrations", "apply", "DB", "--remote"]);
-    wrangler(["deploy", "-c", "workers/token/wrangler.toml"]);
-    wrangler(["deploy"]);
-    break;
-  case "deploy-preview": {
-    buildWeb();
-    const alias = gitBranch();
-    say(`uploading a preview version with alias "${alias}"`);
-    wrangler(["versions", "upload", "--preview-alias", alias]);
+  case "deploy-preview":
+  case "preview-delete": {
+    // docs/deploy.md: the plan is scripts/deploy-plan.mjs; the runner scripts/deploy.mjs.
+    const { makeDeployer } = await import("./deploy.mjs");
+    const d = makeDeployer({ root: ROOT, wranglerJs: path.join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js"), say });
+    const branch = process.env.WOXLY_PREVIEW_BRANCH || process.env.GITHUB_HEAD_REF || gitBranch();
+    try {
+      if (cmd === "deploy") await d.deploy({ kind: "production" }, { rotate: process.argv.includes("--rotate-secrets"), buildWeb });
+      else if (cmd === "deploy-preview") await d.deploy({ kind: "preview", branch }, { buildWeb });
+      else d.deletePreview(branch);
+    } catch (e) {
+      console.error(`[woxly] ${e instanceof Error ? e.message : e}`);
+      console.error("[woxly] Logged in? `npx wrangler login` (or CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID in CI). See docs/deploy.md.");
+      process.exit(1);
+    }
     break;
   }
   case "admin": {
@@ -168,6 +172,6 @@ switch (cmd) {
     process.exit(r.status ?? 1);
   }
   default:
-    console.error(`unknown command ${cmd}; try start, test, build, bench, deploy, deploy-preview`);
+    console.error(`unknown command ${cmd}; try start, test, build, bench, deploy, deploy-preview, preview-delete, admin`);
     process.exit(2);
 }
