@@ -188,3 +188,24 @@ describe("previews per branch", () => {
     for (const s of p.steps as { name?: string }[]) expect(["woxly", "woxly-files", "woxly-token"]).not.toContain(s.name);
   });
 });
+
+describe(".github/workflows/deploy.yml", () => {
+  const workflow = readFileSync(path.join(ROOT, ".github", "workflows", "deploy.yml"), "utf8");
+  const docs = readFileSync(path.join(ROOT, "docs", "deploy.md"), "utf8");
+  const scripts = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")).scripts as Record<string, string>;
+
+  it("previews pull requests, deletes them on close, deploys production from main after the tests", () => {
+    expect(workflow).toMatch(/pull_request:\s*\n\s*types: \[opened, synchronize, reopened, closed\]/);
+    expect(workflow).toMatch(/run: npm run deploy:preview/);
+    expect(workflow).toMatch(/run: npm run preview:delete/);
+    expect(workflow).toMatch(/needs: test[\s\S]*run: npm run deploy\n/);
+    expect(workflow).toContain("WOXLY_PREVIEW_BRANCH: ${{ github.head_ref }}");
+  });
+
+  it("runs only npm scripts that exist, and every secret it uses is documented in docs/deploy.md", () => {
+    for (const [, name] of workflow.matchAll(/npm run ([\w:-]+)/g)) expect(scripts, name).toHaveProperty(name!);
+    const secrets = new Set([...workflow.matchAll(/secrets\.([A-Z_]+)/g)].map((m) => m[1]!));
+    expect([...secrets].sort()).toEqual(["CLOUDFLARE_ACCOUNT_ID", "CLOUDFLARE_API_TOKEN", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET", "LIVEKIT_URL"]);
+    for (const s of secrets) expect(docs).toContain(`\`${s}\``);
+  });
+});

@@ -5,7 +5,7 @@
 // CLOUDFLARE_API_TOKEN + CLOUDFLARE_ACCOUNT_ID in CI).
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import {
@@ -150,6 +150,8 @@ export function makeDeployer({ root, wranglerJs, say, env = process.env }) {
       }
     }
     say(url ? `Woxly is live at ${url}` : "deployed; wrangler printed the URL above");
+    // In GitHub Actions, the URL is a step output (.github/workflows/deploy.yml posts it on the pull request).
+    if (url && env.GITHUB_OUTPUT) appendFileSync(env.GITHUB_OUTPUT, `url=${url}\n`);
     return { plan, url };
   }
 
