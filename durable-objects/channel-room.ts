@@ -131,6 +131,18 @@ const TICKET_CLOCK_SKEW_MS = 1_000;
 
 /** How long a hub notification waits after the frames of the change that caused it, ms. */
 const HUB_NOTIFY_DELAY_MS = 2;
+/**
+ * After a hub call returns, how long what arrived meanwhile keeps gathering before the next
+ * call, ms: a busy channel tells its hub at most ~10 times a second (each call is an RPC and a
+ * commit of the hub's SQLite), a quiet one at once. Badges lag a busy channel by at most this.
+ */
+const HUB_BATCH_GAP_MS = 100;
+/**
+ * How long new messages wait to be added to the search index, ms (ChannelStore.indexPending):
+ * one index write per this instead of one per message, off the write that gates the ack.
+ * Search, edit and delete index what is pending first, so none of them sees the lag.
+ */
+const SEARCH_INDEX_DELAY_MS = 1000;
 
 type RoleMentionRow = { id: string; mentionable: boolean; isEveryone: boolean };
 
@@ -172,6 +184,7 @@ export class ChannelRoom extends RealtimeServer<ClientFrame, ServerFrame> {
   /** Events written but not yet sent (see #publish); they are in SQLite, so a restart loses none. */
   #outbox: string[] = [];
   #flushTimer: ReturnType<typeof setTimeout> | null = null;
+  #indexTimer: ReturnType<typeof setTimeout> | null = null;
   #lastFanoutAt = 0;
   #lastFanoutSockets = 0;
 
@@ -231,6 +244,7 @@ export class ChannelRoom extends RealtimeServer<ClientFrame, ServerFrame> {
    * than on sends. A quiet room, or a small one, sends at once.
    */
   #publish(json: string): void {
+    this.#indexSoon();
     this.#outbox.push(json);
     if (this.#flushTimer !== null) {
       if (this.#outbox.length >= COALESCE_MAX_EVENTS) this.#flush();
@@ -239,6 +253,19 @@ export class ChannelRoom extends RealtimeServer<ClientFrame, ServerFrame> {
     const busyUntil = this.#lastFanoutAt + busyWindowMs(this.#lastFanoutSockets, numberVar(this.env.CHAT_COALESCE_US_PER_SOCKET, DEFAULT_COALESCE_US_PER_SOCKET));
     if (Date.now() >= busyUntil) this.#flush();
     else this.#flushTimer = setTimeout(() => this.#flush(), numberVar(this.env.CHAT_COALESCE_WAIT_MS, 0));
+  }
+
+  /** Adds new messages to the search index a moment later, in one write (see SEARCH_INDEX_DELAY_MS). */
+  #indexSoon(): void {
+    if (this.#indexTimer !== null || !this.#room.indexBehind()) return;
+    this.#indexTimer = setTimeout(() => {
+      this.#indexTimer = null;
+      try {
+        this.#store?.indexPending();
+      } catch (e) {
+        log({ event: "channel_room.index_failed", channelId: this.name, error: String(e) });
+      }
+    }, SEARCH_INDEX_DELAY_MS);
   }
 
   /** Sends the queued events: the frame itself when there is one, else one `events` frame. */
@@ -547,6 +574,8 @@ export class ChannelRoom extends RealtimeServer<ClientFrame, ServerFrame> {
           } catch (e) {
             log({ event: "channel_room.hub_call_failed", what: "channel_activity", channelId: this.name, communityId, count: batch.length, error: String(e) });
           }
+          // What arrived during the call, and in the gap after it, goes as the next batch.
+          if (this.#hubQueue.get(communityId)?.length) await new Promise((r) => setTimeout(r, HUB_BATCH_GAP_MS));
         }
       } finally {
         this.#hubQueue.delete(communityId);
@@ -833,6 +862,8 @@ export class ChannelRoom extends RealtimeServer<ClientFrame, ServerFrame> {
   async purge(): Promise<void> {
     if (this.#flushTimer !== null) clearTimeout(this.#flushTimer);
     this.#flushTimer = null;
+    if (this.#indexTimer !== null) clearTimeout(this.#indexTimer);
+    this.#indexTimer = null;
     this.#outbox = [];
     this.closeAll(CLOSE.GONE);
     this.#room.dropAll();

@@ -8,6 +8,12 @@
  * every stored frame that carries its text (its own message.created/updated frames and the
  * reply previews quoting it), and the search index deletes for real (FTS5 secure-delete), so
  * neither a replay nor the index returns text that no longer exists.
+ *
+ * The search index follows the messages a moment later (`indexPending`): a new message is not
+ * indexed in the write that stores it, so the commit that must be durable before its ack and
+ * fan-out stays small (FTS5 adds a new segment, several pages, per write); the room indexes
+ * what is pending in one write shortly after, and always first, in the same synchronous step,
+ * before any search, edit or delete reads or changes the index.
  */
 import { z } from "zod";
 import { parseJsonWith } from "../workers/shared/realtime";
@@ -122,6 +128,8 @@ export class ChannelStore {
    * write, so the copy never runs ahead of SQLite; dropAll forgets it.
    */
   private headSeq: number | undefined;
+  /** Seq up to which messages are in the search index (meta fts_upto), once read. */
+  private ftsUpto: number | undefined;
   /** The ticket meta as stored, once read (a chat room's hot path asks on every message). */
   private ticketMeta: { ticketId: string; deskId: string; visitorUserId: string } | null | undefined;
 
@@ -133,6 +141,37 @@ export class ChannelStore {
   migrate(): void {
     for (const s of SCHEMA) this.sql.exec(s);
     this.secureDeleteIndex();
+    // Rooms from before the index followed a moment later had every message indexed at once.
+    if (this.meta("fts_upto") === null) this.setMeta("fts_upto", this.sql.exec<{ m: number | null }>(`SELECT MAX(seq) AS m FROM messages`).one().m ?? 0);
+  }
+
+  /** Whether messages wait to be indexed (indexPending has work). */
+  indexBehind(): boolean {
+    return this.indexedUpto() < this.head();
+  }
+
+  private indexedUpto(): number {
+    if (this.ftsUpto === undefined) {
+      const v = this.meta("fts_upto");
+      this.ftsUpto = typeof v === "number" ? v : 0;
+    }
+    return this.ftsUpto;
+  }
+
+  /**
+   * Adds the messages stored since the last call to the search index, in one write. Called a
+   * moment after new messages (ChannelRoom), and first thing by everything that reads or
+   * changes the index, so that an edit's or a delete's FTS 'delete' always finds the row it
+   * removes and a search sees every message.
+   */
+  indexPending(): number {
+    const upto = this.indexedUpto();
+    const head = this.head();
+    if (upto >= head) return 0;
+    this.sql.exec(`INSERT INTO messages_fts (rowid, content) SELECT seq, content FROM messages WHERE seq > ? AND content != '' ORDER BY seq`, upto);
+    this.setMeta("fts_upto", head);
+    this.ftsUpto = head;
+    return head - upto;
   }
 
   /**
@@ -153,6 +192,7 @@ export class ChannelStore {
     for (const t of TABLES) this.sql.exec(`DROP TABLE IF EXISTS ${t}`);
     this.headSeq = undefined;
     this.ticketMeta = undefined;
+    this.ftsUpto = undefined;
   }
 
   // --- meta ---------------------------------------------------------------------------
@@ -368,7 +408,7 @@ export class ChannelStore {
       m.createdAt,
       m.attachments.length > 0 ? 1 : 0,
     );
-    if (m.content) this.sql.exec(`INSERT INTO messages_fts (rowid, content) VALUES (?, ?)`, seq, m.content);
+    // Not indexed here: indexPending adds it a moment later (see the header).
     this.writePings(seq, m.author?.id ?? null, m.pings);
     for (const a of m.attachments) this.sql.exec(`INSERT INTO used_attachments (attachment_id, message_id) VALUES (?, ?)`, a.id, m.id);
     if (m.nonce) {
@@ -406,6 +446,7 @@ export class ChannelStore {
   editMessage(id: string, content: string, mentions: Mentions, pings: NewMessage["pings"], now: number) {
     const old = this.messageMeta(id);
     if (!old) return null;
+    this.indexPending();
     this.sql.exec(`UPDATE messages SET content = ?, mentions = ?, edited_at = ? WHERE id = ?`, content, JSON.stringify(mentions), now, id);
     if (old.content) this.sql.exec(`INSERT INTO messages_fts (messages_fts, rowid, content) VALUES ('delete', ?, ?)`, old.seq, old.content);
     if (content) this.sql.exec(`INSERT INTO messages_fts (rowid, content) VALUES (?, ?)`, old.seq, content);
@@ -454,6 +495,7 @@ export class ChannelStore {
   deleteMessage(id: string, now: number): { json: string; seq: number; attachmentIds: string[] } | null {
     const m = this.message(id);
     if (!m) return null;
+    this.indexPending();
     this.sql.exec(`DELETE FROM messages WHERE seq = ?`, m.seq);
     if (m.content) this.sql.exec(`INSERT INTO messages_fts (messages_fts, rowid, content) VALUES ('delete', ?, ?)`, m.seq, m.content);
     this.sql.exec(`DELETE FROM reactions WHERE message_id = ?`, id);
@@ -619,6 +661,7 @@ export class ChannelStore {
     if (q.q) {
       const match = ftsQuery(q.q);
       if (!match) return { hits: [], hasMore: false };
+      this.indexPending();
       from = `messages_fts f JOIN messages m ON m.seq = f.rowid`;
       where.push(`messages_fts MATCH ?`);
       binds.push(match);

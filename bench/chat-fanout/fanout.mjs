@@ -72,7 +72,7 @@ async function closeAll(clients) {
  * One fan-out point: `n` clients in one channel, `rate` messages/s for `sendMs` (the first
  * `warmMs` of which are not measured), then up to `drainMs` for the last deliveries.
  */
-export async function fanout(target, { n, rate, sendMs = 10_000, warmMs = 1_000, drainMs = 5_000, connectConcurrency = 50 }) {
+export async function fanout(target, { n, rate, sendMs = 10_000, warmMs = 1_000, drainMs = 5_000, connectConcurrency = 50, onConnected, onSent }) {
   const { senders, sockets, rateCapped } = sendersFor(target, rate, n);
   const latency = new Samples(1 << 20);
   const ackLatency = new Samples(1 << 12);
@@ -101,6 +101,7 @@ export async function fanout(target, { n, rate, sendMs = 10_000, warmMs = 1_000,
   const quiesceMs = await quiesce(probe);
   const { clients, connectMs, connectFailures } = await connectAll(target, sockets, onMessage, connectConcurrency);
   await sleep(300);
+  await onConnected?.(); // (the profiler starts here: connecting is not part of the measured load)
 
   const total = Math.round((rate * (warmMs + sendMs)) / 1000);
   const interval = 1000 / rate;
@@ -155,6 +156,7 @@ export async function fanout(target, { n, rate, sendMs = 10_000, warmMs = 1_000,
   });
   const sendEnd = performance.now();
   const measuredSent = total - measuredFrom.k;
+  await onSent?.();
 
   // Drain: every acknowledged message should reach every other socket.
   const drainUntil = performance.now() + drainMs;

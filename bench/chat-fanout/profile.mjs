@@ -95,9 +95,16 @@ try {
   await c.send("Profiler.setSamplingInterval", { interval: 200 });
   // A short warm-up point first (JIT, the room's first wake-up), then the profiled one.
   await fanout(target, { n, rate, sendMs: 2000, warmMs: 500, drainMs: 2000 });
-  await c.send("Profiler.start");
-  const r = await fanout(target, { n, rate, sendMs: Number(flags.seconds) * 1000 });
-  const { result } = await c.send("Profiler.stop");
+  let result;
+  const r = await fanout(target, {
+    n,
+    rate,
+    sendMs: Number(flags.seconds) * 1000,
+    onConnected: () => c.send("Profiler.start"),
+    onSent: async () => {
+      result = (await c.send("Profiler.stop")).result;
+    },
+  });
   c.close();
   if (flags.save) writeFileSync(flags.save, JSON.stringify(result.profile));
   const { self, incl, total } = summarize(result.profile);
