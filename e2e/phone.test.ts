@@ -4,7 +4,9 @@
  * and sends; opens the navigation drawer (button, edge swipe) and the member drawer (button,
  * edge swipe), closes them (Esc returns focus to the button, backdrop tap, picking a channel);
  * shows a message's actions by the "⋯" button and by a long press; joins voice with a fake
- * camera; opens settings. At each step: nothing overflows sideways, the composer and the newest
+ * camera; goes back to the chat with the call in a picture-in-picture window (mute, drag to a
+ * corner, tap back to the call) and uses the call bar in the drawer; opens settings, Home and a
+ * DM. At each step: nothing overflows sideways, the composer and the newest
  * message are on screen, tap targets are ≥ 44 px. Screenshots go to /tmp/woxly-shots/phone-*.png.
  */
 import { mkdirSync } from "node:fs";
@@ -89,6 +91,17 @@ async function chatFits(page: Page): Promise<void> {
   await noSidewaysOverflow(page);
   await onScreen(page, page.getByRole("combobox", { name: /^Message / }));
   await onScreen(page, page.locator("article.message").last());
+}
+
+/** Opens (or finds) the DM between `from` and the user `toId`. */
+async function dmWith(from: TestUser, toId: string): Promise<string> {
+  const res = await fetch(`${base}/api/dms`, {
+    method: "POST",
+    headers: { origin: new URL(base).origin, cookie: from.cookie, "content-type": "application/json" },
+    body: JSON.stringify({ userIds: [toId] }),
+  });
+  expect(res.status).toBeLessThan(300);
+  return ((await res.json()) as { channel: { id: string } }).channel.id;
 }
 
 const navDrawer = (page: Page) => page.locator("aside.sidebar");
@@ -240,20 +253,71 @@ describe("the phone layout", () => {
     await onScreen(page, page.locator("[data-tile][data-local]").first());
     await shot(page, "voice-camera");
 
-    // Back to the chat during the call: the call bar is in the navigation drawer, usable.
+    // Back to the chat during the call: the call floats in a picture-in-picture window that
+    // covers neither the composer nor the newest message's start, with 44 px mute and leave.
     await navButton(page).tap();
     await navDrawer(page).getByRole("link", { name: /general/ }).first().tap();
     await page.getByRole("heading", { name: "general", level: 1 }).waitFor();
     await chatFits(page);
+    const pip = page.locator("[data-call-pip]");
+    await pip.waitFor();
+    await onScreen(page, pip);
+    await pip.locator("[data-tile] video").waitFor();
+    await bigTargets(pip.locator("[data-pip-control]"));
+    const pipBox = (await pip.boundingBox())!;
+    const composerBox = (await page.getByRole("combobox", { name: /^Message / }).boundingBox())!;
+    expect(pipBox.y + pipBox.height).toBeLessThanOrEqual(composerBox.y);
+    await shot(page, "pip");
+    // Its mute button mutes the call; a drag takes it to another corner, which is kept.
+    const pipMute = pip.locator('[data-pip-control="mute"]');
+    await pipMute.tap();
+    await expect.poll(() => pipMute.getAttribute("aria-pressed")).toBe("true");
+    await swipe(page, { x: pipBox.x + pipBox.width / 2, y: pipBox.y + 40 }, { x: 60, y: pipBox.y + 40 });
+    await expect.poll(() => pip.getAttribute("data-call-pip")).toBe("top-left");
+    await onScreen(page, pip);
+    await noSidewaysOverflow(page);
+    // A tap on the picture goes back to the call, where the window is not needed.
+    const pipNow = (await pip.boundingBox())!;
+    await page.touchscreen.tap(pipNow.x + pipNow.width / 2, pipNow.y + 60);
+    await page.waitForURL(new RegExp(`/${voiceId}$`));
+    await page.locator('[data-call-stage][data-phase="connected"]').waitFor();
+    expect(await pip.count()).toBe(0);
+    await page.locator('[data-call-stage] [data-control="mute"]').tap();
+    await expect.poll(() => page.locator('[data-call-stage] [data-control="mute"]').getAttribute("aria-pressed")).toBe("false");
+
+    // The call bar in the navigation drawer: usable, 44 px targets; the window hides meanwhile.
+    await navButton(page).tap();
+    await navDrawer(page).getByRole("link", { name: /general/ }).first().tap();
+    await page.getByRole("heading", { name: "general", level: 1 }).waitFor();
+    await pip.waitFor();
     await navButton(page).tap();
     const callBar = navDrawer(page).locator('[data-control="leave"]');
     await callBar.waitFor();
+    expect(await pip.count()).toBe(0);
     await onScreen(page, navDrawer(page));
     await onScreen(page, callBar);
+    await bigTargets(navDrawer(page).locator("[data-call-bar] [data-control]"));
     await shot(page, "call-bar");
     await callBar.tap();
     await callBar.waitFor({ state: "hidden" });
     await page.keyboard.press("Escape");
+    expect(await pip.count()).toBe(0);
+
+    // Home and a DM: one pane, the DM's composer and newest message on screen.
+    await page.goto(`${base}/`);
+    await page.locator("main.content").waitFor();
+    await noSidewaysOverflow(page);
+    expect((await page.locator("main.content").boundingBox())!.width).toBe(390);
+    await bigTargets(navButton(page));
+    await shot(page, "home");
+    const pia = await page.evaluate(async () => ((await (await fetch("/api/me")).json()) as { user: { id: string } }).user.id);
+    const dmId = await dmWith(owner, pia);
+    await sendOverSocket(base, dmId, owner, ["a direct message for a phone screen"]);
+    await page.goto(`${base}/dm/${dmId}`);
+    await page.locator("article.message", { hasText: "a direct message for a phone screen" }).waitFor();
+    await chatFits(page);
+    expect((await page.locator("main.content").boundingBox())!.width).toBe(390);
+    await shot(page, "dm");
 
     // Settings stack: no sideways scroll.
     await page.goto(`${base}/settings`);
@@ -287,9 +351,35 @@ describe("the phone layout", () => {
     await memberDrawer(page).waitFor({ state: "hidden" });
 
     await page.goto(`${base}/c/${community.communityId}/settings`);
-    await page.getByRole("navigation").first().waitFor();
+    const settingsNav = page.locator("nav.settings-nav");
+    await settingsNav.waitFor();
     await noSidewaysOverflow(page);
+    // The sections sit above the content, not beside it, and are 44 px tall.
+    const navBox = (await settingsNav.boundingBox())!;
+    const mainBox = (await page.locator("main.settings-main").boundingBox())!;
+    expect(navBox.y + navBox.height).toBeLessThanOrEqual(mainBox.y + 0.5);
+    expect(mainBox.width).toBe(844);
+    for (const link of await settingsNav.getByRole("link").all()) expect((await link.boundingBox())!.height).toBeGreaterThanOrEqual(44);
     await shot(page, "landscape-community-settings");
+
+    // Home and a DM on its side.
+    await page.goto(`${base}/`);
+    await page.locator("main.content").waitFor();
+    await noSidewaysOverflow(page);
+    expect((await page.locator("main.content").boundingBox())!.width).toBe(844);
+    const friend = await registerUser(base, uniqueName("pfriend"), "Fay Friend");
+    const joined = await fetch(`${base}/api/invites/${inviteCode}/redeem`, {
+      method: "POST",
+      headers: { origin: new URL(base).origin, cookie: friend.cookie, "content-type": "application/json" },
+      body: "{}",
+    });
+    expect(joined.status).toBeLessThan(300);
+    const dmId = await dmWith(owner, friend.id);
+    await sendOverSocket(base, dmId, friend, Array.from({ length: 12 }, (_, i) => `dm line ${i + 1}`));
+    await page.goto(`${base}/dm/${dmId}`);
+    await page.locator("article.message", { hasText: "dm line 12" }).waitFor();
+    await chatFits(page);
+    await shot(page, "landscape-dm");
     await context.close();
   });
 

@@ -139,6 +139,9 @@ describe("voice calls in the browser", () => {
       await composer.fill(text);
       await composer.press("Enter");
       await expect.poll(() => composer.inputValue()).toBe("");
+      // Acknowledged by the room (it has its seq) before the test reloads the page.
+      const row = alice.page.locator("article.message", { hasText: text }).last();
+      await expect.poll(async () => (await row.getAttribute("data-seq")) !== null, { timeout: 15_000 }).toBe(true);
     };
 
     // A community without voice channels: browsing (and chatting) never loads it.

@@ -14,7 +14,7 @@ import { dmCallApi, inbox } from "$lib/realtime/inbox.svelte";
 import { session } from "$lib/session.svelte";
 import { CallSession, type CallState, type CallTarget, type ParticipantView } from "./call";
 import { NO_DEVICES, type DeviceLists, watchDevices } from "./devices";
-import { soleNameMatch, speakingUsers } from "./participants";
+import { remoteSpeakerKey, soleNameMatch, speakingUsers } from "./participants";
 import { loadPrefs, loadVolumes, savePrefs, saveVolumes, type VoicePrefs } from "./prefs";
 import { playTone } from "./tones";
 import { callKey, voiceToken } from "./voice-api";
@@ -47,6 +47,8 @@ class Voice {
   /** Tile keys the member pinned (one at most) and whether a screen share may take focus. */
   pinned = $state<string | null>(null);
   autoFocus = $state(true);
+  /** The camera tile of the remote participant who spoke last (a phone's large tile, the picture-in-picture). */
+  lastSpeaker = $state<string | null>(null);
 
   /** The community whose hub the call follows (also after the server ended the call: a move's removal may come before its frame). */
   #hubKey = $derived(this.state.phase !== "idle" ? (this.state.target?.communityId ?? null) : null);
@@ -421,6 +423,8 @@ class Voice {
     const now = speakingUsers(s.participants, (p) => this.userIdOf(p));
     for (const id of this.speakingUsers) if (!now.has(id)) this.speakingUsers.delete(id);
     for (const id of now) if (!this.speakingUsers.has(id)) this.speakingUsers.add(id);
+    const speaker = remoteSpeakerKey(s.participants);
+    if (speaker && speaker !== this.lastSpeaker) this.lastSpeaker = speaker;
   }
 }
 

@@ -10,6 +10,8 @@ import {
   focusCandidates,
   mapQuality,
   projectParticipants,
+  remoteSpeakerKey,
+  speakerTile,
   soleNameMatch,
   speakingUsers,
   stageTiles,
@@ -186,6 +188,30 @@ describe("stage tiles and focus", () => {
   it("no screen share, no focus", () => {
     const plain = stageTiles(project({ identity: "me" }, [{ identity: "a", joinedAt: 1, pubs: { camera: {} } }]));
     expect(focusedTile(focusCandidates(plain), null, true)).toBeNull();
+  });
+});
+
+describe("the speaker a phone (and the picture-in-picture) shows", () => {
+  const views = project({ identity: "me", speaking: true }, [
+    { identity: "a", joinedAt: 1 },
+    { identity: "b", joinedAt: 2, speaking: true, pubs: { screen_share: {} } },
+  ]);
+  const tiles = stageTiles(views);
+
+  it("the remote participant who spoke last, while still here; never a screen or the member", () => {
+    expect(remoteSpeakerKey(views)).toBe("b:camera");
+    expect(speakerTile(tiles, "b:camera")).toBe("b:camera");
+    expect(speakerTile(tiles, "me:camera")).toBe("a:camera");
+    expect(speakerTile(tiles, "b:screen_share")).toBe("a:camera");
+    expect(speakerTile(tiles, "gone:camera")).toBe("a:camera");
+  });
+
+  it("nobody spoke yet: the first other participant; alone: the member", () => {
+    expect(speakerTile(tiles, null)).toBe("a:camera");
+    const alone = stageTiles(project({ identity: "me", speaking: true }, []));
+    expect(speakerTile(alone, null)).toBe("me:camera");
+    expect(remoteSpeakerKey(project({ identity: "me", speaking: true }, []))).toBeNull();
+    expect(speakerTile([], null)).toBeNull();
   });
 });
 

@@ -136,6 +136,22 @@ export function focusCandidates(tiles: readonly StageTile[]): FocusCandidate[] {
   return tiles.map((t) => ({ key: t.key, isScreen: t.kind === "screen", since: t.p.screen?.since ?? 0 }));
 }
 
+/**
+ * The one tile a phone shows large (and the picture-in-picture shows): the remote participant
+ * who spoke last while still here, else the first other participant, else the member's own.
+ */
+export function speakerTile(tiles: readonly StageTile[], lastSpeaker: string | null): string | null {
+  const cameras = tiles.filter((t) => t.kind === "camera");
+  if (lastSpeaker && cameras.some((t) => t.key === lastSpeaker && !t.p.local)) return lastSpeaker;
+  return (cameras.find((t) => !t.p.local) ?? cameras[0])?.key ?? null;
+}
+
+/** The camera tile key of a remote participant speaking now, if any. */
+export function remoteSpeakerKey(participants: readonly ParticipantView[]): string | null {
+  const p = participants.find((x) => x.speaking && !x.local);
+  return p ? `${p.identity}:camera` : null;
+}
+
 /** The users speaking now, for the participants whose user can be told (`userIdOf`). */
 export function speakingUsers(participants: readonly ParticipantView[], userIdOf: (p: ParticipantView) => string | null): Set<string> {
   const now = new Set<string>();
