@@ -271,7 +271,7 @@ if (process.env.WOXLY_BENCH_DESK !== "0" && !flags["chat-only"]) {
 // Then the first load (bench/first-load/run.mjs: the channel and invite pages' JavaScript before
 // they are usable, this build beside the "before" commit's, Chrome's "Fast 4G"); alone:
 // `node bench/first-load/run.mjs`. WOXLY_BENCH_FIRST_LOAD=0 skips it.
-if (process.env.WOXLY_BENCH_FIRST_LOAD !== "0") {
+if (process.env.WOXLY_BENCH_FIRST_LOAD !== "0" && !flags["chat-only"]) {
   const { spawnSync } = await import("node:child_process");
   spawnSync(process.execPath, [path.join(ROOT, "bench", "first-load", "run.mjs"), ...(quick ? ["--quick"] : [])], { cwd: ROOT, stdio: "inherit" });
 }
