@@ -104,6 +104,36 @@ async function dmWith(from: TestUser, toId: string): Promise<string> {
   return ((await res.json()) as { channel: { id: string } }).channel.id;
 }
 
+/** Opens the invite link, registers through it as `displayName` and lands in #general. */
+async function registerThroughInvite(page: Page, displayName: string, shotPrefix: string): Promise<void> {
+  await page.goto(`${base}/invite/${inviteCode}`);
+  await page.waitForLoadState("networkidle");
+  await shot(page, `${shotPrefix}invite`);
+  await noSidewaysOverflow(page);
+  await page.getByRole("link", { name: "Create an account to join" }).click();
+  await page.waitForURL(/\/register\?next=/);
+  await page.getByLabel("Username").fill(uniqueName("pia"));
+  await page.getByLabel("Display name").fill(displayName);
+  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+  await noSidewaysOverflow(page);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.waitForURL(new RegExp(`/c/${community.communityId}/[^/]+$`), { timeout: 30_000 });
+  await page.getByRole("heading", { name: "general", level: 1 }).waitFor();
+}
+
+/** On a voice channel's page: joins, turns the camera on; the stage and its controls fit. */
+async function joinVoiceWithCamera(page: Page, shotName: string): Promise<void> {
+  await page.locator("[data-voice-join]").tap();
+  await page.locator('[data-call-stage][data-phase="connected"]').waitFor({ timeout: 20_000 });
+  await page.locator('[data-call-stage] [data-control="camera"]').tap();
+  await page.locator("[data-tile][data-local] video").first().waitFor({ timeout: 15_000 });
+  await noSidewaysOverflow(page);
+  for (const name of ["mute", "camera", "leave"]) await onScreen(page, page.locator(`[data-call-stage] [data-control="${name}"]`));
+  await bigTargets(page.locator("[data-call-stage] [data-control]"));
+  await onScreen(page, page.locator("[data-tile][data-local]").first());
+  await shot(page, shotName);
+}
+
 const navDrawer = (page: Page) => page.locator("aside.sidebar");
 const memberDrawer = (page: Page) => page.locator("aside.side");
 const navButton = (page: Page) => page.locator('[data-drawer-button="nav"]');
@@ -138,20 +168,7 @@ describe("the phone layout", () => {
     const { context, page } = await phone(390, 844);
     const me = `Pia ${uniqueName("p").slice(-5)}`;
 
-    // An invite link, then registration through it, lands in general.
-    await page.goto(`${base}/invite/${inviteCode}`);
-    await page.waitForLoadState("networkidle");
-    await shot(page, "invite");
-    await noSidewaysOverflow(page);
-    await page.getByRole("link", { name: "Create an account to join" }).click();
-    await page.waitForURL(/\/register\?next=/);
-    await page.getByLabel("Username").fill(uniqueName("pia"));
-    await page.getByLabel("Display name").fill(me);
-    await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
-    await noSidewaysOverflow(page);
-    await page.getByRole("button", { name: "Create account" }).click();
-    await page.waitForURL(new RegExp(`/c/${community.communityId}/[^/]+$`), { timeout: 30_000 });
-    await page.getByRole("heading", { name: "general", level: 1 }).waitFor();
+    await registerThroughInvite(page, me, "");
 
     // Reading: one pane, the chat fills the width; the rail, channel list and members are away.
     await page.locator("article.message", { hasText: "backlog line 30" }).waitFor();
@@ -243,15 +260,7 @@ describe("the phone layout", () => {
     await page.waitForURL(new RegExp(`/${voiceId}$`));
     await navDrawer(page).waitFor({ state: "hidden" });
     await noSidewaysOverflow(page);
-    await page.locator("[data-voice-join]").tap();
-    await page.locator('[data-call-stage][data-phase="connected"]').waitFor({ timeout: 20_000 });
-    await page.locator('[data-call-stage] [data-control="camera"]').tap();
-    await page.locator("[data-tile][data-local] video").first().waitFor({ timeout: 15_000 });
-    await noSidewaysOverflow(page);
-    for (const name of ["mute", "camera", "leave"]) await onScreen(page, page.locator(`[data-call-stage] [data-control="${name}"]`));
-    await bigTargets(page.locator("[data-call-stage] [data-control]"));
-    await onScreen(page, page.locator("[data-tile][data-local]").first());
-    await shot(page, "voice-camera");
+    await joinVoiceWithCamera(page, "voice-camera");
 
     // Back to the chat during the call: the call floats in a picture-in-picture window that
     // covers neither the composer nor the newest message's start, with 44 px mute and leave.
@@ -327,11 +336,18 @@ describe("the phone layout", () => {
     await context.close();
   });
 
-  it("844×390 (a phone on its side): one pane, both drawers, community settings stack", async () => {
+  it("844×390 (a phone on its side): invite, register, chat, drawers, voice with camera, picture-in-picture, settings stacked, Home, a DM", async () => {
     const { context, page } = await phone(844, 390);
-    await logInContext(context, base, owner);
-    await page.goto(`${base}/c/${community.communityId}/${community.channelId}`);
+    const me = `Lia ${uniqueName("l").slice(-5)}`;
+    await registerThroughInvite(page, me, "landscape-");
     await page.locator("article.message", { hasText: "backlog line 30" }).waitFor();
+    await chatFits(page);
+    const composer = page.getByRole("combobox", { name: "Message #general" });
+    await composer.tap();
+    await composer.fill("hello from a phone on its side");
+    await composer.press("Enter");
+    const mine = page.locator("article.message", { hasText: "hello from a phone on its side" });
+    await expect.poll(async () => (await mine.getAttribute("data-seq")) !== null).toBe(true);
     await chatFits(page);
     expect((await page.locator("main.content").boundingBox())!.width).toBe(844);
     expect(await navDrawer(page).isVisible()).toBe(false);
@@ -350,17 +366,38 @@ describe("the phone layout", () => {
     await page.keyboard.press("Escape");
     await memberDrawer(page).waitFor({ state: "hidden" });
 
-    await page.goto(`${base}/c/${community.communityId}/settings`);
-    const settingsNav = page.locator("nav.settings-nav");
+    // Voice with the camera, then the picture-in-picture back in the chat, then leave.
+    await navButton(page).tap();
+    await navDrawer(page).getByRole("link", { name: /General \(voice channel\)/ }).tap();
+    await page.waitForURL(new RegExp(`/${voiceId}$`));
+    await joinVoiceWithCamera(page, "landscape-voice-camera");
+    await navButton(page).tap();
+    await navDrawer(page).getByRole("link", { name: /general/ }).first().tap();
+    await page.getByRole("heading", { name: "general", level: 1 }).waitFor();
+    const pip = page.locator("[data-call-pip]");
+    await pip.waitFor();
+    await onScreen(page, pip);
+    await chatFits(page);
+    await bigTargets(pip.locator("[data-pip-control]"));
+    await shot(page, "landscape-pip");
+    await pip.locator('[data-pip-control="leave"]').tap();
+    await pip.waitFor({ state: "detached" });
+
+    // Community settings, as the owner on the same kind of phone.
+    const admin = await phone(844, 390);
+    await logInContext(admin.context, base, owner);
+    await admin.page.goto(`${base}/c/${community.communityId}/settings`);
+    const settingsNav = admin.page.locator("nav.settings-nav");
     await settingsNav.waitFor();
-    await noSidewaysOverflow(page);
+    await noSidewaysOverflow(admin.page);
     // The sections sit above the content, not beside it, and are 44 px tall.
     const navBox = (await settingsNav.boundingBox())!;
-    const mainBox = (await page.locator("main.settings-main").boundingBox())!;
+    const mainBox = (await admin.page.locator("main.settings-main").boundingBox())!;
     expect(navBox.y + navBox.height).toBeLessThanOrEqual(mainBox.y + 0.5);
     expect(mainBox.width).toBe(844);
     for (const link of await settingsNav.getByRole("link").all()) expect((await link.boundingBox())!.height).toBeGreaterThanOrEqual(44);
-    await shot(page, "landscape-community-settings");
+    await shot(admin.page, "landscape-community-settings");
+    await admin.context.close();
 
     // Home and a DM on its side.
     await page.goto(`${base}/`);
@@ -374,12 +411,17 @@ describe("the phone layout", () => {
       body: "{}",
     });
     expect(joined.status).toBeLessThan(300);
-    const dmId = await dmWith(owner, friend.id);
+    const meId = await page.evaluate(async () => ((await (await fetch("/api/me")).json()) as { user: { id: string } }).user.id);
+    const dmId = await dmWith(friend, meId);
     await sendOverSocket(base, dmId, friend, Array.from({ length: 12 }, (_, i) => `dm line ${i + 1}`));
     await page.goto(`${base}/dm/${dmId}`);
     await page.locator("article.message", { hasText: "dm line 12" }).waitFor();
     await chatFits(page);
     await shot(page, "landscape-dm");
+    await page.goto(`${base}/settings`);
+    await page.getByRole("heading", { level: 1 }).first().waitFor();
+    await noSidewaysOverflow(page);
+    await shot(page, "landscape-settings");
     await context.close();
   });
 
