@@ -2,11 +2,12 @@
 // first message of a channel shows, and before the invite page is usable — this build against
 // a "before" build of an earlier commit, both served in the same run on this machine.
 //
-//   node bench/first-load/run.mjs [--runs 10] [--before <git rev>] [--no-build] [--quick]
-//        [--out bench/results/first-load-latest.json]
+//   node bench/first-load/run.mjs [--runs 10] [--before <git rev>] [--after <git rev>] [--no-build]
+//        [--quick] [--out bench/results/first-load-latest.json]
 //
 // What it does:
-//  - builds this working tree's web app (`--no-build`: takes the build that is there), and the
+//  - builds this working tree's web app (`--no-build`: takes the build that is there; `--after
+//    <rev>`: that commit instead, in a worktree, untouched by edits in progress here), and the
 //    "before" commit's in a temporary `git worktree` (node_modules linked from this checkout),
 //    removed again at the end;
 //  - starts each tree's product as the e2e global setup does (scripts/product.mjs, wrangler
@@ -51,6 +52,7 @@ const { values: flags } = parseArgs({
   options: {
     runs: { type: "string" },
     before: { type: "string", default: BEFORE_REV },
+    after: { type: "string" },
     "no-build": { type: "boolean", default: false },
     quick: { type: "boolean", default: false },
     out: { type: "string", default: path.join(ROOT, "bench", "results", "first-load-latest.json") },
@@ -82,8 +84,8 @@ const git = (args, cwd = ROOT) => {
 };
 
 /** A temporary worktree of `rev` with this checkout's node_modules, built. */
-function beforeTree(rev) {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "woxly-first-load-before-"));
+function builtTree(rev, label) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `woxly-first-load-${label}-`));
   rmSync(dir, { recursive: true, force: true });
   git(["worktree", "add", "--detach", dir, rev]);
   cleanups.push(() => {
@@ -292,9 +294,11 @@ export function formatTable(results) {
 async function main() {
   const head = git(["rev-parse", "--short", "HEAD"]);
   const dirty = git(["status", "--porcelain", "--", "web", "workers/shared"]) !== "";
-  if (!flags["no-build"] || !existsSync(path.join(ROOT, "web", ".svelte-kit", "cloudflare", "_worker.js"))) buildWeb();
-  const beforeRoot = beforeTree(flags.before);
-  const targets = { before: await serve(beforeRoot, "before"), after: await serve(ROOT, "after") };
+  let afterRoot = ROOT;
+  if (flags.after) afterRoot = builtTree(flags.after, "after");
+  else if (!flags["no-build"] || !existsSync(path.join(ROOT, "web", ".svelte-kit", "cloudflare", "_worker.js"))) buildWeb();
+  const beforeRoot = builtTree(flags.before, "before");
+  const targets = { before: await serve(beforeRoot, "before"), after: await serve(afterRoot, "after") };
 
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   cleanups.push(() => browser.close());
@@ -302,7 +306,7 @@ async function main() {
     machine: { date: new Date().toISOString(), cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? null, node: process.version, loadAvgAtStart: os.loadavg() },
     network: { preset: "Fast 4G (Chrome DevTools)", ...FAST_4G, cacheDisabled: true },
     before: { rev: git(["rev-parse", "--short", flags.before]) },
-    after: { rev: dirty ? `${head}+working tree` : head },
+    after: { rev: flags.after ? git(["rev-parse", "--short", flags.after]) : dirty ? `${head}+working tree` : head },
     goals: GOALS,
     loads: { channel: { before: [], after: [] }, invite: { before: [], after: [] } },
     summary: {},
