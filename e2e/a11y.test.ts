@@ -5,7 +5,7 @@
  * light and the dark theme. No serious or critical violation is allowed, colour contrast
  * included.
  */
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -14,6 +14,9 @@ import { launch, uniqueName } from "./browser";
 import { communityWith, logInContext, registerUser, sendOverSocket, type TestCommunity, type TestUser } from "./chat-fixtures";
 
 const base = inject("baseUrl");
+/** Each audited page is also saved here, to be looked at. */
+const SHOTS = "/tmp/woxly-shots";
+mkdirSync(SHOTS, { recursive: true });
 const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
 let browser: Browser;
@@ -94,10 +97,17 @@ const pages: { name: string; path: () => string; loggedIn: boolean; ready: Ready
   },
 ];
 
-describe.each(["light", "dark"] as const)("axe in the %s theme", (theme) => {
-  it.each(pages)("$name has no serious or critical violations", async ({ path, loggedIn, ready }) => {
+/** Pages checked at a phone's size too (one pane, drawer buttons, the composer). */
+const PHONE_PAGES = new Set(["home", "channel with messages", "community settings"]);
+const runs = (["light", "dark"] as const).flatMap((theme) => [
+  ...pages.map((p) => ({ ...p, theme, viewport: { width: 1280, height: 800 } })),
+  ...pages.filter((p) => PHONE_PAGES.has(p.name)).map((p) => ({ ...p, name: `${p.name} (390×844)`, theme, viewport: { width: 390, height: 844 } })),
+]);
+
+describe("axe in the light and the dark theme, at 1280×800 and on a phone", () => {
+  it.each(runs)("$theme: $name has no serious or critical violations", async ({ name, path, loggedIn, ready, theme, viewport }) => {
     // bypassCSP: the page's CSP (rightly) refuses the injected axe script.
-    const context = await browser.newContext({ locale: "en-US", viewport: { width: 1280, height: 800 }, bypassCSP: true });
+    const context = await browser.newContext({ locale: "en-US", viewport, bypassCSP: true, hasTouch: viewport.width < 640 });
     const page = await context.newPage();
     try {
       await context.addInitScript((t) => localStorage.setItem("woxly.theme", t), theme);
@@ -112,6 +122,7 @@ describe.each(["light", "dark"] as const)("axe in the %s theme", (theme) => {
         await Promise.all(document.getAnimations().map((a) => a.finished.catch(() => undefined)));
       });
       expect(await audit(page)).toEqual([]);
+      await page.screenshot({ path: `${SHOTS}/a11y-${theme}-${name.replace(/[^a-z0-9]+/gi, "-").replace(/-$/, "")}.png` });
     } finally {
       await context.close();
     }

@@ -63,21 +63,27 @@ async function toMessageButton(label: string, text: string): Promise<void> {
 const focusedMatches = (selector: string) => page.evaluate((s) => !!document.activeElement?.matches(s), selector);
 
 /** The switcher: Ctrl+K, type, arrows until the active option is the wanted kind and name, Enter. */
-async function jump(name: string, kind: "#" | "🔊"): Promise<void> {
+async function jump(name: string, kind: "text" | "voice"): Promise<void> {
   await page.keyboard.press("Control+K");
   const input = page.getByTestId("quick-switcher-input");
   await input.waitFor();
   expect(await focusedMatches('[data-testid="quick-switcher-input"]')).toBe(true);
   await page.keyboard.type(name);
+  /** The kind and name of the option the input points at (aria-activedescendant). */
   const activeOption = async () => {
     const id = await input.getAttribute("aria-activedescendant");
-    return id ? ((await page.locator(`[id="${id}"]`).textContent()) ?? "").replace(/\s+/g, " ").trim() : "";
+    if (!id) return "";
+    const option = page.locator(`[id="${id}"]`);
+    return `${await option.getAttribute("data-kind")} ${await option.locator(".name").textContent()}`;
   };
-  const wanted = `${kind} ${name} `;
+  const wanted = `${kind} ${name}`;
+  const option = page.getByRole("option").and(page.locator(`[data-kind="${kind}"]`)).filter({ has: page.locator(".name", { hasText: new RegExp(`^${name}$`) }) });
   // The community's channels come from its hub, live: wait until they are listed.
-  await expect.poll(async () => (await page.getByRole("option").allTextContents()).map((t) => t.replace(/\s+/g, " ").trim()).some((t) => t.startsWith(wanted))).toBe(true);
-  for (let i = 0; i < 10 && !(await activeOption()).startsWith(wanted); i++) await page.keyboard.press("ArrowDown");
-  expect(await activeOption()).toContain(wanted);
+  await option.first().waitFor();
+  // Its accessible name says what it is, not only the icon.
+  expect(await option.first().textContent()).toContain(kind === "voice" ? "voice channel" : "text channel");
+  for (let i = 0; i < 10 && (await activeOption()) !== wanted; i++) await page.keyboard.press("ArrowDown");
+  expect(await activeOption()).toBe(wanted);
   await page.keyboard.press("Enter");
   await input.waitFor({ state: "hidden" });
 }
@@ -107,7 +113,7 @@ describe("keyboard only", () => {
     await page.locator("nav.rail").waitFor();
 
     // The switcher to the text channel lands in its composer.
-    await jump(textName, "#");
+    await jump(textName, "text");
     await page.waitForURL(`**/c/${room.communityId}/${room.channelId}`);
     await page.locator('[role="log"][aria-busy="false"]').waitFor();
     await expect.poll(() => focusedMatches("textarea[data-composer]")).toBe(true);
@@ -138,7 +144,7 @@ describe("keyboard only", () => {
     await friend.locator('.reactions button.reaction[aria-pressed="true"]').first().waitFor();
 
     // Join the voice channel: the switcher lands on its Join button.
-    await jump(voiceName, "🔊");
+    await jump(voiceName, "voice");
     await expect.poll(() => focusedMatches("[data-voice-join]")).toBe(true);
     await page.keyboard.press("Enter");
     const stage = page.locator('[data-call-stage][data-phase="connected"]');
