@@ -57,8 +57,8 @@ let hljs: HLJSApi | null = null;
 let core: Promise<HLJSApi> | null = null;
 /** Languages whose definition is registered with `hljs`. */
 const registered = new Set<string>();
-/** Languages being loaded (or failed: not tried again in this page). */
-const requested = new Set<string>();
+/** Each language's load, once started (a failed one is not tried again in this page). */
+const loads = new Map<string, Promise<void>>();
 let version = 0;
 const listeners = new Set<() => void>();
 
@@ -85,12 +85,13 @@ export function onHighlighterLoad(listener: () => void): () => void {
   return () => listeners.delete(listener);
 }
 
-/** Loads the core (once) and `name`'s definition; resolves when it is registered. */
+/** Loads the core (once) and `name`'s definition; resolves when it is registered (or failed). */
 export function loadLanguage(name: string): Promise<void> {
-  if (registered.has(name) || requested.has(name) || !Object.hasOwn(LANGUAGES, name)) return Promise.resolve();
-  requested.add(name);
+  if (!Object.hasOwn(LANGUAGES, name)) return Promise.resolve();
+  const started = loads.get(name);
+  if (started) return started;
   core ??= import("highlight.js/lib/core").then((m) => (hljs = m.default));
-  return Promise.all([core, LANGUAGES[name]!()]).then(
+  const load = Promise.all([core, LANGUAGES[name]!()]).then(
     ([api, lang]) => {
       api.registerLanguage(name, lang.default);
       registered.add(name);
@@ -102,6 +103,8 @@ export function loadLanguage(name: string): Promise<void> {
       console.warn({ event: "highlight.load_failed", language: name, error: String(err) });
     },
   );
+  loads.set(name, load);
+  return load;
 }
 
 /**
