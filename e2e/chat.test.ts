@@ -169,6 +169,43 @@ describe("chat between two members", () => {
     await b.context.close();
   });
 
+  it("a message sent just before a reload is not lost: it goes out after the reload, once", async () => {
+    const owner = await registerUser(base, uniqueName("reload"), "Reloader");
+    const community = await communityWith(base, owner, [], "Reload");
+    const seat = await openChannel(owner, community);
+    const { page } = seat;
+    // The room's socket is held on the way (the send cannot reach it); then the page reloads.
+    let hold = true;
+    await page.routeWebSocket(/\/parties\/channel-room\//, (ws) => {
+      if (hold) return; // never connected: frames go nowhere, like a socket stuck on a bad network
+      ws.connectToServer();
+    });
+    await page.evaluate(() => window.dispatchEvent(new Event("offline")));
+    await page.evaluate(() => window.dispatchEvent(new Event("online")));
+    await composer(page).click();
+    await composer(page).fill("sent as the page went away");
+    await composer(page).press("Enter");
+    const text = "sent as the page went away";
+    const pending = page.locator(".message.pending", { hasText: text });
+    const stored = page.locator("article.message", { hasText: text });
+    const any = page.locator(".message", { hasText: text });
+    await pending.waitFor();
+    expect(await pending.getAttribute("data-status")).toBe("sending");
+    expect(await stored.count()).toBe(0);
+    hold = false;
+    await page.reload();
+    // After the reload it shows as pending at once, then as stored (with its seq), once.
+    await expect.poll(async () => (await stored.count()) === 1 && (await stored.getAttribute("data-seq")) !== null, { timeout: 20_000 }).toBe(true);
+    expect(await any.count()).toBe(1);
+    // Stored once: another reload (the history from the server) shows it once, nothing pending.
+    await page.reload();
+    await page.locator('[role="log"][aria-busy="false"]').waitFor();
+    await stored.waitFor();
+    expect(await any.count()).toBe(1);
+    expect(await page.locator(".message.pending").count()).toBe(0);
+    await seat.context.close();
+  });
+
   it("a member without SEND_MESSAGES sees why the composer is disabled", async () => {
     const owner = await registerUser(base, uniqueName("owner"), "Owner");
     const reader = await registerUser(base, uniqueName("reader"), "Reader");

@@ -25,6 +25,7 @@ import { client, isApiError, read } from "$lib/api";
 import { Core } from "./core";
 import * as outbox from "./outbox";
 import type { PendingSend } from "./outbox";
+import type { OutboxStore } from "./outbox-store";
 import { Sequencer, type Sequenced } from "./sequencer";
 import { RealtimeSocket, type SocketConfig } from "./socket";
 
@@ -112,6 +113,8 @@ export interface ChannelOptions {
    * process: the benchmark.
    */
   windowLimit?: number;
+  /** Where unacknowledged sends outlive the page (the tab's sessionStorage in the app); none by default. */
+  outboxStore?: OutboxStore;
 }
 
 const apiHistory = (channelId: string, at: HistoryAt) =>
@@ -222,6 +225,9 @@ export class ChannelCore extends Core<ChannelState> {
     this.#history = options.history ?? apiHistory;
     this.#windowLimit = options.windowLimit ?? Infinity;
     this.#recentLimit = Math.min(RECENT_EVENTS, this.#windowLimit);
+    // Sends a reload cut off before their ack: shown as pending and sent again after hello.
+    const restored = options.outboxStore?.load(channelId, meId) ?? [];
+    if (restored.length) this.update({ ...this.state, pending: restored });
   }
 
   /** Seq the stream is applied up to (the last event, or the history page it continues from); null before the first page. */
@@ -268,6 +274,7 @@ export class ChannelCore extends Core<ChannelState> {
   #set(patch: Partial<ChannelState>): void {
     const s = this.#s;
     if ((Object.keys(patch) as (keyof ChannelState)[]).every((k) => s[k] === patch[k])) return;
+    if (patch.pending && patch.pending !== s.pending) this.#options.outboxStore?.save(this.channelId, this.meId, patch.pending);
     if (this.#draft) this.#draft = { ...this.#draft, ...patch };
     else this.update({ ...this.state, ...patch });
   }
