@@ -1,10 +1,12 @@
 /** `wrangler deploy --dry-run --outdir` builds both workers as a deploy would, offline. */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
+import { experimental_readRawConfig } from "wrangler";
+import { namesFor, previewConfig } from "../scripts/deploy-plan.mjs";
 
 const root = path.resolve(import.meta.dirname, "..");
 const wrangler = path.join(root, "node_modules/wrangler/bin/wrangler.js");
@@ -38,5 +40,18 @@ describe("deploy build (dry run, nothing leaves the machine)", () => {
     expect(r.files).toContain("index.js");
     expect(r.gz).toBeLessThan(FREE_PLAN_LIMIT);
     expect(readFileSync(path.join(root, "workers/token/wrangler.toml"), "utf8")).not.toMatch(/LIVEKIT_API_SECRET\s*=/);
+  });
+
+  it("builds a branch preview's generated config, bound to the branch's own D1, R2 and token worker", () => {
+    const raw = experimental_readRawConfig({ config: path.join(root, "wrangler.toml") }).rawConfig as Record<string, unknown>;
+    const names = namesFor({ kind: "preview", branch: "feature/dry-run" });
+    const dir = mkdtempSync(path.join(os.tmpdir(), "woxly-preview-cfg-"));
+    const config = path.join(dir, "preview.json");
+    writeFileSync(config, JSON.stringify(previewConfig(raw, names, { root, d1Id: "0a9b8c7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d" })));
+    const r = dryRun(config);
+    expect(r.files).toContain("index.js");
+    for (const name of [names.d1, names.r2, names.token]) expect(r.log).toContain(name);
+    expect(r.log).not.toMatch(/woxly-files\b(?!-pv)/);
+    expect(r.gz).toBeLessThan(FREE_PLAN_LIMIT);
   });
 });

@@ -7,14 +7,17 @@ import { inboxOf } from "../../../durable-objects/user-inbox";
 
 export { inboxOf };
 
-/** The CommunityHub of a community: presence, voice states, unread pings. */
-export function hubOf(env: Env, communityId: string) {
-  return getServerByName(env.CommunityHub, communityId);
+/**
+ * The CommunityHub of a community: presence, voice states, unread pings. `locationHint` places
+ * it when this call creates it (lib/placement.ts); an existing object stays where it is.
+ */
+export function hubOf(env: Env, communityId: string, locationHint?: DurableObjectLocationHint) {
+  return getServerByName(env.CommunityHub, communityId, locationHint ? { locationHint } : undefined);
 }
 
-/** The ChannelRoom of a text or voice channel, DM or ticket: its messages. */
-export function roomOf(env: Env, channelId: string) {
-  return getServerByName(env.ChannelRoom, channelId);
+/** The ChannelRoom of a text or voice channel, DM or ticket: its messages (`locationHint` as for hubOf). */
+export function roomOf(env: Env, channelId: string, locationHint?: DurableObjectLocationHint) {
+  return getServerByName(env.ChannelRoom, channelId, locationHint ? { locationHint } : undefined);
 }
 
 /** The SupportDesk of a desk: its queue, managers online, ticket calls, knowledge base. */

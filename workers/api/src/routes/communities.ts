@@ -31,7 +31,8 @@ import { roomChannelIds } from "../lib/chat-rooms";
 import { log } from "../../../core/log";
 import { publish, purgeRooms, revalidateRooms } from "../lib/rooms";
 import { deskTeardown } from "../lib/desk-teardown";
-import { hubOf } from "../stubs";
+import { hubOf, roomOf } from "../stubs";
+import { hintForRequest } from "../lib/placement";
 import { syncHubChannels } from "../lib/access-changed";
 import { closeVoiceRoom } from "../lib/voice";
 import { sortRoles, toChannel, toCommunity, toRole, toUserSummary } from "../../../core/views";
@@ -91,7 +92,15 @@ export const communityRoutes = new Hono<AppEnv>()
       db.insert(members).values({ communityId: id, userId: user.id, nickname: null, joinedAt: now }),
       db.insert(channels).values(channelRows),
     ]);
-    log({ event: "community.created", requestId: c.var.requestId, communityId: id, userId: user.id });
+    // Its hub and first chat are made now, in the creator's region (lib/placement.ts), before the
+    // creator's own sockets (or anything else) would make them wherever they first arrive.
+    const hint = hintForRequest(c.req.raw);
+    if (hint) {
+      await Promise.all([hubOf(c.env, id, hint), roomOf(c.env, general, hint)]).catch((e) =>
+        log({ event: "community.placement_failed", requestId: c.var.requestId, communityId: id, error: String(e) }),
+      );
+    }
+    log({ event: "community.created", requestId: c.var.requestId, communityId: id, userId: user.id, locationHint: hint ?? null });
     const body: CreateCommunityResponse = {
       community: toCommunity(community),
       channels: channelRows.map((ch) => toChannel(ch, [], ALL_PERMISSIONS)),
