@@ -2,10 +2,10 @@
  * Instance administration in Chromium (docs/admin.md), on a product of its own (a fresh
  * database, so the first account this file registers is the instance's owner; no LiveKit):
  * the admin page from the user menu, registration closed, a password-reset link end to end,
- * an instance ban logging out the banned user's open page, and the page at 1280×800 and
- * 390×844 (screenshots in e2e/.artifacts/).
+ * an instance ban logging out the banned user's open page, a community export downloaded, and
+ * the page at 1280×800 and 390×844 (screenshots in e2e/.artifacts/).
  */
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
@@ -177,6 +177,22 @@ describe("instance administration in the browser", () => {
     await r.getByRole("button", { name: "Unban" }).click();
     await r.getByRole("button", { name: "Ban" }).waitFor();
     await context.close();
+  });
+
+  it("exports a community as a JSON download with its members, messages and files list", async () => {
+    const { page } = owner;
+    const made = await page.request.post(`${base}/api/communities`, { headers: { origin: base }, data: { name: "Export club" } });
+    expect(made.status()).toBe(201);
+    const { community } = (await made.json()) as { community: { id: string } };
+    await page.goto(`${base}/admin`);
+    const link = page.getByRole("link", { name: "Export Export club (members, messages, files list) as a JSON file" });
+    const [download] = await Promise.all([page.waitForEvent("download"), link.click()]);
+    expect(download.suggestedFilename()).toMatch(/^woxly-Export-club-\d{4}-\d{2}-\d{2}\.json$/);
+    const archive = JSON.parse(readFileSync((await download.path())!, "utf8"));
+    expect(archive).toMatchObject({ format: "woxly-community-export", version: 1, community: { id: community.id, name: "Export club" } });
+    expect(archive.members.map((m: { username: string }) => m.username)).toEqual([owner.username]);
+    expect(archive.channels.map((c: { name: string }) => c.name)).toContain("general");
+    expect(archive.files).toEqual([]);
   });
 
   it("the page at 1280×800 and on a phone (390×844): one column, targets ≥ 44 px, nothing wider than the screen", async () => {
