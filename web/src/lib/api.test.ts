@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { MeResponse } from "$shared/protocol";
 import { ApiRequestError, client, done, isApiError, read } from "./api";
 
-const me = { user: { id: "u1", username: "ann", displayName: "Ann", locale: null, createdAt: 1 } };
+const me = { user: { id: "u1", username: "ann", displayName: "Ann", locale: null, createdAt: 1, instanceRole: null } };
 
 function answer(res: () => Response | Promise<Response>) {
   const fake = vi.fn(async (_input: string, _init: RequestInit) => res());
