@@ -106,6 +106,41 @@ describe("instance administration in the browser", () => {
     await context.close();
   });
 
+  it("invite only: the register page says so, and an invite link takes a newcomer through registration into the community", async () => {
+    const { page } = owner;
+    await page.goto(`${base}/admin`);
+    await page.getByRole("radio", { name: /^Invite only/ }).check();
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByRole("status").filter({ hasText: "Saved" }).waitFor();
+    const made = await page.request.post(`${base}/api/communities`, { headers: { origin: base }, data: { name: "Invite club" } });
+    const { community } = (await made.json()) as { community: { id: string } };
+    const inv = await page.request.post(`${base}/api/communities/${community.id}/invites`, { headers: { origin: base }, data: {} });
+    expect(inv.status()).toBe(201);
+    const { invite: { code } } = (await inv.json()) as { invite: { code: string } };
+
+    const { context, page: newcomer } = await newPage(browser);
+    // Without an invite: told how to get in, and the server refuses.
+    await newcomer.goto(`${base}/register`);
+    await newcomer.getByText("This instance takes new accounts only through a community invite link.").waitFor();
+    await newcomer.getByLabel("Username").fill(uniqueName("noinvite"));
+    await newcomer.getByLabel("Password", { exact: true }).fill(PASSWORD);
+    await newcomer.getByRole("button", { name: "Create account" }).click();
+    await newcomer.getByText("New accounts need an invite link from a community here.").waitFor();
+    // Through the invite page: in.
+    await newcomer.goto(`${base}/invite/${code}`);
+    await newcomer.getByRole("link", { name: "Create an account to join" }).click();
+    await newcomer.getByRole("heading", { name: "Create your account" }).waitFor();
+    await newcomer.getByLabel("Username").fill(uniqueName("invited"));
+    await newcomer.getByLabel("Password", { exact: true }).fill(PASSWORD);
+    await newcomer.getByRole("button", { name: "Create account" }).click();
+    await newcomer.waitForURL(new RegExp(`/c/${community.id}/`));
+    await context.close();
+
+    await page.getByRole("radio", { name: /^Open/ }).check();
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByRole("status").filter({ hasText: "Saved" }).waitFor();
+  });
+
   it("a reset link sets a new password once, and every old session is gone", async () => {
     const m = await member();
     // A second session of the same account, in another browser.
