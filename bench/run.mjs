@@ -28,6 +28,7 @@ import { innerWorkerdUrl, woxlyTarget } from "./chat-fanout/woxly-target.mjs";
 import { floorTarget, startFloor } from "./chat-fanout/floor-target.mjs";
 import { formatGoals, formatMarkdown, formatScenario } from "./chat-fanout/report.mjs";
 import { innerWorkerdPid, issue14Requests, requestCpu } from "./requests/cpu.mjs";
+import { isolates } from "./lib/inspector.mjs";
 import { seedChannel } from "./lib/seed.mjs";
 import { sleep } from "./lib/stats.mjs";
 
@@ -134,10 +135,12 @@ async function main() {
     const port = await freePort();
     // No LiveKit, but a URL for the token worker (a port nothing listens on), so the voice token route answers (CPU per request).
     process.env.LIVEKIT_URL ??= "ws://127.0.0.1:9";
-    const product = await startProduct({ port, persistTo, livekit: false, quiet: true, build: false });
+    const inspectorPort = await freePort();
+    const product = await startProduct({ port, persistTo, livekit: false, quiet: true, build: false, inspectorPort });
     cleanups.push(() => product.stop());
     targets.woxly = woxlyTarget({ url: product.url, port, channelId: seed.channelId, users: seed.users });
     targets.woxly.seed = seed;
+    targets.woxly.inspectorPort = inspectorPort;
     say(`woxly (wrangler dev) on ${product.url}, channel ${seed.channelId}`);
     if (flags.direct || servers.includes("woxly-direct")) {
       const inner = await innerWorkerdUrl(port);
@@ -238,8 +241,10 @@ async function main() {
       const seed = targets.woxly.seed;
       if (!pid) throw new Error("could not find the inner workerd's pid");
       await quiesceWoxly(targets.woxly);
-      const requests = await issue14Requests({ url: inner, cookie: seed.users[0].cookie, communityId: seed.communityId, channelId: seed.channelId });
-      results.requests = await requestCpu({ pid, requests, runs: quick ? 15 : 30 });
+      const requests = await issue14Requests({ url: inner, cookie: seed.users[0].cookie, communityId: seed.communityId, channelId: seed.channelId, users: seed.users });
+      const inspectors = await isolates(targets.woxly.inspectorPort).catch(() => []);
+      results.requests = await requestCpu({ pid, requests, runs: quick ? 15 : 30, inspectors });
+      for (const c of inspectors) c.close();
     } catch (e) {
       say(`CPU per request failed: ${e?.message ?? e}`);
     }

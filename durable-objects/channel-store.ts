@@ -293,7 +293,7 @@ export class ChannelStore {
 
   // --- messages -----------------------------------------------------------------------
 
-  private toMessage(row: MessageRow): Message {
+  private toMessage(row: MessageRow, reactions?: Message["reactions"]): Message {
     return {
       id: row.id,
       channelId: this.channelId,
@@ -312,7 +312,7 @@ export class ChannelStore {
         : null,
       attachments: parseJsonWith(z.array(Attachment), row.attachments) ?? [],
       mentions: parseJsonWith(Mentions, row.mentions) ?? NO_MENTIONS,
-      reactions: this.reactionsOf(row.id),
+      reactions: reactions ?? this.reactionsOf(row.id),
       pinned: row.pinned_at !== null,
       system: parseJsonWith(SystemInfo, row.system),
     };
@@ -332,7 +332,27 @@ export class ChannelStore {
   }
 
   private rows(where: string, ...bindings: (string | number)[]): Message[] {
-    return this.sql.exec<MessageRow>(`${MESSAGE_SELECT} ${where}`, ...bindings).toArray().map((r) => this.toMessage(r));
+    const rows = this.sql.exec<MessageRow>(`${MESSAGE_SELECT} ${where}`, ...bindings).toArray();
+    if (rows.length <= 1) return rows.map((r) => this.toMessage(r));
+    // A page's reactions in one query, not one per message (a history page is 50 messages).
+    const byMessage = new Map<string, Map<string, string[]>>();
+    for (let i = 0; i < rows.length; i += 500) {
+      const ids = rows.slice(i, i + 500).map((r) => r.id);
+      const found = this.sql
+        .exec<{ message_id: string; emoji: string; user_id: string }>(
+          `SELECT message_id, emoji, user_id FROM reactions WHERE message_id IN (${ids.map(() => "?").join(",")}) ORDER BY created_at, rowid`,
+          ...ids,
+        )
+        .toArray();
+      for (const r of found) {
+        let byEmoji = byMessage.get(r.message_id);
+        if (!byEmoji) byMessage.set(r.message_id, (byEmoji = new Map()));
+        const list = byEmoji.get(r.emoji) ?? [];
+        list.push(r.user_id);
+        byEmoji.set(r.emoji, list);
+      }
+    }
+    return rows.map((r) => this.toMessage(r, [...(byMessage.get(r.id) ?? [])].map(([emoji, userIds]) => ({ emoji, count: userIds.length, userIds }))));
   }
 
   message(id: string): Message | null {

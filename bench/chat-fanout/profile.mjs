@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import WebSocket from "ws";
+import { cdp } from "../lib/inspector.mjs";
 import { freePort, say, startProduct } from "../../scripts/product.mjs";
 import { seedChannel } from "../lib/seed.mjs";
 import { fanout } from "./fanout.mjs";
@@ -28,29 +28,6 @@ const { values: flags } = parseArgs({
 });
 const n = Number(flags.n);
 const rate = Number(flags.rate);
-
-/** A minimal CDP client over the inspector's WebSocket. */
-async function cdp(url) {
-  const ws = new WebSocket(url, { perMessageDeflate: false });
-  await new Promise((res, rej) => (ws.once("open", res), ws.once("error", rej)));
-  let id = 0;
-  const waiting = new Map();
-  ws.on("message", (d) => {
-    const m = JSON.parse(String(d));
-    if (m.id && waiting.has(m.id)) {
-      waiting.get(m.id)(m);
-      waiting.delete(m.id);
-    }
-  });
-  return {
-    send(method, params = {}) {
-      const i = ++id;
-      ws.send(JSON.stringify({ id: i, method, params }));
-      return new Promise((res) => waiting.set(i, res));
-    },
-    close: () => ws.close(),
-  };
-}
 
 /** Self and inclusive sample counts per function (name:line), and the total. */
 function summarize(profile) {
