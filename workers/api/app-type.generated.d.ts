@@ -788,7 +788,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     nickname: string | null;
                     roleIds: string[];
                     joinedAt: number;
-                    presence: "offline" | "online" | "idle" | "dnd";
+                    presence: "online" | "idle" | "dnd" | "offline";
                 }[];
                 nextAfter: string | null;
             };
@@ -819,7 +819,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     nickname: string | null;
                     roleIds: string[];
                     joinedAt: number;
-                    presence: "offline" | "online" | "idle" | "dnd";
+                    presence: "online" | "idle" | "dnd" | "offline";
                 };
             };
             outputFormat: "json";
@@ -2550,7 +2550,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                 };
             } & {
                 query: {
-                    status?: "open" | "closed" | "assistant" | "queued" | "offline" | undefined;
+                    status?: "open" | "closed" | "offline" | "assistant" | "queued" | undefined;
                     q?: string | undefined;
                     cursor?: string | undefined;
                     limit?: string | string[] | undefined;
@@ -2561,7 +2561,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     id: string;
                     deskId: string;
                     channelId: string;
-                    status: "open" | "closed" | "assistant" | "queued" | "offline";
+                    status: "open" | "closed" | "offline" | "assistant" | "queued";
                     visitor: {
                         name: string;
                         email: string | null;
@@ -2598,7 +2598,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     id: string;
                     deskId: string;
                     channelId: string;
-                    status: "open" | "closed" | "assistant" | "queued" | "offline";
+                    status: "open" | "closed" | "offline" | "assistant" | "queued";
                     visitor: {
                         name: string;
                         email: string | null;
@@ -2618,7 +2618,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                 lines: {
                     seq: number;
                     author: {
-                        kind: "assistant" | "visitor" | "manager" | "system";
+                        kind: "system" | "assistant" | "visitor" | "manager";
                         id: string | null;
                         name: string;
                     };
@@ -2644,7 +2644,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     id: string;
                     deskId: string;
                     channelId: string;
-                    status: "open" | "closed" | "assistant" | "queued" | "offline";
+                    status: "open" | "closed" | "offline" | "assistant" | "queued";
                     visitor: {
                         name: string;
                         email: string | null;
@@ -2684,7 +2684,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     id: string;
                     deskId: string;
                     channelId: string;
-                    status: "open" | "closed" | "assistant" | "queued" | "offline";
+                    status: "open" | "closed" | "offline" | "assistant" | "queued";
                     visitor: {
                         name: string;
                         email: string | null;
@@ -2807,7 +2807,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     id: string;
                     deskId: string;
                     channelId: string;
-                    status: "open" | "closed" | "assistant" | "queued" | "offline";
+                    status: "open" | "closed" | "offline" | "assistant" | "queued";
                     visitor: {
                         name: string;
                         email: string | null;
@@ -2930,7 +2930,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     id: string;
                     deskId: string;
                     channelId: string;
-                    status: "open" | "closed" | "assistant" | "queued" | "offline";
+                    status: "open" | "closed" | "offline" | "assistant" | "queued";
                     visitor: {
                         name: string;
                         email: string | null;
@@ -2980,7 +2980,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     id: string;
                     deskId: string;
                     channelId: string;
-                    status: "open" | "closed" | "assistant" | "queued" | "offline";
+                    status: "open" | "closed" | "offline" | "assistant" | "queued";
                     visitor: {
                         name: string;
                         email: string | null;
@@ -3022,7 +3022,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     id: string;
                     deskId: string;
                     channelId: string;
-                    status: "open" | "closed" | "assistant" | "queued" | "offline";
+                    status: "open" | "closed" | "offline" | "assistant" | "queued";
                     visitor: {
                         name: string;
                         email: string | null;
@@ -3053,7 +3053,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     id: string;
                     deskId: string;
                     channelId: string;
-                    status: "open" | "closed" | "assistant" | "queued" | "offline";
+                    status: "open" | "closed" | "offline" | "assistant" | "queued";
                     visitor: {
                         name: string;
                         email: string | null;
@@ -3089,7 +3089,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     id: string;
                     deskId: string;
                     channelId: string;
-                    status: "open" | "closed" | "assistant" | "queued" | "offline";
+                    status: "open" | "closed" | "offline" | "assistant" | "queued";
                     visitor: {
                         name: string;
                         email: string | null;
@@ -3159,7 +3159,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
         $get: {
             input: {
                 query: {
-                    status?: "open" | "closed" | "assistant" | "queued" | "offline" | undefined;
+                    status?: "open" | "closed" | "offline" | "assistant" | "queued" | undefined;
                     q?: string | undefined;
                     cursor?: string | undefined;
                     limit?: string | string[] | undefined;
@@ -3170,7 +3170,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     id: string;
                     deskId: string;
                     channelId: string;
-                    status: "open" | "closed" | "assistant" | "queued" | "offline";
+                    status: "open" | "closed" | "offline" | "assistant" | "queued";
                     visitor: {
                         name: string;
                         email: string | null;
@@ -3206,7 +3206,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     id: string;
                     deskId: string;
                     channelId: string;
-                    status: "open" | "closed" | "assistant" | "queued" | "offline";
+                    status: "open" | "closed" | "offline" | "assistant" | "queued";
                     visitor: {
                         name: string;
                         email: string | null;
@@ -3226,7 +3226,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                 lines: {
                     seq: number;
                     author: {
-                        kind: "assistant" | "visitor" | "manager" | "system";
+                        kind: "system" | "assistant" | "visitor" | "manager";
                         id: string | null;
                         name: string;
                     };
@@ -3251,7 +3251,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     id: string;
                     deskId: string;
                     channelId: string;
-                    status: "open" | "closed" | "assistant" | "queued" | "offline";
+                    status: "open" | "closed" | "offline" | "assistant" | "queued";
                     visitor: {
                         name: string;
                         email: string | null;
