@@ -128,6 +128,10 @@ export class ChannelStore {
    * write, so the copy never runs ahead of SQLite; dropAll forgets it.
    */
   private headSeq: number | undefined;
+  /** meta community_id as stored ("" = a DM), once read. */
+  private communityIdCache: string | null | undefined;
+  /** The connect-ticket floors (meta ticket_floor:*), once read: scope → ms. */
+  private ticketFloors: Map<string, number> | undefined;
   /** Seq up to which messages are in the search index (meta fts_upto), once read. */
   private ftsUpto: number | undefined;
   /** The ticket meta as stored, once read (a chat room's hot path asks on every message). */
@@ -193,6 +197,8 @@ export class ChannelStore {
     this.headSeq = undefined;
     this.ticketMeta = undefined;
     this.ftsUpto = undefined;
+    this.communityIdCache = undefined;
+    this.ticketFloors = undefined;
   }
 
   // --- meta ---------------------------------------------------------------------------
@@ -216,11 +222,16 @@ export class ChannelStore {
 
   /** The community this channel belongs to, once known ("" = a DM), or null if not yet recorded. */
   communityId(): string | null {
-    const v = this.meta("community_id");
-    return typeof v === "string" ? v : null;
+    // Read once: every connection asks (ready, and a connect ticket's check), only setCommunityId writes it.
+    if (this.communityIdCache === undefined) {
+      const v = this.meta("community_id");
+      this.communityIdCache = typeof v === "string" ? v : null;
+    }
+    return this.communityIdCache;
   }
   setCommunityId(id: string | null): void {
     this.setMeta("community_id", id ?? "");
+    this.communityIdCache = id ?? "";
   }
 
   // --- connect tickets ----------------------------------------------------------------
@@ -230,15 +241,23 @@ export class ChannelStore {
 
   /** The newest access change, ms, that a ticket of this user and session must be newer than (0: none). */
   ticketFloor(userId: string, sessionId: string): number {
-    const rows = this.sql
-      .exec<{ value: number }>(`SELECT value FROM meta WHERE key IN ('ticket_floor:*', ?, ?)`, `ticket_floor:u:${userId}`, `ticket_floor:s:${sessionId}`)
-      .toArray();
-    return rows.reduce((a, r) => Math.max(a, Number(r.value) || 0), 0);
+    const f = this.floors();
+    return Math.max(f.get("*") ?? 0, f.get(`u:${userId}`) ?? 0, f.get(`s:${sessionId}`) ?? 0);
   }
   /** Raises the floor for everyone (`scope` "*"), a user ("u:<id>") or a session ("s:<id>") to `at` (ms). */
   raiseTicketFloor(scope: string, at: number, ticketLifeMs: number): void {
     this.setMeta(`ticket_floor:${scope}`, at);
     this.sql.exec(`DELETE FROM meta WHERE key LIKE 'ticket_floor:%' AND value < ?`, at - 2 * ticketLifeMs);
+    this.ticketFloors = undefined;
+  }
+  private floors(): Map<string, number> {
+    this.ticketFloors ??= new Map(
+      this.sql
+        .exec<{ key: string; value: number }>(`SELECT key, value FROM meta WHERE key LIKE 'ticket_floor:%'`)
+        .toArray()
+        .map((r) => [r.key.slice("ticket_floor:".length), Number(r.value) || 0]),
+    );
+    return this.ticketFloors;
   }
 
   /** A support-desk ticket's room: which ticket, desk and visitor (null for every other room). */
