@@ -23,8 +23,15 @@ export class Member {
     const headers: Record<string, string> = { origin: this.origin, cookie: this.cookie };
     if (json !== undefined) headers["content-type"] = "application/json";
     const res = await fetch(this.base + path, { method, headers, body: json === undefined ? undefined : JSON.stringify(json) });
-    const set = res.headers.getSetCookie().map((c) => c.split(";")[0]!);
-    if (set.length) this.cookie = set.join("; ");
+    // A jar by name: a response that sets one cookie (the D1 bookmark) keeps the others (the session).
+    const jar = new Map(this.cookie ? this.cookie.split("; ").map((c) => [c.slice(0, c.indexOf("=")), c] as const) : []);
+    for (const c of res.headers.getSetCookie()) {
+      const pair = c.split(";")[0]!;
+      const name = pair.slice(0, pair.indexOf("="));
+      if (/;\s*max-age=0/i.test(c) || pair.endsWith("=")) jar.delete(name);
+      else jar.set(name, pair);
+    }
+    this.cookie = [...jar.values()].join("; ");
     return res;
   }
 
