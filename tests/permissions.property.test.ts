@@ -54,7 +54,7 @@ function referenceOverwrites(
 
 /** Woxly's implicit rules in a channel (docs/communities.md): without VIEW_CHANNEL nothing in it; without CONNECT no voice; without SEND_MESSAGES no @everyone or files. */
 function referenceImplicit(perms: bigint): bigint {
-  const text = [P.SEND_MESSAGES, P.READ_HISTORY, P.ATTACH_FILES, P.ADD_REACTIONS, P.MENTION_EVERYONE, P.MANAGE_MESSAGES];
+  const text = [P.SEND_MESSAGES, P.READ_HISTORY, P.ATTACH_FILES, P.ADD_REACTIONS, P.MENTION_EVERYONE, P.MANAGE_MESSAGES, P.CREATE_THREADS, P.SEND_IN_THREADS];
   const voice = [P.SPEAK, P.VIDEO, P.STREAM, P.USE_VOICE_ACTIVITY, P.MUTE_MEMBERS, P.DEAFEN_MEMBERS, P.MOVE_MEMBERS];
   const inChannel = [...text, ...voice, P.VIEW_CHANNEL, P.CONNECT, P.CREATE_INVITE, P.MANAGE_CHANNELS, P.MANAGE_ROLES];
   let p = perms;

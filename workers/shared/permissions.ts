@@ -32,6 +32,14 @@ export const P = {
   ADMINISTRATOR: 1n << 22n,
   CHANGE_NICKNAME: 1n << 23n,
   MANAGE_NICKNAMES: 1n << 24n,
+  /** Start a thread from a message or in a channel (issue 15). */
+  CREATE_THREADS: 1n << 25n,
+  /** Send messages inside threads (SEND_MESSAGES governs the parent channel only). */
+  SEND_IN_THREADS: 1n << 26n,
+  /** Upload, rename and delete the community's custom emoji. */
+  MANAGE_EMOJI: 1n << 27n,
+  /** Time out members below oneself (no sending, reacting, joining voice or speaking until a time). */
+  MODERATE_MEMBERS: 1n << 28n,
 } as const;
 
 export type PermissionName = keyof typeof P;
@@ -51,7 +59,9 @@ export const DEFAULT_EVERYONE: bigint =
   P.STREAM |
   P.USE_VOICE_ACTIVITY |
   P.CREATE_INVITE |
-  P.CHANGE_NICKNAME;
+  P.CHANGE_NICKNAME |
+  P.CREATE_THREADS |
+  P.SEND_IN_THREADS;
 
 /** What each participant of a DM or group DM may do there. */
 export const DM_PERMISSIONS: bigint =
@@ -67,7 +77,8 @@ export const DM_PERMISSIONS: bigint =
   P.USE_VOICE_ACTIVITY;
 
 /** Permissions that only mean something inside a channel (cleared when VIEW_CHANNEL is denied). */
-const TEXT_DEPENDENT = P.SEND_MESSAGES | P.READ_HISTORY | P.ATTACH_FILES | P.ADD_REACTIONS | P.MENTION_EVERYONE | P.MANAGE_MESSAGES;
+const TEXT_DEPENDENT =
+  P.SEND_MESSAGES | P.READ_HISTORY | P.ATTACH_FILES | P.ADD_REACTIONS | P.MENTION_EVERYONE | P.MANAGE_MESSAGES | P.CREATE_THREADS | P.SEND_IN_THREADS;
 const VOICE_DEPENDENT = P.SPEAK | P.VIDEO | P.STREAM | P.USE_VOICE_ACTIVITY | P.MUTE_MEMBERS | P.DEAFEN_MEMBERS | P.MOVE_MEMBERS;
 /** Permissions that mean something in a channel: the only bits a channel overwrite may carry. */
 export const CHANNEL_SCOPED = TEXT_DEPENDENT | VOICE_DEPENDENT | P.VIEW_CHANNEL | P.CONNECT | P.CREATE_INVITE | P.MANAGE_CHANNELS | P.MANAGE_ROLES;

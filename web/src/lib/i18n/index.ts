@@ -11,6 +11,11 @@ import chatEn from "./chat.en.json";
 import voiceEn from "./voice.en.json";
 import callsEn from "./calls.en.json";
 import adminEn from "./admin.en.json";
+import threadsEn from "./threads.en.json";
+import profilesEn from "./profiles.en.json";
+import moderationEn from "./moderation.en.json";
+import composerEn from "./composer.en.json";
+import extrasEn from "./extras.en.json";
 
 export const LOCALE_STORAGE_KEY = "woxly.locale";
 export const DEFAULT_LOCALE: Locale = "en";
@@ -45,6 +50,23 @@ register("ky", () => import("./calls.ky.json"));
 addMessages("en", adminEn);
 register("ru", () => import("./admin.ru.json"));
 register("ky", () => import("./admin.ky.json"));
+// Issue 15's community features, one family each: threads; profiles and custom emoji;
+// moderation tools; the composer; link previews, background effects and raised hands ("extras").
+addMessages("en", threadsEn);
+register("ru", () => import("./threads.ru.json"));
+register("ky", () => import("./threads.ky.json"));
+addMessages("en", profilesEn);
+register("ru", () => import("./profiles.ru.json"));
+register("ky", () => import("./profiles.ky.json"));
+addMessages("en", moderationEn);
+register("ru", () => import("./moderation.ru.json"));
+register("ky", () => import("./moderation.ky.json"));
+addMessages("en", composerEn);
+register("ru", () => import("./composer.ru.json"));
+register("ky", () => import("./composer.ky.json"));
+addMessages("en", extrasEn);
+register("ru", () => import("./extras.ru.json"));
+register("ky", () => import("./extras.ky.json"));
 
 export function isLocale(value: unknown): value is Locale {
   return typeof value === "string" && (LOCALES as readonly string[]).includes(value);
