@@ -37,7 +37,7 @@ import {
   parseMentions,
 } from "../workers/shared/chat";
 import { attachments as attachmentsTable, channelRecipients, channels, roles, tickets as ticketsTable } from "../workers/core/schema";
-import { canSeeChannel, visitorRoomPerms } from "../workers/core/policy";
+import { canMentionEveryone, canPingRole, canSeeChannel, visitorRoomPerms } from "../workers/core/policy";
 import { loadTicket } from "../workers/core/desk";
 import { ASSISTANT_AUTHOR_ID, type TranscriptLine } from "../workers/shared/desk";
 import { log } from "../workers/core/log";
@@ -151,15 +151,14 @@ function needsRoleLookup(found: ReturnType<typeof parseMentions>, communityId: s
   return found.roles.length > 0 && !!communityId;
 }
 
-/** Mentions as stored and the ones that ping, given the mentioned roles that exist (`rows`). */
+/** Mentions as stored and the ones that ping, given the mentioned roles that exist in the community (`rows`); the rules are the policy's. */
 function mentionsFrom(found: ReturnType<typeof parseMentions>, perms: bigint, rows: RoleMentionRow[]): { mentions: Mentions; pings: NewMessage["pings"] } {
-  const mayEveryone = has(perms, P.MENTION_EVERYONE);
-  const roleIds = rows.filter((r) => !r.isEveryone).map((r) => r.id);
-  const pingRoles = rows.filter((r) => !r.isEveryone && (r.mentionable || mayEveryone)).map((r) => r.id);
+  const mayEveryone = canMentionEveryone(perms);
+  const pingRoles = rows.filter((r) => canPingRole(perms, r)).map((r) => r.id);
   const everyone = found.everyone && mayEveryone;
   const here = found.here && mayEveryone;
   return {
-    mentions: { users: found.users, roles: roleIds, everyone, here },
+    mentions: { users: found.users, roles: pingRoles, everyone, here },
     pings: { users: found.users, roles: pingRoles, everyone: everyone || here },
   };
 }
@@ -438,8 +437,8 @@ export class ChannelRoom extends RealtimeServer<ClientFrame, ServerFrame> {
   }
 
   /**
-   * Mentions as stored (roles that exist in the community; @everyone/@here only with
-   * MENTION_EVERYONE) and the ones that ping (roles: mentionable, or MENTION_EVERYONE).
+   * Mentions as stored, which are the ones that ping: roles of this community that are
+   * mentionable or mentioned by a MENTION_EVERYONE holder; @everyone/@here only with it.
    */
   async #mentions(
     content: string,

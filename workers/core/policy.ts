@@ -8,7 +8,7 @@
  *
  *   seeing     canSeeCommunity, canInCommunity, canActAsOwner, canSeeChannel, canSeeChannels,
  *              visibleChannels, membersWhoCanSee
- *   chat       canChat, canReadChannel, readableChannels
+ *   chat       canChat, canReadChannel, readableChannels, canMentionEveryone, canPingRole
  *   managing   canManageChannel, canGrant, outranks, canActOnRole, canActOnMember, canBan,
  *              rolesNotHeld, canGiveRoles, canOverwriteFor
  *   invites    canCreateInvite, canListInvites, canRevokeInvite
@@ -152,6 +152,22 @@ export async function canReadChannel(db: Db, userId: string, channelId: string):
 export async function readableChannels(db: Db, userId: string, communityId: string): Promise<string[]> {
   const { channels } = await canSeeChannels(db, userId, communityId);
   return channels.filter((v) => v.channel.kind === "text" && has(v.perms, P.VIEW_CHANNEL, P.READ_HISTORY)).map((v) => v.channel.id);
+}
+
+/** Do this author's `@everyone` and `@here` ping (MENTION_EVERYONE)? Otherwise they stay text. */
+export function canMentionEveryone(perms: bigint): boolean {
+  return has(perms, P.MENTION_EVERYONE);
+}
+
+/**
+ * Does this author's `<@&role>` ping the role's members? `role` must be one of the channel's
+ * own community (the caller looks it up there; another community's id is no role at all).
+ * The @everyone role is never mentioned this way; any other role pings when it is
+ * mentionable ("allow anyone to mention") or the author may MENTION_EVERYONE. A mention that
+ * does not ping is not kept in the message's mentions, so it renders as text.
+ */
+export function canPingRole(perms: bigint, role: { mentionable: boolean; isEveryone: boolean }): boolean {
+  return !role.isEveryone && (role.mentionable || canMentionEveryone(perms));
 }
 
 // ---------------------------------------------------------------------------------------
