@@ -5,6 +5,7 @@
 import { getContext, setContext } from "svelte";
 import type { Message } from "$shared/chat";
 import type { MentionNames } from "$lib/markdown/render";
+import type { MentionRole } from "./mentions";
 
 export interface ChatMember {
   id: string;
@@ -50,6 +51,8 @@ export interface ChatContext {
   readonly names: MentionNames;
   readonly locale: string;
   readonly members: readonly ChatMember[];
+  /** The community's roles, for role mentions (none in a DM). */
+  readonly roles: readonly MentionRole[];
   /** Id of the message being edited inline, if any. */
   readonly editingId: string | null;
   member(id: string): ChatMember | undefined;

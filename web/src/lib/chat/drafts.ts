@@ -8,12 +8,12 @@
  */
 import { z } from "zod";
 import { MAX_MESSAGE_CHARS, Message } from "$shared/chat";
+import { DRAFT_MAX_AGE_MS, DRAFT_PREFIX, browserStorage, changed, draftChannelIds, onDraftsChange, userDraftKeys, type DraftStorage } from "./draft-marks";
 
-export const DRAFT_PREFIX = "woxly.draft.";
+export { DRAFT_MAX_AGE_MS, DRAFT_PREFIX, draftChannelIds, onDraftsChange, type DraftStorage };
+
 /** Drafts kept per user in one browser. */
 export const MAX_DRAFTS = 50;
-/** A draft untouched this long is dropped, ms (30 days). */
-export const DRAFT_MAX_AGE_MS = 30 * 24 * 3600 * 1000;
 /** Longest draft text kept, UTF-16 code units (the composer allows typing past the limit). */
 export const MAX_DRAFT_CHARS = MAX_MESSAGE_CHARS * 2;
 
@@ -32,36 +32,7 @@ export interface Draft {
   savedAt: number;
 }
 
-/** The part of Storage used here (tests pass a Map-backed one). */
-export type DraftStorage = Pick<Storage, "getItem" | "setItem" | "removeItem" | "key" | "length">;
-
-function browserStorage(): DraftStorage | null {
-  try {
-    return typeof localStorage === "undefined" ? null : localStorage;
-  } catch {
-    return null; // storage disabled: drafts last for this page only
-  }
-}
-
 const keyOf = (userId: string, channelId: string) => `${DRAFT_PREFIX}${userId}.${channelId}`;
-
-const listeners = new Set<() => void>();
-function changed(): void {
-  for (const l of listeners) l();
-}
-
-/** Calls `fn` whenever a draft is written or removed (here or in another tab); returns the unsubscribe. */
-export function onDraftsChange(fn: () => void): () => void {
-  listeners.add(fn);
-  const onStorage = (e: StorageEvent) => {
-    if (e.key === null || e.key.startsWith(DRAFT_PREFIX)) fn();
-  };
-  if (typeof window !== "undefined") window.addEventListener("storage", onStorage);
-  return () => {
-    listeners.delete(fn);
-    if (typeof window !== "undefined") window.removeEventListener("storage", onStorage);
-  };
-}
 
 function parse(raw: string | null, now: number): Draft | null {
   if (!raw) return null;
@@ -130,27 +101,49 @@ export function clearDraft(userId: string, channelId: string, store = browserSto
   writeDraft(userId, channelId, { text: "", replyTo: null }, Date.now(), store);
 }
 
-/** Channels where `userId` has a draft in this browser. */
-export function draftChannelIds(userId: string, now = Date.now(), store = browserStorage()): Set<string> {
-  const out = new Set<string>();
-  for (const [channelId, draft] of userDrafts(userId, now, store)) if (draft) out.add(channelId);
-  return out;
-}
-
-function userDrafts(userId: string, now: number, store: DraftStorage | null): [string, Draft | null, string][] {
-  if (!store) return [];
-  const prefix = `${DRAFT_PREFIX}${userId}.`;
-  const out: [string, Draft | null, string][] = [];
-  for (let i = 0; i < store.length; i++) {
-    const key = store.key(i);
-    if (key?.startsWith(prefix)) out.push([key.slice(prefix.length), parse(store.getItem(key), now), key]);
-  }
-  return out;
-}
-
 function prune(userId: string, now: number, store: DraftStorage, keep: number): void {
-  const all = userDrafts(userId, now, store);
-  for (const [, draft, key] of all) if (!draft) store.removeItem(key);
-  const live = all.filter((d): d is [string, Draft, string] => d[1] !== null).sort((a, b) => b[1].savedAt - a[1].savedAt);
-  for (const [, , key] of live.slice(keep)) store.removeItem(key);
+  const live: [string, Draft][] = [];
+  for (const [, key] of userDraftKeys(userId, store)) {
+    const draft = parse(store.getItem(key), now);
+    if (draft) live.push([key, draft]);
+    else store.removeItem(key);
+  }
+  live.sort((a, b) => b[1].savedAt - a[1].savedAt);
+  for (const [key] of live.slice(keep)) store.removeItem(key);
+}
+
+/** How long typing may go unsaved, ms (a page hide or channel switch saves at once). */
+export const DRAFT_SAVE_DELAY_MS = 400;
+
+/** Saves one channel's draft while it is typed: at most once per `delayMs`, at once on flush. */
+export class DraftAutosave {
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #pending: { text: string; replyTo: Message | null } | null = null;
+
+  constructor(
+    readonly userId: string,
+    readonly channelId: string,
+    readonly delayMs = DRAFT_SAVE_DELAY_MS,
+  ) {}
+
+  /** The draft as it is now; written within `delayMs`. */
+  update(draft: { text: string; replyTo: Message | null }): void {
+    this.#pending = draft;
+    this.#timer ??= setTimeout(() => this.flush(), this.delayMs);
+  }
+
+  /** Writes what is pending now (channel switch, page hide). */
+  flush(): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    const d = this.#pending;
+    this.#pending = null;
+    if (d) writeDraft(this.userId, this.channelId, d);
+  }
+
+  /** The message was sent: the draft goes now, and nothing pending is written after. */
+  clear(): void {
+    this.#pending = { text: "", replyTo: null };
+    this.flush();
+  }
 }

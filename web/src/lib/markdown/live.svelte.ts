@@ -13,7 +13,7 @@ onHighlighterLoad(() => {
 });
 
 /** renderMarkdown, re-run by a `$derived` or template when highlighting becomes available. */
-export function markdown(content: string, mentionNames?: MentionNames): string {
+export function markdown(content: string, mentionNames?: MentionNames, roles?: readonly string[]): string {
   void version;
-  return renderMarkdown(content, mentionNames);
+  return renderMarkdown(content, mentionNames, roles);
 }

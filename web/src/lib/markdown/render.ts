@@ -18,6 +18,8 @@ export interface MentionNames {
   role(id: string): string | null;
   /** The viewer, whose mentions are highlighted. */
   meId: string;
+  /** Whether the viewer holds this role (its mentions are highlighted like their own). */
+  holdsRole?(id: string): boolean;
   unknownUser: string;
   unknownRole: string;
   /** Changes whenever any name changes, so cached renders are not stale. */
@@ -35,6 +37,8 @@ const NO_NAMES: MentionNames = {
 
 /** The names used by the render in progress (marked's renderers are synchronous). */
 let names: MentionNames = NO_NAMES;
+/** The role mentions the message keeps (the ones that ping); null = all render as mentions. */
+let keptRoles: ReadonlySet<string> | null = null;
 
 const HTML_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 export function escapeHtml(s: string): string {
@@ -85,7 +89,10 @@ const mention: TokenizerAndRendererExtension = {
     }
     if (kind === "role") {
       const label = names.role(id) ?? names.unknownRole;
-      return `<span class="mention" data-mention="role" data-id="${escapeHtml(id)}">@${escapeHtml(label)}</span>`;
+      // A role mention the room did not keep (not mentionable to its author) is plain text.
+      if (keptRoles && !keptRoles.has(id)) return escapeHtml(`@${label}`);
+      const me = names.holdsRole?.(id) ? " mention-me" : "";
+      return `<span class="mention${me}" data-mention="role" data-id="${escapeHtml(id)}">@${escapeHtml(label)}</span>`;
     }
     return `<span class="mention" data-mention="${kind === "here" ? "here" : "everyone"}">@${kind === "here" ? "here" : "everyone"}</span>`;
   },
@@ -197,10 +204,14 @@ const CACHE_SIZE = 1000;
 /** Could hold a fenced code block (whose rendering changes once its language has loaded). */
 const FENCE = /```|~~~/;
 
-/** A message's content as sanitized HTML, cached per content and set of names. */
-export function renderMarkdown(content: string, mentionNames: MentionNames = NO_NAMES): string {
+/**
+ * A message's content as sanitized HTML, cached per content and set of names. `roles`: the
+ * message's `mentions.roles` (role mentions not among them render as text); omitted, every
+ * role mention renders as one.
+ */
+export function renderMarkdown(content: string, mentionNames: MentionNames = NO_NAMES, roles?: readonly string[]): string {
   const hl = FENCE.test(content) ? highlightVersion() : "";
-  const key = `${mentionNames.meId}\u0000${mentionNames.key}\u0000${hl}\u0000${content}`;
+  const key = `${mentionNames.meId}\u0000${mentionNames.key}\u0000${hl}\u0000${roles ? roles.join(",") : "*"}\u0000${content}`;
   const hit = cache.get(key);
   if (hit !== undefined) {
     cache.delete(key);
@@ -208,6 +219,7 @@ export function renderMarkdown(content: string, mentionNames: MentionNames = NO_
     return hit;
   }
   names = mentionNames;
+  keptRoles = roles ? new Set(roles) : null;
   let html: string;
   try {
     html = md.parse(tame(content)) as string;
@@ -215,6 +227,7 @@ export function renderMarkdown(content: string, mentionNames: MentionNames = NO_
     html = `<p>${escapeHtml(content)}</p>`;
   } finally {
     names = NO_NAMES;
+    keptRoles = null;
   }
   const safe = sanitize(html);
   cache.set(key, safe);
