@@ -132,6 +132,9 @@ const ALLOWED_ATTR = ["href", "title", "class", "start", "data-mention", "data-i
 const SAFE_URL = /^(?:https?:\/\/|mailto:)/i;
 const SAFE_CLASS = /^(?:hljs(?:-[\w-]+)?|[a-z]+_|language-[\w+#.-]{1,32}|spoiler|mention|mention-me)$/;
 export const LINK_REL = "noopener noreferrer nofollow ugc";
+/** What a mention pill's data attributes may hold (role pills are coloured by id, RoleMentionColors). */
+const MENTION_KINDS = new Set(["user", "role", "everyone", "here"]);
+const MENTION_ID = /^[0-9A-Za-z_-]{1,64}$/;
 
 let purifier: Purifier | null = null;
 
@@ -148,6 +151,10 @@ function purify(): Purifier {
     } else if ((data.attrName === "role" || data.attrName === "tabindex") && !(node as Element).classList?.contains("spoiler")) {
       data.keepAttr = false;
     } else if (data.attrName === "href" && !SAFE_URL.test(data.attrValue.trim())) {
+      data.keepAttr = false;
+    } else if (data.attrName === "data-mention" && !MENTION_KINDS.has(data.attrValue)) {
+      data.keepAttr = false;
+    } else if (data.attrName === "data-id" && !MENTION_ID.test(data.attrValue)) {
       data.keepAttr = false;
     }
   });
@@ -171,6 +178,8 @@ export function sanitize(html: string): string {
     ALLOWED_TAGS,
     ALLOWED_ATTR,
     ALLOWED_URI_REGEXP: SAFE_URL,
+    // Not URLs: kept as plain values (checked by the hook above), else DOMPurify drops them.
+    ADD_URI_SAFE_ATTR: ["data-mention", "data-id"],
     ALLOW_DATA_ATTR: false,
     ALLOW_ARIA_ATTR: false,
     ALLOW_UNKNOWN_PROTOCOLS: false,
