@@ -245,8 +245,8 @@ export function renderMarkdown(content: string, mentionNames: MentionNames = NO_
 }
 
 /** Reply previews and search context: one line, inline markdown only, same sanitizer. */
-export function renderInline(content: string, mentionNames: MentionNames = NO_NAMES): string {
-  return renderMarkdown(content.replace(/\s*\n\s*/g, " ").replace(/^(\s*)(>|[-*+]\s|\d+[.)]\s|```)/, "$1\\$2"), mentionNames);
+export function renderInline(content: string, mentionNames: MentionNames = NO_NAMES, roles?: readonly string[]): string {
+  return renderMarkdown(content.replace(/\s*\n\s*/g, " ").replace(/^(\s*)(>|[-*+]\s|\d+[.)]\s|```)/, "$1\\$2"), mentionNames, roles);
 }
 
 const EMOJI_ONLY = /^(?:\p{RGI_Emoji}|\s){1,120}$/v;
