@@ -33,11 +33,12 @@ import {
   type ServerFrame,
   type SystemKind,
   TYPING_THROTTLE_MS,
+  CUSTOM_EMOJI_REACTION,
   attachmentUrl,
   parseMentions,
 } from "../workers/shared/chat";
 import { attachments as attachmentsTable, channelRecipients, channels, roles, tickets as ticketsTable } from "../workers/core/schema";
-import { canMentionEveryone, canPingRole, canSeeChannel, visitorRoomPerms } from "../workers/core/policy";
+import { canMentionEveryone, canPingRole, canSeeChannel, canUseCustomEmoji, visitorRoomPerms } from "../workers/core/policy";
 import { loadTicket } from "../workers/core/desk";
 import { ASSISTANT_AUTHOR_ID, type TranscriptLine } from "../workers/shared/desk";
 import { log } from "../workers/core/log";
@@ -292,7 +293,7 @@ export class ChannelRoom extends RealtimeServer<ClientFrame, ServerFrame> {
       case "message.delete":
         return this.#delete(me, perms, f.id);
       case "reaction.add":
-        return this.#react(me, perms, f.messageId, f.emoji, true);
+        return this.#react(me, perms, f.messageId, await this.#reactionEmoji(f.emoji), true);
       case "reaction.remove":
         return this.#react(me, perms, f.messageId, f.emoji, false);
       case "pin.add":
@@ -495,6 +496,22 @@ export class ChannelRoom extends RealtimeServer<ClientFrame, ServerFrame> {
       await makeDb(this.env.DB).delete(attachmentsTable).where(and(inArray(attachmentsTable.id, ids), eq(attachmentsTable.channelId, this.name)));
     } catch (e) {
       log({ event: "channel_room.drop_files_failed", channelId: this.name, error: String(e) });
+    }
+  }
+
+  /**
+   * A custom emoji (`<:name:id>`) may only be added in a channel of its own community
+   * (policy.ts canUseCustomEmoji); it is stored under its current name. Unicode passes as is.
+   */
+  async #reactionEmoji(emoji: string): Promise<string> {
+    const custom = CUSTOM_EMOJI_REACTION.exec(emoji);
+    if (!custom) return emoji;
+    try {
+      const { name } = await canUseCustomEmoji(makeDb(this.env.DB), this.name, custom[2]!);
+      return `<:${name}:${custom[2]}>`;
+    } catch (e) {
+      if (e instanceof ApiError) throw new FrameError("not_found", "No such emoji here.");
+      throw e;
     }
   }
 

@@ -459,7 +459,7 @@ export class CommunityHub extends RealtimeServer<HubClientFrame, HubServerFrame,
   /** Sends an event to every socket of the community. */
   publish(event: HubEvent): void {
     // An E2EE key rotation changes nothing the hub models; it only tells clients in that call to refetch the key.
-    if (event.type !== "voice.key_rotated") this.#dropModel();
+    if (event.type !== "voice.key_rotated" && event.type !== "emoji.updated") this.#dropModel();
     switch (event.type) {
       case "member.left":
         this.sql`DELETE FROM reads WHERE user_id = ${event.userId}`;
@@ -472,6 +472,7 @@ export class CommunityHub extends RealtimeServer<HubClientFrame, HubServerFrame,
       case "community.updated":
       case "community.deleted":
       case "voice.key_rotated":
+      case "emoji.updated":
         break;
       default:
         assertNever(event);

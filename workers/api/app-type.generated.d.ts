@@ -51,6 +51,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     locale: "en" | "ru" | "ky" | null;
                     createdAt: number;
                     instanceRole: "owner" | "admin" | null;
+                    avatarUrl?: string | null | undefined;
                 };
             };
             outputFormat: "json";
@@ -74,6 +75,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     locale: "en" | "ru" | "ky" | null;
                     createdAt: number;
                     instanceRole: "owner" | "admin" | null;
+                    avatarUrl?: string | null | undefined;
                 };
             };
             outputFormat: "json";
@@ -140,6 +142,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     locale: "en" | "ru" | "ky" | null;
                     createdAt: number;
                     instanceRole: "owner" | "admin" | null;
+                    avatarUrl?: string | null | undefined;
                 };
             };
             outputFormat: "json";
@@ -163,6 +166,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     locale: "en" | "ru" | "ky" | null;
                     createdAt: number;
                     instanceRole: "owner" | "admin" | null;
+                    avatarUrl?: string | null | undefined;
                 };
             };
             outputFormat: "json";
@@ -186,6 +190,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     locale: "en" | "ru" | "ky" | null;
                     createdAt: number;
                     instanceRole: "owner" | "admin" | null;
+                    avatarUrl?: string | null | undefined;
                 };
             };
             outputFormat: "json";
@@ -218,6 +223,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     id: string;
                     username: string;
                     displayName: string;
+                    avatarUrl?: string | null | undefined;
                 }[];
             };
             outputFormat: "json";
@@ -493,7 +499,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
             } & {
                 query: {
                     before?: string | undefined;
-                    action?: "community.update" | "community.icon_update" | "community.transfer" | "channel.create" | "channel.update" | "channel.delete" | "channel.reorder" | "overwrite.update" | "overwrite.delete" | "role.create" | "role.update" | "role.delete" | "role.reorder" | "member.role_add" | "member.role_remove" | "member.nickname" | "member.kick" | "member.ban" | "member.unban" | "invite.create" | "invite.revoke" | "desk.create" | "desk.update" | "desk.delete" | "desk.key_create" | "desk.key_revoke" | undefined;
+                    action?: "community.update" | "community.icon_update" | "community.transfer" | "channel.create" | "channel.update" | "channel.delete" | "channel.reorder" | "overwrite.update" | "overwrite.delete" | "role.create" | "role.update" | "role.delete" | "role.reorder" | "member.role_add" | "member.role_remove" | "member.nickname" | "member.avatar_reset" | "emoji.create" | "emoji.update" | "emoji.delete" | "member.kick" | "member.ban" | "member.unban" | "invite.create" | "invite.revoke" | "desk.create" | "desk.update" | "desk.delete" | "desk.key_create" | "desk.key_revoke" | undefined;
                     actorId?: string | undefined;
                     limit?: string | string[] | undefined;
                 };
@@ -502,7 +508,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                 entries: {
                     id: string;
                     actorId: string;
-                    action: "community.update" | "community.icon_update" | "community.transfer" | "channel.create" | "channel.update" | "channel.delete" | "channel.reorder" | "overwrite.update" | "overwrite.delete" | "role.create" | "role.update" | "role.delete" | "role.reorder" | "member.role_add" | "member.role_remove" | "member.nickname" | "member.kick" | "member.ban" | "member.unban" | "invite.create" | "invite.revoke" | "desk.create" | "desk.update" | "desk.delete" | "desk.key_create" | "desk.key_revoke";
+                    action: "community.update" | "community.icon_update" | "community.transfer" | "channel.create" | "channel.update" | "channel.delete" | "channel.reorder" | "overwrite.update" | "overwrite.delete" | "role.create" | "role.update" | "role.delete" | "role.reorder" | "member.role_add" | "member.role_remove" | "member.nickname" | "member.avatar_reset" | "emoji.create" | "emoji.update" | "emoji.delete" | "member.kick" | "member.ban" | "member.unban" | "invite.create" | "invite.revoke" | "desk.create" | "desk.update" | "desk.delete" | "desk.key_create" | "desk.key_revoke";
                     targetKind: string | null;
                     targetId: string | null;
                     changes: {
@@ -515,6 +521,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     id: string;
                     username: string;
                     displayName: string;
+                    avatarUrl?: string | null | undefined;
                 }[];
                 nextBefore: string | null;
             };
@@ -784,11 +791,14 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                         id: string;
                         username: string;
                         displayName: string;
+                        avatarUrl?: string | null | undefined;
                     };
                     nickname: string | null;
                     roleIds: string[];
                     joinedAt: number;
                     presence: "online" | "idle" | "dnd" | "offline";
+                    avatarUrl?: string | null | undefined;
+                    communityAvatar?: boolean | undefined;
                 }[];
                 nextAfter: string | null;
             };
@@ -815,11 +825,14 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                         id: string;
                         username: string;
                         displayName: string;
+                        avatarUrl?: string | null | undefined;
                     };
                     nickname: string | null;
                     roleIds: string[];
                     joinedAt: number;
                     presence: "online" | "idle" | "dnd" | "offline";
+                    avatarUrl?: string | null | undefined;
+                    communityAvatar?: boolean | undefined;
                 };
             };
             outputFormat: "json";
@@ -858,6 +871,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                         id: string;
                         username: string;
                         displayName: string;
+                        avatarUrl?: string | null | undefined;
                     };
                     reason: string | null;
                     bannedBy: string;
@@ -1156,6 +1170,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                         id: string;
                         username: string;
                         displayName: string;
+                        avatarUrl?: string | null | undefined;
                     }[];
                     createdAt: number;
                 }[];
@@ -1180,6 +1195,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                         id: string;
                         username: string;
                         displayName: string;
+                        avatarUrl?: string | null | undefined;
                     }[];
                     createdAt: number;
                 };
@@ -1200,6 +1216,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                         id: string;
                         username: string;
                         displayName: string;
+                        avatarUrl?: string | null | undefined;
                     }[];
                     createdAt: number;
                 };
@@ -1225,6 +1242,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                         id: string;
                         username: string;
                         displayName: string;
+                        avatarUrl?: string | null | undefined;
                     };
                     startedAt: number;
                     members: string[];
@@ -1256,6 +1274,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                         id: string;
                         username: string;
                         displayName: string;
+                        avatarUrl?: string | null | undefined;
                     };
                     startedAt: number;
                     members: string[];
@@ -1291,6 +1310,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                         id: string;
                         username: string;
                         displayName: string;
+                        avatarUrl?: string | null | undefined;
                     };
                     startedAt: number;
                     members: string[];
@@ -1322,6 +1342,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                         id: string;
                         username: string;
                         displayName: string;
+                        avatarUrl?: string | null | undefined;
                     };
                     startedAt: number;
                     members: string[];
@@ -3295,6 +3316,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     id: string;
                     username: string;
                     displayName: string;
+                    avatarUrl?: string | null | undefined;
                 };
                 settings: {
                     locked: boolean;
@@ -3322,6 +3344,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                         id: string;
                         username: string;
                         displayName: string;
+                        avatarUrl?: string | null | undefined;
                     };
                     settings: {
                         locked: boolean;
@@ -3389,6 +3412,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     id: string;
                     username: string;
                     displayName: string;
+                    avatarUrl?: string | null | undefined;
                 };
                 settings: {
                     locked: boolean;
@@ -3419,6 +3443,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     id: string;
                     username: string;
                     displayName: string;
+                    avatarUrl?: string | null | undefined;
                 };
                 settings: {
                     locked: boolean;
@@ -3862,7 +3887,296 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
             status: 200;
         };
     };
-}, "/admin">, "/api">, "/", "/">;
+}, "/admin"> | import("hono/types").MergeSchemaPath<{
+    "/users/:userId/profile": {
+        $get: {
+            input: {
+                param: {
+                    userId: string;
+                };
+            } & {
+                query: {
+                    communityId?: string | undefined;
+                };
+            };
+            output: {
+                profile: {
+                    user: {
+                        id: string;
+                        username: string;
+                        displayName: string;
+                        avatarUrl?: string | null | undefined;
+                    };
+                    pronouns: string | null;
+                    aboutMe: string | null;
+                    bannerColor: number | null;
+                    status: {
+                        text: string | null;
+                        emoji: string | null;
+                        expiresAt: number | null;
+                    } | null;
+                    member: {
+                        nickname: string | null;
+                        avatarUrl: string | null;
+                        communityAvatar: boolean;
+                    } | null;
+                };
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/me/profile": {
+        $patch: {
+            input: {
+                json: {
+                    pronouns?: string | null | undefined;
+                    aboutMe?: string | null | undefined;
+                    bannerColor?: number | null | undefined;
+                    status?: {
+                        text: string | null;
+                        emoji: string | null;
+                        expiry: "never" | "30m" | "1h" | "4h" | "today";
+                        endOfDay?: number | undefined;
+                    } | null | undefined;
+                };
+            };
+            output: {
+                profile: {
+                    user: {
+                        id: string;
+                        username: string;
+                        displayName: string;
+                        avatarUrl?: string | null | undefined;
+                    };
+                    pronouns: string | null;
+                    aboutMe: string | null;
+                    bannerColor: number | null;
+                    status: {
+                        text: string | null;
+                        emoji: string | null;
+                        expiresAt: number | null;
+                    } | null;
+                    member: {
+                        nickname: string | null;
+                        avatarUrl: string | null;
+                        communityAvatar: boolean;
+                    } | null;
+                };
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/me/avatar": {
+        $delete: {
+            input: {};
+            output: {
+                user: {
+                    id: string;
+                    username: string;
+                    displayName: string;
+                    locale: "en" | "ru" | "ky" | null;
+                    createdAt: number;
+                    instanceRole: "owner" | "admin" | null;
+                    avatarUrl?: string | null | undefined;
+                };
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/communities/:id/members/:userId/avatar": {
+        $delete: {
+            input: {
+                param: {
+                    id: string;
+                    userId: string;
+                };
+            };
+            output: {
+                member: {
+                    user: {
+                        id: string;
+                        username: string;
+                        displayName: string;
+                        avatarUrl?: string | null | undefined;
+                    };
+                    nickname: string | null;
+                    roleIds: string[];
+                    joinedAt: number;
+                    presence: "online" | "idle" | "dnd" | "offline";
+                    avatarUrl?: string | null | undefined;
+                    communityAvatar?: boolean | undefined;
+                };
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/avatars/:userId/:hash": {
+        $get: {
+            input: {
+                param: {
+                    userId: string;
+                    hash: string;
+                };
+            };
+            output: {};
+            outputFormat: string;
+            status: import("hono/utils/http-status").StatusCode;
+        };
+    };
+}, "/"> | import("hono/types").MergeSchemaPath<{
+    "/:id/emoji": {
+        $get: {
+            input: {
+                param: {
+                    id: string;
+                };
+            };
+            output: {
+                emoji: {
+                    id: string;
+                    name: string;
+                    url: string;
+                    animated: boolean;
+                }[];
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/:id/emoji/:emojiId": {
+        $get: {
+            input: {
+                param: {
+                    id: string;
+                    emojiId: string;
+                };
+            };
+            output: {};
+            outputFormat: string;
+            status: import("hono/utils/http-status").StatusCode;
+        };
+    };
+} & {
+    "/:id/emoji/:emojiId": {
+        $patch: {
+            input: {
+                param: {
+                    id: string;
+                    emojiId: string;
+                };
+            } & {
+                json: {
+                    name: string;
+                };
+            };
+            output: {
+                emoji: {
+                    id: string;
+                    name: string;
+                    url: string;
+                    animated: boolean;
+                };
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/:id/emoji/:emojiId": {
+        $delete: {
+            input: {
+                param: {
+                    id: string;
+                    emojiId: string;
+                };
+            };
+            output: null;
+            outputFormat: "body";
+            status: 204;
+        };
+    };
+}, "/communities"> | import("hono/types").MergeSchemaPath<{
+    "/me/avatar": {
+        $put: {
+            input: {};
+            output: {
+                user: {
+                    id: string;
+                    username: string;
+                    displayName: string;
+                    locale: "en" | "ru" | "ky" | null;
+                    createdAt: number;
+                    instanceRole: "owner" | "admin" | null;
+                    avatarUrl?: string | null | undefined;
+                };
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/communities/:id/members/:userId/avatar": {
+        $put: {
+            input: {
+                param: {
+                    id: string;
+                    userId: string;
+                };
+            };
+            output: {
+                member: {
+                    user: {
+                        id: string;
+                        username: string;
+                        displayName: string;
+                        avatarUrl?: string | null | undefined;
+                    };
+                    nickname: string | null;
+                    roleIds: string[];
+                    joinedAt: number;
+                    presence: "online" | "idle" | "dnd" | "offline";
+                    avatarUrl?: string | null | undefined;
+                    communityAvatar?: boolean | undefined;
+                };
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+}, "/uploads"> | import("hono/types").MergeSchemaPath<{
+    "/communities/:id/emoji": {
+        $post: {
+            input: {
+                param: {
+                    id: string;
+                };
+            } & {
+                query: {
+                    name: string;
+                };
+            };
+            output: {
+                emoji: {
+                    id: string;
+                    name: string;
+                    url: string;
+                    animated: boolean;
+                };
+            };
+            outputFormat: "json";
+            status: 201;
+        };
+    };
+}, "/uploads">, "/api">, "/", "/">;
 /** `typeof app` for `hc<AppType>`: the route schema only, no server types. */
 export type AppType = ReturnType<typeof routes>;
 export {};

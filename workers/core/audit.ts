@@ -8,7 +8,7 @@ export interface AuditInput {
   communityId: string;
   actorId: string;
   action: AuditAction;
-  targetKind?: "community" | "channel" | "role" | "user" | "invite" | "overwrite" | "desk" | "desk_key";
+  targetKind?: "community" | "channel" | "role" | "user" | "invite" | "overwrite" | "desk" | "desk_key" | "emoji";
   targetId?: string;
   /** What changed: `{ field: { from, to } }` or action-specific details. */
   changes?: Record<string, unknown>;

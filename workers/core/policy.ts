@@ -19,6 +19,8 @@
  *   call links canSeeCallLink, canHostCallLink, canJoinCallLink, canChatInCall, callLinkGrants,
  *              echoGrants
  *   instance   canUseInstance, canAdministerInstance, canActOnInstanceUser, canNameAdmins, canRegister
+ *   profiles   canSeeProfile, canSetCommunityAvatar, canResetCommunityAvatar, canSeeCustomEmoji,
+ *              canManageEmoji, canUseCustomEmoji
  */
 import { ApiError } from "../shared/errors";
 import { voiceGrants, type MediaGrants, type VoiceModeration } from "../shared/media";
@@ -38,6 +40,8 @@ import type { Db } from "./db";
 import { type DeskRow, type LoadedTicket, loadDesk, loadTicket } from "./desk";
 import { instanceBanned } from "./instance";
 import type { RegistrationMode } from "../shared/admin";
+import { and, eq } from "drizzle-orm";
+import { channels, customEmoji } from "./schema";
 
 const notFound = (what: string) => new ApiError("not_found", `No such ${what}.`);
 const forbidden = (message = "You do not have permission to do that.") => new ApiError("forbidden", message);
@@ -856,3 +860,69 @@ export function canRegister(mode: RegistrationMode, hasOwner: boolean, inviteUsa
   if (mode === "closed") throw new ApiError("registration_closed", "This instance is not taking new accounts.");
   if (!inviteUsable) throw new ApiError("invite_required", "New accounts need an invite link from a community here.");
 }
+
+// ---------------------------------------------------------------------------------------
+// Profiles and custom emoji (docs/profiles-and-emoji.md)
+// ---------------------------------------------------------------------------------------
+
+/**
+ * May the viewer see this user's profile (names, avatar, pronouns, about me, status)? Any
+ * signed-in user may, as they may see the name; `not_found` for ids that name no one. With
+ * `communityId`, the member part only when both are members there (else null, not an error).
+ */
+export async function canSeeProfile<T>(db: Db, viewerId: string, target: T | undefined | null, communityId?: string): Promise<{ target: T; community: CommunityAccess | null }> {
+  if (!target) throw notFound("user");
+  if (!communityId) return { target, community: null };
+  const mine = await loadCommunityAccess(db, viewerId, communityId);
+  return { target, community: mine ?? null };
+}
+
+/**
+ * May the actor set `targetUserId`'s avatar in this community? Only their own: nobody sets
+ * another member's picture (`forbidden`); `not_found` for non-members.
+ */
+export async function canSetCommunityAvatar(db: Db, actorId: string, communityId: string, targetUserId: string): Promise<CommunityAccess> {
+  const a = await canSeeCommunity(db, actorId, communityId);
+  if (targetUserId !== actorId) throw forbidden("Only members themselves set their community avatar.");
+  return a;
+}
+
+/**
+ * May the actor remove `targetUserId`'s community avatar? Their own always; another's with
+ * MANAGE_NICKNAMES, below the actor's highest role (as canActOnMember). The target's standing.
+ */
+export async function canResetCommunityAvatar(db: Db, actorId: string, communityId: string, targetUserId: string): Promise<CommunityAccess> {
+  if (targetUserId === actorId) return canSeeCommunity(db, actorId, communityId);
+  const a = await canInCommunity(db, actorId, communityId, P.MANAGE_NICKNAMES);
+  return canActOnMember(db, a, targetUserId);
+}
+
+/** May the user see (list, fetch the images of) a community's custom emoji? Members only; `not_found` otherwise. */
+export async function canSeeCustomEmoji(db: Db, userId: string, communityId: string): Promise<CommunityAccess> {
+  return canSeeCommunity(db, userId, communityId);
+}
+
+/** May the member add, rename or delete the community's custom emoji? MANAGE_EMOJI. */
+export async function canManageEmoji(db: Db, userId: string, communityId: string): Promise<CommunityAccess> {
+  return canInCommunity(db, userId, communityId, P.MANAGE_EMOJI);
+}
+
+/**
+ * May custom emoji `emojiId` be used (as a reaction) in `channelId`? Only in a channel of the
+ * emoji's own community — not in another community, a DM, a ticket or a call's chat; the
+ * caller has already checked the member may react there. The emoji's current name;
+ * `not_found` otherwise (an emoji of another community looks like one that does not exist).
+ */
+export async function canUseCustomEmoji(db: Db, channelId: string, emojiId: string): Promise<{ name: string; communityId: string }> {
+  const row = (
+    await db
+      .select({ name: customEmoji.name, communityId: customEmoji.communityId })
+      .from(customEmoji)
+      .innerJoin(channels, eq(channels.communityId, customEmoji.communityId))
+      .where(and(eq(customEmoji.id, emojiId), eq(channels.id, channelId)))
+      .limit(1)
+  )[0];
+  if (!row) throw notFound("emoji");
+  return row;
+}
+

@@ -22,6 +22,14 @@ export const users = sqliteTable(
     instanceRole: text("instance_role", { enum: ["owner", "admin"] }),
     /** When an instance admin banned the account, ms; null = not banned (policy.ts canUseInstance). */
     bannedAt: integer("banned_at"),
+    /** Profile (docs/profiles-and-emoji.md): 0xRRGGBB or null for the default. */
+    bannerColor: integer("banner_color"),
+    aboutMe: text("about_me"),
+    pronouns: text("pronouns"),
+    /** Custom status: text, one Unicode emoji, and when it ends (ms; null = never). */
+    statusText: text("status_text"),
+    statusEmoji: text("status_emoji"),
+    statusExpiresAt: integer("status_expires_at"),
   },
   (t) => [uniqueIndex("users_username_key").on(t.usernameKey), index("users_instance_role").on(t.instanceRole)],
 );
@@ -106,6 +114,8 @@ export const members = sqliteTable(
       .references(() => users.id, { onDelete: "cascade" }),
     nickname: text("nickname"),
     joinedAt: integer("joined_at").notNull(),
+    /** R2 key of the member's avatar in this community (avatars/<userId>/<sha256>); null = their own. */
+    avatarKey: text("avatar_key"),
   },
   (t) => [primaryKey({ columns: [t.communityId, t.userId] }), index("members_user").on(t.userId)],
 );
@@ -514,4 +524,25 @@ export const notificationSettings = sqliteTable(
     updatedAt: integer("updated_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.userId, t.scopeId] }), index("notification_settings_community").on(t.userId, t.communityId)],
+);
+
+/**
+ * A community's custom emoji (docs/profiles-and-emoji.md): at most MAX_CUSTOM_EMOJI, names
+ * unique per community, image in R2 under `key` (never changes: a new image is a new emoji).
+ */
+export const customEmoji = sqliteTable(
+  "custom_emoji",
+  {
+    id: text("id").primaryKey(),
+    communityId: text("community_id")
+      .notNull()
+      .references(() => communities.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    key: text("key").notNull(),
+    contentType: text("content_type").notNull(),
+    animated: integer("animated", { mode: "boolean" }).notNull().default(false),
+    createdBy: text("created_by").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("custom_emoji_name").on(t.communityId, t.name)],
 );

@@ -1,6 +1,7 @@
 /** D1 rows to the shapes the API and the CommunityHub send (see shared/communities.ts). */
 import { type Channel, type Community, type Member, type PresenceStatus, type Role, type UserSummary, iconUrl } from "../shared/communities";
 import { formatPermissions, type OverwriteInput } from "../shared/permissions";
+import { avatarUrl } from "../shared/profiles";
 import type { channels, communities, roles, users } from "./schema";
 
 export function toCommunity(c: typeof communities.$inferSelect): Community {
@@ -56,15 +57,27 @@ export function toChannel(c: typeof channels.$inferSelect, overwrites: Overwrite
   };
 }
 
-export function toUserSummary(u: Pick<typeof users.$inferSelect, "id" | "username" | "displayName">): UserSummary {
-  return { id: u.id, username: u.username, displayName: u.displayName };
+/** A user as others see them; `avatarUrl` only when the row carried `avatarKey`. */
+export function toUserSummary(u: Pick<typeof users.$inferSelect, "id" | "username" | "displayName"> & { avatarKey?: string | null }): UserSummary {
+  const s: UserSummary = { id: u.id, username: u.username, displayName: u.displayName };
+  if (u.avatarKey !== undefined) s.avatarUrl = avatarUrl(u.avatarKey);
+  return s;
 }
 
 export function toMember(
-  u: Pick<typeof users.$inferSelect, "id" | "username" | "displayName">,
-  m: { nickname: string | null; joinedAt: number },
+  u: Pick<typeof users.$inferSelect, "id" | "username" | "displayName"> & { avatarKey?: string | null },
+  m: { nickname: string | null; joinedAt: number; avatarKey?: string | null },
   roleIds: string[],
   presence: PresenceStatus,
 ): Member {
-  return { user: toUserSummary(u), nickname: m.nickname, roleIds, joinedAt: m.joinedAt, presence };
+  const user = toUserSummary(u);
+  return {
+    user,
+    nickname: m.nickname,
+    roleIds,
+    joinedAt: m.joinedAt,
+    presence,
+    avatarUrl: m.avatarKey ? avatarUrl(m.avatarKey) : (user.avatarUrl ?? null),
+    communityAvatar: !!m.avatarKey,
+  };
 }

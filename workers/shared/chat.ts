@@ -53,6 +53,12 @@ export const Nonce = z.string().min(8).max(64);
 export const Seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 /** One Unicode emoji (any RGI emoji, including ZWJ sequences, flags and keycaps). */
 export const Emoji = z.string().max(64).regex(/^\p{RGI_Emoji}$/v, { message: "not a single emoji" });
+/**
+ * A community's custom emoji as a reaction: `<:name:emojiId>` (docs/profiles-and-emoji.md).
+ * Only valid in a channel of that community; the room stores it with the emoji's current name.
+ */
+export const CUSTOM_EMOJI_REACTION = /^<:([a-z0-9_]{2,32}):([0-9A-Za-z_-]{1,64})>$/;
+export const ReactionEmoji = z.union([Emoji, z.string().max(120).regex(CUSTOM_EMOJI_REACTION, { message: "not an emoji" })]);
 
 const Content = z.string().max(MAX_MESSAGE_CHARS * 2).trim().max(MAX_MESSAGE_CHARS);
 
@@ -183,8 +189,8 @@ export const EditFrame = z.strictObject({
 
 export const DeleteFrame = z.strictObject({ type: z.literal("message.delete"), ref: Ref, id: ChatId });
 
-export const ReactionAddFrame = z.strictObject({ type: z.literal("reaction.add"), ref: Ref, messageId: ChatId, emoji: Emoji });
-export const ReactionRemoveFrame = z.strictObject({ type: z.literal("reaction.remove"), ref: Ref, messageId: ChatId, emoji: Emoji });
+export const ReactionAddFrame = z.strictObject({ type: z.literal("reaction.add"), ref: Ref, messageId: ChatId, emoji: ReactionEmoji });
+export const ReactionRemoveFrame = z.strictObject({ type: z.literal("reaction.remove"), ref: Ref, messageId: ChatId, emoji: ReactionEmoji });
 export const PinAddFrame = z.strictObject({ type: z.literal("pin.add"), ref: Ref, messageId: ChatId });
 export const PinRemoveFrame = z.strictObject({ type: z.literal("pin.remove"), ref: Ref, messageId: ChatId });
 export const TypingFrame = z.strictObject({ type: z.literal("typing.start"), ref: Ref.optional() });

@@ -93,7 +93,13 @@ export type PresenceChoice = z.infer<typeof PresenceChoice>;
 // Views (responses)
 // ---------------------------------------------------------------------------------------
 
-export const UserSummary = z.object({ id: z.string(), username: z.string(), displayName: z.string() });
+export const UserSummary = z.object({
+  id: z.string(),
+  username: z.string(),
+  displayName: z.string(),
+  /** Same-origin path of the user's own avatar (content-addressed), null for none; absent where the view does not carry it. */
+  avatarUrl: z.string().nullable().optional(),
+});
 export type UserSummary = z.infer<typeof UserSummary>;
 
 export const Community = z.object({
@@ -159,6 +165,10 @@ export const Member = z.object({
   joinedAt: z.number(),
   /** From the community's hub; `offline` for invisible members. */
   presence: PresenceStatus,
+  /** The avatar shown in this community: the member's community avatar, else their own; null for none. */
+  avatarUrl: z.string().nullable().optional(),
+  /** The member set a community avatar of their own here (avatarUrl is it). */
+  communityAvatar: z.boolean().optional(),
 });
 export type Member = z.infer<typeof Member>;
 
@@ -244,6 +254,10 @@ export const AuditAction = z.enum([
   "member.role_add",
   "member.role_remove",
   "member.nickname",
+  "member.avatar_reset",
+  "emoji.create",
+  "emoji.update",
+  "emoji.delete",
   "member.kick",
   "member.ban",
   "member.unban",
@@ -540,6 +554,8 @@ export const HubEvent = z.discriminatedUnion("type", [
   z.object({ type: z.literal("community.deleted"), communityId: z.string() }),
   /** E2EE voice: the channel has a new media key; members in its call fetch it (POST …/voice/key). */
   z.object({ type: z.literal("voice.key_rotated"), channelId: z.string() }),
+  /** The community's custom emoji changed (added, renamed, deleted): the whole list (at most 50). */
+  z.object({ type: z.literal("emoji.updated"), emoji: z.array(z.object({ id: z.string(), name: z.string(), url: z.string(), animated: z.boolean() })) }),
 ]);
 export type HubEvent = z.infer<typeof HubEvent>;
 

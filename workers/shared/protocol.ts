@@ -82,6 +82,8 @@ export const Me = z.object({
   createdAt: z.number(),
   /** "owner" (the first account) or "admin" on this instance: they see /admin. */
   instanceRole: z.enum(["owner", "admin"]).nullable(),
+  /** Same-origin path of the user's avatar, or null (docs/profiles-and-emoji.md). */
+  avatarUrl: z.string().nullable().optional(),
 });
 export type Me = z.infer<typeof Me>;
 

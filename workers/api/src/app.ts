@@ -15,6 +15,8 @@ import { auth } from "./routes/auth";
 import { channelRoutes, communityChannelRoutes } from "./routes/channels";
 import { communityRoutes } from "./routes/communities";
 import { communityIconUploads } from "./routes/community-icons";
+import { emojiRoutes, emojiUploads } from "./routes/emoji";
+import { avatarUploads, profileRoutes } from "./routes/profiles";
 import { blockRoutes, dmRoutes } from "./routes/dms";
 import { communityInviteRoutes, inviteRoutes } from "./routes/invites";
 import { memberRoutes } from "./routes/members";
@@ -63,7 +65,11 @@ const api = new Hono<AppEnv>()
   .route("/communities", communityNotificationRoutes)
   .route("/channels", channelNotificationRoutes)
   .route("/me", meNotificationRoutes)
-  .route("/admin", admin);
+  .route("/admin", admin)
+  .route("/", profileRoutes)
+  .route("/communities", emojiRoutes)
+  .route("/uploads", avatarUploads)
+  .route("/uploads", emojiUploads);
 
 export const app = new Hono<AppEnv>()
   .use(requestId, apiSecureHeaders, noStore, originCheck, jsonOnly, jsonBodyLimit, db, session)

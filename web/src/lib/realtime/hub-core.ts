@@ -129,7 +129,9 @@ export function reduceHub(state: HubState, frame: HubServerFrame): HubState {
     }
     case "voice.move_requested":
     case "voice.key_rotated":
-      // For the voice UI (a move; an E2EE call's new key); the list itself does not change.
+    case "emoji.updated":
+      // For the voice UI (a move; an E2EE call's new key) and the custom emoji store
+      // (lib/emoji/custom.svelte.ts); the hub's state itself does not change.
       return state;
     case "unread.updated":
       return { ...state, unreads: { ...state.unreads, [frame.unread.channelId]: frame.unread } };

@@ -159,3 +159,44 @@ export async function readCapped(req: Request, max: number, what = "Files"): Pro
   }
   return out;
 }
+
+/**
+ * The one check of an uploaded image (community icons, avatars, custom emoji): not empty,
+ * a type among `types` proven by its magic bytes (never the declared type), and — when
+ * `px` is given — a header whose width and height are exactly `px.exact` or at most
+ * `px.max`. Answers the sniffed type and size; 400/415 otherwise.
+ */
+export function verifyImage(
+  bytes: Uint8Array,
+  types: readonly string[],
+  what: string,
+  px?: { exact: number } | { max: number },
+): { type: string; width: number | null; height: number | null } {
+  if (bytes.byteLength === 0) throw new ApiError("validation_failed", "The body is empty.");
+  const type = sniffMedia(bytes)?.type;
+  if (!type || !types.includes(type)) {
+    const names = types.map((t) => ({ "image/png": "PNG", "image/jpeg": "JPEG", "image/gif": "GIF", "image/webp": "WebP" })[t] ?? t);
+    throw new ApiError("unsupported_media_type", `${what} must be ${names.slice(0, -1).join(", ")}${names.length > 1 ? " or " : ""}${names.at(-1)} images.`);
+  }
+  const size = imageSize(bytes, type);
+  if (px) {
+    const okSide = (n: number) => ("exact" in px ? n === px.exact : n >= 1 && n <= px.max);
+    if (!size || !okSide(size.width) || !okSide(size.height)) {
+      const want = "exact" in px ? `exactly ${px.exact}×${px.exact}` : `at most ${px.max}×${px.max}`;
+      throw new ApiError("validation_failed", `${what} must be ${want} pixels.`, { issues: [{ path: ["body"], message: "dimensions" }] });
+    }
+  }
+  return { type, width: size?.width ?? null, height: size?.height ?? null };
+}
+
+/** True when a GIF or WebP has more than one frame (a cheap look at its header). */
+export function isAnimated(bytes: Uint8Array, type: string): boolean {
+  if (type === "image/webp") return bytes.length >= 21 && ascii(bytes, 12, "VP8X") && (bytes[20]! & 0x02) !== 0;
+  if (type === "image/gif") {
+    // More than one image descriptor (0x2C) after a graphic control extension: count GCEs.
+    let n = 0;
+    for (let i = 13; i + 2 < bytes.length && n < 2; i++) if (bytes[i] === 0x21 && bytes[i + 1] === 0xf9 && bytes[i + 2] === 0x04) n++;
+    return n > 1;
+  }
+  return false;
+}

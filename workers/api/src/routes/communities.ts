@@ -21,7 +21,7 @@ import {
 import { ApiError } from "../../../shared/errors";
 import { newId } from "../../../shared/ids";
 import { ALL_PERMISSIONS, DEFAULT_EVERYONE, P, formatPermissions } from "../../../shared/permissions";
-import { attachments, auditLog, channels, communities, members, roles, users } from "../../../core/schema";
+import { attachments, auditLog, channels, communities, customEmoji, members, roles, users } from "../../../core/schema";
 import type { AppEnv } from "../env";
 import { loadCommunityAccess } from "../../../core/access";
 import { canActAsOwner, canInCommunity, canSeeChannels } from "../../../core/policy";
@@ -212,6 +212,7 @@ export const communityRoutes = new Hono<AppEnv>()
     const files = chanIds.length
       ? await db.select({ key: attachments.key }).from(attachments).where(inArray(attachments.channelId, chanIds))
       : [];
+    const emojiFiles = await db.select({ key: customEmoji.key }).from(customEmoji).where(eq(customEmoji.communityId, id));
     // Its desks' ticket rooms have no community: the desks' own plan (lib/desk-teardown.ts).
     const desksGo = await deskTeardown(db, { communityId: id });
     // D1 first: access ends at once; channels, roles, members, invites, bans and the audit log cascade.
@@ -221,7 +222,7 @@ export const communityRoutes = new Hono<AppEnv>()
       db.delete(communities).where(eq(communities.id, id)),
     ]);
     log({ event: "community.deleted", requestId: c.var.requestId, communityId: id, userId: user.id });
-    const keys = [...files.map((f) => f.key), ...(a.community.iconKey ? [a.community.iconKey] : [])];
+    const keys = [...files.map((f) => f.key), ...emojiFiles.map((f) => f.key), ...(a.community.iconKey ? [a.community.iconKey] : [])];
     await Promise.allSettled([
       (async () => {
         // Running calls end (LiveKit RoomService) before the hub goes: closeVoiceRoom also

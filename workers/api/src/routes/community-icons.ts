@@ -7,21 +7,20 @@
 import { eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { CommunityParam, MAX_ICON_BYTES, type CommunityResponse } from "../../../shared/communities";
-import { ApiError } from "../../../shared/errors";
 import { randomToken } from "../../../shared/ids";
 import { P } from "../../../shared/permissions";
 import { communities } from "../../../core/schema";
 import type { AppEnv } from "../env";
 import { canInCommunity } from "../../../core/policy";
 import { auditInsert } from "../../../core/audit";
-import { readCapped, sniffMedia } from "../lib/files";
+import { readCapped, verifyImage } from "../lib/files";
 import { publish } from "../lib/rooms";
 import { toCommunity } from "../../../core/views";
 import { authed } from "../middleware/session";
 import { validate } from "../middleware/validate";
 
-/** What an icon may be, proven by its magic bytes (lib/files.ts sniffMedia). */
-const ICON_TYPES = new Set(["image/png", "image/jpeg", "image/gif", "image/webp"]);
+/** What an icon may be, proven by its magic bytes (lib/files.ts verifyImage). */
+export const ICON_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp"];
 
 /** Mounted at /api/uploads. */
 export const communityIconUploads = new Hono<AppEnv>().put("/communities/:id/icon", validate("param", CommunityParam), async (c) => {
@@ -30,9 +29,7 @@ export const communityIconUploads = new Hono<AppEnv>().put("/communities/:id/ico
   const db = c.var.db;
   const a = await canInCommunity(db, user.id, id, P.MANAGE_COMMUNITY);
   const bytes = await readCapped(c.req.raw, MAX_ICON_BYTES, "Icons");
-  if (bytes.byteLength === 0) throw new ApiError("validation_failed", "The body is empty.");
-  const type = sniffMedia(bytes)?.type;
-  if (!type || !ICON_TYPES.has(type)) throw new ApiError("unsupported_media_type", "Icons must be PNG, JPEG, GIF or WebP images.");
+  const { type } = verifyImage(bytes, ICON_TYPES, "Icons");
   const key = `icons/${id}/${randomToken(80)}`;
   await c.env.FILES.put(key, bytes, { httpMetadata: { contentType: type } });
   await db.batch([

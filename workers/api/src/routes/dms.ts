@@ -35,7 +35,7 @@ async function dmViews(db: Db, channelRows: { id: string; kind: string; createdA
   if (!channelRows.length) return [];
   const ids = channelRows.map((r) => r.id);
   const recips = await db
-    .select({ channelId: channelRecipients.channelId, user: { id: users.id, username: users.username, displayName: users.displayName } })
+    .select({ channelId: channelRecipients.channelId, user: { id: users.id, username: users.username, displayName: users.displayName, avatarKey: users.avatarKey } })
     .from(channelRecipients)
     .innerJoin(users, eq(users.id, channelRecipients.userId))
     .where(inArray(channelRecipients.channelId, ids));
