@@ -11,6 +11,7 @@
 import DOMPurify, { type DOMPurify as Purifier } from "dompurify";
 import { Marked, type Tokens, type TokenizerAndRendererExtension } from "marked";
 import { highlightCode, highlightVersion } from "./highlight";
+import { OWN_EMOJI_URL, customEmojiExtension, type CustomEmojiLookup } from "../emoji/custom";
 
 /** How mentions are named when rendered; unknown ids get the fallbacks. */
 export interface MentionNames {
@@ -24,6 +25,8 @@ export interface MentionNames {
   unknownRole: string;
   /** Changes whenever any name changes, so cached renders are not stale. */
   key: string;
+  /** The custom emoji of the message's community (`:name:` → image); absent or null elsewhere: the text stays. */
+  emoji?: CustomEmojiLookup | null;
 }
 
 const NO_NAMES: MentionNames = {
@@ -102,7 +105,7 @@ const disabled = () => undefined;
 
 const md = new Marked({ gfm: true, breaks: true, async: false, silent: false });
 md.use({
-  extensions: [mention, spoiler],
+  extensions: [mention, spoiler, customEmojiExtension(() => names.emoji ?? null)],
   tokenizer: {
     // A chat subset: no headings, tables, rules, reference definitions or raw HTML.
     heading: disabled,
@@ -126,11 +129,12 @@ md.use({
   },
 });
 
-const ALLOWED_TAGS = ["p", "br", "strong", "em", "del", "s", "code", "pre", "blockquote", "a", "span", "ul", "ol", "li"];
-const ALLOWED_ATTR = ["href", "title", "class", "start", "data-mention", "data-id", "role", "tabindex"];
+// <img> only as a custom emoji: class custom-emoji and a src that is Woxly's own emoji URL (the hook below).
+const ALLOWED_TAGS = ["p", "br", "strong", "em", "del", "s", "code", "pre", "blockquote", "a", "span", "ul", "ol", "li", "img"];
+const ALLOWED_ATTR = ["href", "title", "class", "start", "data-mention", "data-id", "role", "tabindex", "src", "alt", "draggable"];
 /** http(s) and mailto only: no javascript:, data:, vbscript:, blob:, relative tricks. */
 const SAFE_URL = /^(?:https?:\/\/|mailto:)/i;
-const SAFE_CLASS = /^(?:hljs(?:-[\w-]+)?|[a-z]+_|language-[\w+#.-]{1,32}|spoiler|mention|mention-me)$/;
+const SAFE_CLASS = /^(?:hljs(?:-[\w-]+)?|[a-z]+_|language-[\w+#.-]{1,32}|spoiler|mention|mention-me|custom-emoji)$/;
 export const LINK_REL = "noopener noreferrer nofollow ugc";
 /** What a mention pill's data attributes may hold (role pills are coloured by id, RoleMentionColors). */
 const MENTION_KINDS = new Set(["user", "role", "everyone", "here"]);
@@ -156,9 +160,19 @@ function purify(): Purifier {
       data.keepAttr = false;
     } else if (data.attrName === "data-id" && !MENTION_ID.test(data.attrValue)) {
       data.keepAttr = false;
+    } else if (data.attrName === "src") {
+      // Same-origin emoji images only: kept past the URL check, which allows absolute http(s) alone.
+      const own = node.nodeName === "IMG" && (node as Element).classList?.contains("custom-emoji") && OWN_EMOJI_URL.test(data.attrValue);
+      if (own) data.forceKeepAttr = true;
+      else data.keepAttr = false;
+    } else if (data.attrName === "draggable" && node.nodeName !== "IMG") {
+      data.keepAttr = false;
     }
   });
+
   p.addHook("afterSanitizeAttributes", (node) => {
+    // An <img> survives only as a custom emoji with its own-URL src (no tracking pixels, no remote images).
+    if (node.nodeName === "IMG" && !(node as Element).hasAttribute("src")) node.parentNode?.removeChild(node);
     if (node.nodeName === "A") {
       const a = node as HTMLAnchorElement;
       if (a.hasAttribute("href")) {
@@ -220,7 +234,7 @@ const FENCE = /```|~~~/;
  */
 export function renderMarkdown(content: string, mentionNames: MentionNames = NO_NAMES, roles?: readonly string[]): string {
   const hl = FENCE.test(content) ? highlightVersion() : "";
-  const key = `${mentionNames.meId}\u0000${mentionNames.key}\u0000${hl}\u0000${roles ? roles.join(",") : "*"}\u0000${content}`;
+  const key = `${mentionNames.meId}\u0000${mentionNames.key}\u0000${hl}\u0000${roles ? roles.join(",") : "*"}\u0000${mentionNames.emoji ? "e" : ""}\u0000${content}`;
   const hit = cache.get(key);
   if (hit !== undefined) {
     cache.delete(key);
