@@ -40,6 +40,8 @@ export interface ChatActions {
   togglePin(m: Message): void;
   toggleReaction(m: Message, emoji: string): void;
   openEmojiPicker(anchor: HTMLElement, onpick: (emoji: string) => void): void;
+  /** Opens a person's profile card by their name or avatar (docs/profiles-and-emoji.md). */
+  openProfile?(userId: string, anchor: HTMLElement, fallback?: { id: string; username: string; displayName: string }): void;
   jumpToSeq(seq: number): void;
 }
 
