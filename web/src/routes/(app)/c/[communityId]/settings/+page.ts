@@ -1,5 +1,5 @@
 import { redirect } from "@sveltejs/kit";
-import { communityPerms } from "$lib/communities/perms";
+import { can, communityPerms } from "$lib/communities/perms";
 import { settingsSections } from "$lib/communities/settings";
 import type { PageLoad } from "./$types";
 
@@ -8,5 +8,7 @@ export const load: PageLoad = async ({ parent, params }) => {
   const { detail } = await parent();
   const perms = communityPerms({ userId: detail.me.userId, ownerId: detail.community.ownerId, roles: detail.roles, roleIds: detail.me.roleIds });
   const first = settingsSections(perms)[0];
-  redirect(307, first ? `/c/${params.communityId}/settings/${first.id}` : `/c/${params.communityId}`);
+  // Emoji managers with no other section land on the emoji page (docs/profiles-and-emoji.md).
+  const section = first?.id ?? (can(perms, "MANAGE_EMOJI") ? "emoji" : null);
+  redirect(307, section ? `/c/${params.communityId}/settings/${section}` : `/c/${params.communityId}`);
 };
