@@ -21,6 +21,11 @@ describe("shortcodes on send", () => {
     expect(emojiSetIfLoaded()).not.toBeNull();
   });
 
+  it("leaves a community's custom emoji of a standard name as typed", async () => {
+    const out = await convertShortcodes(":smile: :cat: :thumbsup:", "en", (name) => name === "smile" || name === "cat");
+    expect(out).toBe(":smile: :cat: 👍");
+  });
+
   it("suggests by prefix once the set is in", () => {
     const list = shortcodeSuggestions("sm", "en", 8, () => {});
     expect(list?.length).toBeGreaterThan(0);

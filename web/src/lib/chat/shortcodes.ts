@@ -21,12 +21,19 @@ export function hasShortcodeCandidate(text: string): boolean {
 /**
  * `text` with every known standard `:shortcode:` replaced by its emoji; loads the set first
  * when there is a candidate and it is not in yet. Never rejects: if the set cannot load, the
- * text goes as typed.
+ * text goes as typed. `isCustom`: names of the channel's community's custom emoji, left as typed.
  */
-export async function convertShortcodes(text: string, locale: string): Promise<string> {
+export async function convertShortcodes(text: string, locale: string, isCustom?: (name: string) => boolean): Promise<string> {
   if (!hasShortcodeCandidate(text)) return text;
   const set = emojiSetIfLoaded() ?? (await loadEmojiSet(locale).catch(() => null));
-  return set ? replaceShortcodes(set, text) : text;
+  if (!set) return text;
+  // The community's own emoji win over a standard one of the same name (docs/profiles-and-emoji.md):
+  // they are held out of the replacement (as private-use characters) and put back as typed;
+  // text that already holds such characters is converted without the hold-out.
+  if (!isCustom || /[\u{f0000}-\u{fffff}]/u.test(text)) return replaceShortcodes(set, text);
+  const kept: string[] = [];
+  const masked = text.replace(/:([a-z0-9_]{2,32}):/g, (m: string, name: string) => (isCustom(name) ? String.fromCodePoint(0xf0000 + kept.push(m) - 1) : m));
+  return replaceShortcodes(set, masked).replace(/[\u{f0000}-\u{fffff}]/gu, (c) => kept[c.codePointAt(0)! - 0xf0000] ?? c);
 }
 
 /**
