@@ -148,6 +148,12 @@ describe("profiles and custom emoji in the browser", () => {
     await message.locator(".reaction img.reaction-custom").waitFor();
     await page.screenshot({ path: `${SHOTS}/profiles-chat-desktop.png` });
 
+    // The composer's `:` completion offers the community's emoji first.
+    await composer.fill("Again :party");
+    await page.getByRole("option", { name: /:party_parrot:/ }).click();
+    await expect.poll(() => composer.inputValue()).toBe("Again :party_parrot: ");
+    await composer.fill("");
+
     // In the DM the same text is only text: no image.
     await page.goto(`${base}/dm/${dmId}`);
     const dmComposer = page.getByRole("combobox", { name: /^Message / });
