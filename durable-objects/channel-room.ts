@@ -49,6 +49,8 @@ import { ChannelStore, tombstone, type NewMessage } from "./channel-store";
 import { DmCalls, type CallResult } from "./dm-call";
 import { FrameBudget, StoredBuckets, type FrameBudgetSpec } from "./frame-budget";
 import { ClientFrames, FrameError, RealtimeServer, type Socket, type SocketState } from "./kit";
+import { tellParentOfThread } from "./thread-activity";
+import type { Thread } from "../workers/shared/threads";
 import { inboxOf } from "./user-inbox";
 import type { CommunityHub } from "./community-hub";
 import { getServerByName } from "partyserver";
@@ -571,6 +573,8 @@ export class ChannelRoom extends RealtimeServer<ClientFrame, ServerFrame> {
   /** Tells the community's CommunityHub (unread badges, pings) without delaying the caller. */
   #notifyHub(communityId: string | null, activity: ChannelActivity): void {
     if (this.#room.ticket()) return; // a ticket's people are told by its SupportDesk
+    const parentId = this.#room.threadParent();
+    if (parentId) return void this.ctx.waitUntil(tellParentOfThread(this.env, this.name, parentId, activity)); // docs/threads.md
     if (!communityId) return this.#notifyInboxes(activity); // DMs have no CommunityHub
     // At most one call in flight per community: what arrives meanwhile goes out as one batch
     // when it returns (in seq order). A quiet channel sends each message at once; a busy one
@@ -743,6 +747,18 @@ export class ChannelRoom extends RealtimeServer<ClientFrame, ServerFrame> {
     if (!ticket || ticket.visitorUserId !== userId) return null;
     const t = await loadTicket(db, { channelId: this.name });
     return t ? formatPermissions(visitorRoomPerms(t.ticket.status)) : null;
+  }
+
+  // --- threads (docs/threads.md) ------------------------------------------------------------
+
+  /** Marks this room as a thread of `parentId` (the threads route calls it when it creates the thread). */
+  async openThread(parentId: string): Promise<void> {
+    this.#room.setThreadParent(parentId);
+  }
+
+  /** A thread of this channel changed (thread-activity.ts, the threads routes): every socket hears it. Not an event: no seq. */
+  async threadUpdated(thread: Thread): Promise<void> {
+    this.broadcast({ type: "thread.updated", thread });
   }
 
   // --- tickets (support desk): the room of one ticket ------------------------------------------

@@ -272,6 +272,14 @@ export class ChannelStore {
     this.setMeta("ticket", JSON.stringify(t));
     this.ticketMeta = t;
   }
+  /** A thread's room: the parent channel's id (docs/threads.md); null for every other room. */
+  threadParent(): string | null {
+    const v = this.meta("thread_parent");
+    return typeof v === "string" ? v : null;
+  }
+  setThreadParent(parentId: string): void {
+    this.setMeta("thread_parent", parentId);
+  }
   /** Records a ticket's first manager reply; true the first time only. */
   markFirstResponse(at: number): boolean {
     if (this.meta("first_response_at") !== null) return false;

@@ -4176,7 +4176,247 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
             status: 201;
         };
     };
-}, "/uploads">, "/api">, "/", "/">;
+}, "/uploads"> | import("hono/types").MergeSchemaPath<{
+    "/:id/threads": {
+        $post: {
+            input: {
+                param: {
+                    id: string;
+                };
+            } & {
+                json: {
+                    name: string;
+                    messageId?: string | undefined;
+                    autoArchiveMinutes?: 60 | 1440 | 4320 | 10080 | undefined;
+                };
+            };
+            output: {
+                thread: {
+                    id: string;
+                    parentId: string;
+                    communityId: string;
+                    starterMessageId: string | null;
+                    name: string;
+                    ownerId: string;
+                    createdAt: number;
+                    messageCount: number;
+                    lastMessageAt: number | null;
+                    lastAuthorId: string | null;
+                    memberCount: number;
+                    autoArchiveMinutes: number;
+                    archived: boolean;
+                    joined: boolean;
+                };
+            };
+            outputFormat: "json";
+            status: 200;
+        } | {
+            input: {
+                param: {
+                    id: string;
+                };
+            } & {
+                json: {
+                    name: string;
+                    messageId?: string | undefined;
+                    autoArchiveMinutes?: 60 | 1440 | 4320 | 10080 | undefined;
+                };
+            };
+            output: {
+                thread: {
+                    id: string;
+                    parentId: string;
+                    communityId: string;
+                    starterMessageId: string | null;
+                    name: string;
+                    ownerId: string;
+                    createdAt: number;
+                    messageCount: number;
+                    lastMessageAt: number | null;
+                    lastAuthorId: string | null;
+                    memberCount: number;
+                    autoArchiveMinutes: number;
+                    archived: boolean;
+                    joined: boolean;
+                };
+            };
+            outputFormat: "json";
+            status: 201;
+        };
+    };
+} & {
+    "/:id/threads": {
+        $get: {
+            input: {
+                param: {
+                    id: string;
+                };
+            };
+            output: {
+                active: {
+                    id: string;
+                    parentId: string;
+                    communityId: string;
+                    starterMessageId: string | null;
+                    name: string;
+                    ownerId: string;
+                    createdAt: number;
+                    messageCount: number;
+                    lastMessageAt: number | null;
+                    lastAuthorId: string | null;
+                    memberCount: number;
+                    autoArchiveMinutes: number;
+                    archived: boolean;
+                    joined: boolean;
+                }[];
+                archived: {
+                    id: string;
+                    parentId: string;
+                    communityId: string;
+                    starterMessageId: string | null;
+                    name: string;
+                    ownerId: string;
+                    createdAt: number;
+                    messageCount: number;
+                    lastMessageAt: number | null;
+                    lastAuthorId: string | null;
+                    memberCount: number;
+                    autoArchiveMinutes: number;
+                    archived: boolean;
+                    joined: boolean;
+                }[];
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+}, "/channels"> | import("hono/types").MergeSchemaPath<{
+    "/:id": {
+        $get: {
+            input: {
+                param: {
+                    id: string;
+                };
+            };
+            output: {
+                thread: {
+                    id: string;
+                    parentId: string;
+                    communityId: string;
+                    starterMessageId: string | null;
+                    name: string;
+                    ownerId: string;
+                    createdAt: number;
+                    messageCount: number;
+                    lastMessageAt: number | null;
+                    lastAuthorId: string | null;
+                    memberCount: number;
+                    autoArchiveMinutes: number;
+                    archived: boolean;
+                    joined: boolean;
+                };
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/:id": {
+        $patch: {
+            input: {
+                param: {
+                    id: string;
+                };
+            } & {
+                json: {
+                    name?: string | undefined;
+                    archived?: boolean | undefined;
+                    autoArchiveMinutes?: 60 | 1440 | 4320 | 10080 | undefined;
+                };
+            };
+            output: {
+                thread: {
+                    id: string;
+                    parentId: string;
+                    communityId: string;
+                    starterMessageId: string | null;
+                    name: string;
+                    ownerId: string;
+                    createdAt: number;
+                    messageCount: number;
+                    lastMessageAt: number | null;
+                    lastAuthorId: string | null;
+                    memberCount: number;
+                    autoArchiveMinutes: number;
+                    archived: boolean;
+                    joined: boolean;
+                };
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/:id/members/me": {
+        $put: {
+            input: {
+                param: {
+                    id: string;
+                };
+            };
+            output: {
+                thread: {
+                    id: string;
+                    parentId: string;
+                    communityId: string;
+                    starterMessageId: string | null;
+                    name: string;
+                    ownerId: string;
+                    createdAt: number;
+                    messageCount: number;
+                    lastMessageAt: number | null;
+                    lastAuthorId: string | null;
+                    memberCount: number;
+                    autoArchiveMinutes: number;
+                    archived: boolean;
+                    joined: boolean;
+                };
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/:id/members/me": {
+        $delete: {
+            input: {
+                param: {
+                    id: string;
+                };
+            };
+            output: {
+                thread: {
+                    id: string;
+                    parentId: string;
+                    communityId: string;
+                    starterMessageId: string | null;
+                    name: string;
+                    ownerId: string;
+                    createdAt: number;
+                    messageCount: number;
+                    lastMessageAt: number | null;
+                    lastAuthorId: string | null;
+                    memberCount: number;
+                    autoArchiveMinutes: number;
+                    archived: boolean;
+                    joined: boolean;
+                };
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+}, "/threads">, "/api">, "/", "/">;
 /** `typeof app` for `hc<AppType>`: the route schema only, no server types. */
 export type AppType = ReturnType<typeof routes>;
 export {};

@@ -15,6 +15,7 @@ import { and, eq, inArray, or } from "drizzle-orm";
 import { DM_PERMISSIONS, P, computePermissions, parsePermissions, type OverwriteInput, type RoleInput } from "../shared/permissions";
 import { bans, channelOverwrites, channelRecipients, channels, communities, memberRoles, members, roles, userBlocks } from "./schema";
 import type { Db } from "./db";
+import type { ThreadRow } from "./threads";
 
 export type ChannelRow = typeof channels.$inferSelect;
 export type CommunityRow = typeof communities.$inferSelect;
@@ -69,6 +70,8 @@ export interface ChannelAccess {
   overwrites: OverwriteInput[];
   /** A DM's people (user ids); empty for community channels. */
   recipients: string[];
+  /** A thread's row when the channel is a thread (policy.ts threadRoomAccess); its `channel` is then the parent's, renamed. */
+  thread?: ThreadRow;
 }
 
 /** What is left of a 1:1 DM when either side blocked the other: reading only. */

@@ -9,6 +9,7 @@
  *   seeing     canSeeCommunity, canInCommunity, canActAsOwner, canSeeChannel, canSeeChannels,
  *              visibleChannels, membersWhoCanSee
  *   chat       canChat, canReadChannel, readableChannels, canMentionEveryone, canPingRole
+ *   threads    threadPerms, threadRoomAccess, canCreateThread, canManageThread, canJoinThread
  *   managing   canManageChannel, canGrant, outranks, canActOnRole, canActOnMember, canBan,
  *              rolesNotHeld, canGiveRoles, canOverwriteFor
  *   invites    canCreateInvite, canListInvites, canRevokeInvite
@@ -39,6 +40,7 @@ import {
 import type { Db } from "./db";
 import { type DeskRow, type LoadedTicket, loadDesk, loadTicket } from "./desk";
 import { instanceBanned } from "./instance";
+import { loadThread, type ThreadRow } from "./threads";
 import type { RegistrationMode } from "../shared/admin";
 import { and, eq } from "drizzle-orm";
 import { channels, customEmoji } from "./schema";
@@ -87,7 +89,7 @@ export async function canActAsOwner(db: Db, userId: string, communityId: string)
  * `not_found` otherwise. One D1 batch (WebSocket upgrades and reconnect storms depend on it).
  */
 export async function canSeeChannel(db: Db, userId: string, channelId: string): Promise<ChannelAccess> {
-  const a = (await loadChannelAccess(db, userId, channelId)) ?? (await ticketRoomAccess(db, userId, channelId));
+  const a = (await loadChannelAccess(db, userId, channelId)) ?? (await threadRoomAccess(db, userId, channelId)) ?? (await ticketRoomAccess(db, userId, channelId));
   if (!a || !has(a.perms, P.VIEW_CHANNEL)) throw notFound("channel");
   return a;
 }
@@ -175,6 +177,68 @@ export function canPingRole(perms: bigint, role: { mentionable: boolean; isEvery
 }
 
 // ---------------------------------------------------------------------------------------
+// Threads (docs/threads.md): a thread's room inherits its parent text channel's permissions,
+// with SEND_IN_THREADS in the place of SEND_MESSAGES.
+// ---------------------------------------------------------------------------------------
+
+/** A member's permissions in a thread from theirs in its parent: SEND_MESSAGES there is SEND_IN_THREADS here. */
+export function threadPerms(parentPerms: bigint): bigint {
+  const send = has(parentPerms, P.SEND_IN_THREADS) ? P.SEND_MESSAGES : 0n;
+  return (parentPerms & ~P.SEND_MESSAGES) | send;
+}
+
+/**
+ * A user's standing in a thread's room (canSeeChannel's answer for a thread id): their standing
+ * in the parent text channel with threadPerms, the thread's row in `thread`. Undefined when the
+ * id is not a thread's, or they are not a member of its community (a kicked or banned member,
+ * an outsider). Whether they may see it is canSeeChannel's VIEW_CHANNEL check, as for any channel.
+ */
+export async function threadRoomAccess(db: Db, userId: string, threadId: string): Promise<ChannelAccess | undefined> {
+  const thread = await loadThread(db, threadId);
+  if (!thread) return undefined;
+  const parent = await loadChannelAccess(db, userId, thread.parentId);
+  if (!parent?.community || parent.channel.kind !== "text") return undefined;
+  return {
+    ...parent,
+    channel: { ...parent.channel, id: thread.id, name: thread.name, parentId: parent.channel.id },
+    perms: threadPerms(parent.perms),
+    thread,
+  };
+}
+
+/**
+ * May the member start a thread in this channel (from one of its messages or on its own)? A
+ * text channel they can read (VIEW_CHANNEL and READ_HISTORY) with CREATE_THREADS there. Their
+ * standing in the parent; `not_found` when they cannot see it, it is not a text channel, or it
+ * is a thread itself (no threads in threads); `forbidden` without those permissions.
+ */
+export async function canCreateThread(db: Db, userId: string, parentId: string): Promise<ChannelAccess & { community: CommunityAccess }> {
+  const a = await canSeeChannel(db, userId, parentId);
+  if (!a.community || a.thread || a.channel.kind !== "text") throw notFound("channel");
+  requirePerms(a.perms, P.READ_HISTORY, P.CREATE_THREADS);
+  return a as ChannelAccess & { community: CommunityAccess };
+}
+
+/** May the user see this thread (its details, join or leave it)? Their standing in it; `not_found` for anything that is not a thread they can see. */
+export async function canJoinThread(db: Db, userId: string, threadId: string): Promise<ChannelAccess & { thread: ThreadRow }> {
+  const a = await canSeeChannel(db, userId, threadId);
+  if (!a.thread) throw notFound("thread");
+  return a as ChannelAccess & { thread: ThreadRow };
+}
+
+/**
+ * May the user rename, archive or unarchive this thread, or change its inactivity period? Its
+ * starter while they may still write in it, or whoever has MANAGE_MESSAGES there. `not_found`
+ * as canJoinThread, `forbidden` for everyone else.
+ */
+export async function canManageThread(db: Db, userId: string, threadId: string): Promise<ChannelAccess & { thread: ThreadRow }> {
+  const a = await canJoinThread(db, userId, threadId);
+  const owner = a.thread.ownerId === userId && has(a.perms, P.SEND_MESSAGES);
+  if (!owner && !has(a.perms, P.MANAGE_MESSAGES)) throw forbidden("Only the thread's starter and moderators can change it.");
+  return a;
+}
+
+// ---------------------------------------------------------------------------------------
 // Managing: channels, roles, members. Members act only on roles and members strictly below
 // their highest role; the owner is above everyone. Permissions can only be granted by
 // someone who has them.
@@ -192,7 +256,8 @@ export async function canManageChannel(
   need: bigint,
 ): Promise<ChannelAccess & { community: CommunityAccess }> {
   const a = await canSeeChannel(db, userId, channelId);
-  if (!a.community) throw notFound("channel");
+  // A thread is managed through its own routes (canManageThread), never as a channel.
+  if (!a.community || a.thread) throw notFound("channel");
   requirePerms(a.perms, need);
   return a as ChannelAccess & { community: CommunityAccess };
 }

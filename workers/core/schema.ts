@@ -177,6 +177,52 @@ export const channels = sqliteTable(
   (t) => [index("channels_community").on(t.communityId), uniqueIndex("channels_dm_key").on(t.dmKey)],
 );
 
+/**
+ * Threads of text channels (docs/threads.md). The thread's messages live in the ChannelRoom
+ * named by its id; its permissions are the parent channel's (policy.ts threadRoomAccess).
+ */
+export const threads = sqliteTable(
+  "threads",
+  {
+    id: text("id").primaryKey(),
+    communityId: text("community_id")
+      .notNull()
+      .references(() => communities.id, { onDelete: "cascade" }),
+    parentId: text("parent_id")
+      .notNull()
+      .references(() => channels.id, { onDelete: "cascade" }),
+    /** The parent's message it was started from; null for a thread started in the channel. */
+    starterMessageId: text("starter_message_id"),
+    name: text("name").notNull(),
+    ownerId: text("owner_id").notNull(),
+    createdAt: integer("created_at").notNull(),
+    messageCount: integer("message_count").notNull().default(0),
+    lastMessageAt: integer("last_message_at"),
+    lastAuthorId: text("last_author_id"),
+    /** The last message, or the creation, ms: the inactivity clock of auto-archiving. */
+    lastActivityAt: integer("last_activity_at").notNull(),
+    autoArchiveMinutes: integer("auto_archive_minutes").notNull().default(1440),
+    /** Archived by hand, ms; null otherwise (shared/threads.ts threadArchived). */
+    archivedAt: integer("archived_at"),
+  },
+  (t) => [index("threads_parent").on(t.parentId, t.lastActivityAt), index("threads_community").on(t.communityId), uniqueIndex("threads_starter").on(t.starterMessageId)],
+);
+
+/** Who joined a thread (its members: the starter, whoever wrote in it or pressed Join). */
+export const threadMembers = sqliteTable(
+  "thread_members",
+  {
+    threadId: text("thread_id")
+      .notNull()
+      .references(() => threads.id, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    joinedAt: integer("joined_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.threadId, t.userId] }), index("thread_members_user").on(t.userId)],
+);
+
 /** Participants of DMs and group DMs. */
 export const channelRecipients = sqliteTable(
   "channel_recipients",

@@ -9,6 +9,7 @@
  */
 import { z } from "zod";
 import { ConnectTicketGrant, ErrorFrame, Ref } from "./realtime";
+import { Thread } from "./threads";
 
 // ---------------------------------------------------------------------------------------
 // Limits
@@ -275,6 +276,12 @@ export const ServerFrame = z.discriminatedUnion("type", [
   z.object({ type: z.literal("read.receipt"), userId: z.string(), seq: Seq }),
   /** This socket's permissions changed (role or overwrite edits); decimal string, see permissions.ts. */
   z.object({ type: z.literal("permissions.updated"), perms: z.string() }),
+  /**
+   * A thread of this channel was created or changed (a new message, a rename, archived or
+   * reopened; docs/threads.md). Not an event: no seq, not replayed — after a reconnect,
+   * reload the list (GET /api/channels/:id/threads).
+   */
+  z.object({ type: z.literal("thread.updated"), thread: Thread }),
   /** A frame was refused (realtime.ts): its `ref`, or for message.send its `nonce`. */
   ErrorFrame,
 ]);

@@ -34,6 +34,7 @@ import { callLinkRoutes } from "./routes/call-links";
 import { selfTest } from "./routes/self-test";
 import { admin } from "./routes/admin";
 import { channelNotificationRoutes, communityNotificationRoutes, meNotificationRoutes } from "./routes/notifications";
+import { channelThreadRoutes, threadRoutes } from "./routes/threads";
 
 export const VERSION = "0.1.0";
 
@@ -69,7 +70,9 @@ const api = new Hono<AppEnv>()
   .route("/", profileRoutes)
   .route("/communities", emojiRoutes)
   .route("/uploads", avatarUploads)
-  .route("/uploads", emojiUploads);
+  .route("/uploads", emojiUploads)
+  .route("/channels", channelThreadRoutes)
+  .route("/threads", threadRoutes);
 
 export const app = new Hono<AppEnv>()
   .use(requestId, apiSecureHeaders, noStore, originCheck, jsonOnly, jsonBodyLimit, db, session)

@@ -19,6 +19,7 @@ import {
   type ReplyPreview,
   REPLY_PREVIEW_CHARS,
 } from "$shared/chat";
+import type { Thread } from "$shared/threads";
 import { CLOSE, type CloseName } from "$shared/close-codes";
 import { CONNECT_TICKET_PARAM, assertNever } from "$shared/realtime";
 import { client, isApiError, read } from "$lib/api";
@@ -115,6 +116,8 @@ export interface ChannelOptions {
   windowLimit?: number;
   /** Where unacknowledged sends outlive the page (the tab's sessionStorage in the app); none by default. */
   outboxStore?: OutboxStore;
+  /** Hears `thread.updated` (not an event: no seq) and every `ready`, after which a thread list reloads (lib/threads). */
+  threads?: { updated(thread: Thread): void; connected(): void };
 }
 
 const apiHistory = (channelId: string, at: HistoryAt) =>
@@ -375,6 +378,8 @@ export class ChannelCore extends Core<ChannelState> {
         return this.#set({ perms: f.perms });
       case "read.receipt":
         return this.#set({ readReceipts: { ...this.#s.readReceipts, [f.userId]: Math.max(f.seq, this.#s.readReceipts[f.userId] ?? 0) } });
+      case "thread.updated":
+        return this.#options.threads?.updated(f.thread);
       case "error":
         return this.#onError(f);
       default:
@@ -384,6 +389,7 @@ export class ChannelCore extends Core<ChannelState> {
 
   #onReady(f: Extract<ServerFrame, { type: "ready" }>): void {
     if (f.ticket) this.#ticket = { token: f.ticket.token, until: Date.now() + f.ticket.ttlMs };
+    this.#options.threads?.connected();
     this.#set({ perms: f.me.perms, headSeq: Math.max(this.#s.headSeq, f.headSeq), lastReadSeq: f.lastReadSeq });
     if (!this.#greeted) {
       this.#greeted = true;

@@ -34,6 +34,7 @@ import { purgeRooms, revalidateRooms } from "../lib/rooms";
 import { syncHubChannels } from "../lib/access-changed";
 import { closeVoiceRoom } from "../lib/voice";
 import { toChannel } from "../../../core/views";
+import { channelThreadIds } from "../../../core/threads";
 import type { Db } from "../../../core/db";
 import { authed } from "../middleware/session";
 import { validate } from "../middleware/validate";
@@ -207,6 +208,8 @@ export const channelRoutes = new Hono<AppEnv>()
     const ch = ca.channel;
     const community = ca.community.community;
     const files = await db.select({ key: attachments.key }).from(attachments).where(eq(attachments.channelId, id));
+    // Its threads' rows go with it (a foreign key); their rooms are purged below.
+    const threadRooms = ch.kind === "text" ? await channelThreadIds(db, id) : [];
     const stmts: Statement[] = [
       db.delete(channels).where(eq(channels.id, id)),
       db.update(invites).set({ channelId: null }).where(eq(invites.channelId, id)),
@@ -227,7 +230,7 @@ export const channelRoutes = new Hono<AppEnv>()
     await Promise.all([
       syncHubChannels(c.env, community.id),
       // Text and voice channels both have a ChannelRoom (a voice channel's chat beside the call).
-      hasCommunityRoom(ch.kind) ? purgeRooms(c.env, [id]) : Promise.resolve(),
+      hasCommunityRoom(ch.kind) ? purgeRooms(c.env, [id, ...threadRooms]) : Promise.resolve(),
       ch.kind === "voice" ? closeVoiceRoom(c.env, community.id, id) : Promise.resolve(),
       files.length ? c.env.FILES.delete(files.map((f) => f.key)) : Promise.resolve(),
     ]);
