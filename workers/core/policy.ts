@@ -9,7 +9,7 @@
  *   seeing     canSeeCommunity, canInCommunity, canActAsOwner, canSeeChannel, canSeeChannels,
  *              visibleChannels, membersWhoCanSee
  *   chat       canChat, canReadChannel, readableChannels, canMentionEveryone, canPingRole
- *   threads    threadPerms, threadRoomAccess, canCreateThread, canManageThread, canJoinThread
+ *   threads    threadRoomAccess (with shared/threads.ts threadPerms), canCreateThread, canManageThread, canJoinThread
  *   managing   canManageChannel, canGrant, outranks, canActOnRole, canActOnMember, canBan,
  *              rolesNotHeld, canGiveRoles, canOverwriteFor
  *   invites    canCreateInvite, canListInvites, canRevokeInvite
@@ -41,6 +41,7 @@ import type { Db } from "./db";
 import { type DeskRow, type LoadedTicket, loadDesk, loadTicket } from "./desk";
 import { instanceBanned } from "./instance";
 import { loadThread, type ThreadRow } from "./threads";
+import { threadPerms } from "../shared/threads";
 import type { RegistrationMode } from "../shared/admin";
 import { and, eq } from "drizzle-orm";
 import { channels, customEmoji } from "./schema";
@@ -180,12 +181,6 @@ export function canPingRole(perms: bigint, role: { mentionable: boolean; isEvery
 // Threads (docs/threads.md): a thread's room inherits its parent text channel's permissions,
 // with SEND_IN_THREADS in the place of SEND_MESSAGES.
 // ---------------------------------------------------------------------------------------
-
-/** A member's permissions in a thread from theirs in its parent: SEND_MESSAGES there is SEND_IN_THREADS here. */
-export function threadPerms(parentPerms: bigint): bigint {
-  const send = has(parentPerms, P.SEND_IN_THREADS) ? P.SEND_MESSAGES : 0n;
-  return (parentPerms & ~P.SEND_MESSAGES) | send;
-}
 
 /**
  * A user's standing in a thread's room (canSeeChannel's answer for a thread id): their standing

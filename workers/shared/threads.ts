@@ -7,6 +7,7 @@
  * Imports nothing of chat.ts: chat.ts carries `Thread` in its `thread.updated` frame.
  */
 import { z } from "zod";
+import { P, has } from "./permissions";
 
 /** Longest thread name, characters. */
 export const MAX_THREAD_NAME = 100;
@@ -85,4 +86,13 @@ export interface ThreadActivity {
 /** Archived: by hand, or no message for `autoArchiveMinutes`. A new message reopens it. */
 export function threadArchived(t: ThreadActivity, now: number): boolean {
   return t.archivedAt !== null || now - t.lastActivityAt >= t.autoArchiveMinutes * 60_000;
+}
+
+/**
+ * A member's permissions in a thread from theirs in its parent channel: the same, except that
+ * SEND_MESSAGES there is SEND_IN_THREADS here (policy.ts threadRoomAccess; the web app's first guess).
+ */
+export function threadPerms(parentPerms: bigint): bigint {
+  const send = has(parentPerms, P.SEND_IN_THREADS) ? P.SEND_MESSAGES : 0n;
+  return (parentPerms & ~P.SEND_MESSAGES) | send;
 }

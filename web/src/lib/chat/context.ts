@@ -4,6 +4,7 @@
  */
 import { getContext, setContext } from "svelte";
 import type { Message } from "$shared/chat";
+import type { MyThread } from "$shared/threads";
 import type { MentionNames } from "$lib/markdown/render";
 import type { MentionRole } from "./mentions";
 
@@ -45,6 +46,16 @@ export interface ChatActions {
   jumpToSeq(seq: number): void;
 }
 
+/** Threads of the channel (lib/threads; text channels of a community only, never inside a thread). */
+export interface ChatThreads {
+  /** The thread started from this message, if any. */
+  of(messageId: string): MyThread | undefined;
+  /** CREATE_THREADS (and READ_HISTORY) here. */
+  readonly canCreate: boolean;
+  /** Opens the message's thread beside the chat, or the form to start one. */
+  open(m: Message): void;
+}
+
 export interface ChatContext {
   readonly me: ChatMe;
   readonly channelId: string;
@@ -63,6 +74,7 @@ export interface ChatContext {
   colorOf(userId: string): string | null;
   actions: ChatActions;
   finishEdit(m: Message, content: string | null): void;
+  readonly threads?: ChatThreads | null;
 }
 
 const KEY = Symbol("woxly.chat");
