@@ -47,11 +47,13 @@ export function threadOf(s: Pick<ThreadsState, "active" | "archived">, messageId
 
 export class ThreadsCore extends Core<ThreadsState> {
   readonly channelId: string;
+  readonly meId: string;
   #loading: Promise<void> | null = null;
 
-  constructor(channelId: string) {
+  constructor(channelId: string, meId: string) {
     super({ active: [], archived: [], loaded: false, error: null });
     this.channelId = channelId;
+    this.meId = meId;
   }
 
   /** Loads the list (again); one request at a time. */
@@ -63,10 +65,14 @@ export class ThreadsCore extends Core<ThreadsState> {
     return this.#loading;
   }
 
-  /** A `thread.updated` from the parent room. */
+  /** A `thread.updated` from the parent room. Writing in a thread joins it (docs/threads.md). */
   updated(t: Thread): void {
     if (t.parentId !== this.channelId) return;
-    this.update((s) => ({ ...s, ...applyThread(s, t) }));
+    this.update((s) => {
+      const before = s.active.find((x) => x.id === t.id) ?? s.archived.find((x) => x.id === t.id);
+      const wroteNow = t.lastAuthorId === this.meId && t.messageCount > (before?.messageCount ?? 0);
+      return { ...s, ...applyThread(s, t, wroteNow ? true : undefined) };
+    });
   }
 
   find(id: string): MyThread | undefined {
