@@ -66,6 +66,7 @@ describe("threads", () => {
     // The form, with the starter message above it and a name taken from it.
     await expect.poll(() => pane(a).getByTestId("thread-starter").textContent()).toContain("Plan the meetup");
     expect(await pane(a).getByTestId("thread-name").inputValue()).toBe("Plan the meetup");
+    await a.screenshot({ path: `${SHOTS}/threads-desktop-new.png` });
     await pane(a).getByTestId("thread-name").fill("Meetup");
     await pane(a).getByTestId("thread-create").click();
     await pane(a).locator('[role="log"][aria-busy="false"]').waitFor();
@@ -83,6 +84,7 @@ describe("threads", () => {
 
     // Alice sees it in the open thread, and "2 replies" under her message; Bob joined by writing.
     await messageIn(pane(a), "Count me in").waitFor();
+    await pane(a).getByTestId("thread-starter").waitFor();
     await expect.poll(() => starter.getByTestId("thread-summary").textContent()).toMatch(/2 replies/);
     await expect.poll(() => pane(b).getByTestId("thread-join").textContent()).toContain("Leave");
     await a.screenshot({ path: `${SHOTS}/threads-desktop-open.png` });
@@ -104,6 +106,7 @@ describe("threads", () => {
     const phoneSummary = messageIn(channelChat(p), "Plan the meetup").getByTestId("thread-summary");
     await phoneSummary.waitFor();
     expect((await phoneSummary.boundingBox())!.height).toBeGreaterThanOrEqual(44);
+    await p.screenshot({ path: `${SHOTS}/threads-phone-channel.png` });
     await phoneSummary.tap();
     await messageIn(pane(p), "Count me in").waitFor();
     const box = (await pane(p).boundingBox())!;
