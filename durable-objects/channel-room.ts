@@ -574,7 +574,13 @@ export class ChannelRoom extends RealtimeServer<ClientFrame, ServerFrame> {
   #notifyHub(communityId: string | null, activity: ChannelActivity): void {
     if (this.#room.ticket()) return; // a ticket's people are told by its SupportDesk
     const parentId = this.#room.threadParent();
-    if (parentId) return void this.ctx.waitUntil(tellParentOfThread(this.env, this.name, parentId, activity)); // docs/threads.md
+    if (parentId) {
+      // docs/threads.md: the parent's sockets hear of every message; the hub only of mentions.
+      this.ctx.waitUntil(tellParentOfThread(this.env, this.name, parentId, activity));
+      const pings = activity.mentionedUserIds.length || activity.mentionedRoleIds.length || activity.everyone || activity.here;
+      if (!pings) return;
+      activity = { ...activity, threadOf: parentId };
+    }
     if (!communityId) return this.#notifyInboxes(activity); // DMs have no CommunityHub
     // At most one call in flight per community: what arrives meanwhile goes out as one batch
     // when it returns (in seq order). A quiet channel sends each message at once; a busy one

@@ -380,9 +380,10 @@ export class CommunityHub extends RealtimeServer<HubClientFrame, HubServerFrame,
     const touched = new Map<string, ReadonlySet<string>>();
     let connected: Set<string> | undefined;
     for (const a of list) {
-      const canSee = this.#canSee(ping, a.channelId);
+      // A thread is seen by whoever sees its parent (docs/threads.md).
+      const canSee = this.#canSee(ping, a.threadOf ?? a.channelId);
       if (!canSee) continue;
-      touched.set(a.channelId, canSee);
+      if (!a.threadOf) touched.set(a.channelId, canSee);
       this.sql`INSERT INTO channel_seq (channel_id, last_seq, last_at) VALUES (${a.channelId}, ${a.seq}, ${Date.now()})
                ON CONFLICT (channel_id) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq), last_at = excluded.last_at`;
       const pinged = new Set<string>();
@@ -403,6 +404,8 @@ export class CommunityHub extends RealtimeServer<HubClientFrame, HubServerFrame,
         this.sql`INSERT INTO reads (user_id, channel_id, read_seq, mentions) VALUES (${u}, ${a.channelId}, 0, 1)
                  ON CONFLICT (user_id, channel_id) DO UPDATE SET mentions = mentions + (read_seq < ${a.seq})`;
       }
+      // A thread's messages are not unread for the whole channel: only those it mentions hear of it.
+      if (a.threadOf) touched.set(a.channelId, new Set([...(touched.get(a.channelId) ?? []), ...pinged]));
     }
     if (!touched.size) return;
     connected ??= this.#connectedUsers();

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { MyThread, ThreadList, threadArchived } from "../workers/shared/threads";
 import { P } from "../workers/shared/permissions";
 import { addMember, connectRoom, makeChannel, makeCommunity, say, world } from "./chat-fixtures";
-import { eventually } from "./community-fixtures";
+import { eventually, openHub, createCommunity as createCommunityApi, addMember as addMemberApi } from "./community-fixtures";
 import { call, newUser, ok } from "./helpers";
 
 const start = (u: Parameters<typeof ok>[1], channelId: string, body: Record<string, unknown>) =>
@@ -142,6 +142,41 @@ describe("threads", () => {
     await say(s, "allowed here");
     parent.close();
     s.close();
+  });
+
+  it("a mention in a thread reaches the mentioned member's hub (and only theirs); reading the thread clears it", async () => {
+    const owner = await newUser();
+    const member = await newUser();
+    const bystander = await newUser();
+    const blind = await newUser();
+    const { community, channels } = await createCommunityApi(owner);
+    const general = channels.find((c) => c.kind === "text")!.id;
+    for (const u of [member, bystander, blind]) await addMemberApi(community.id, u);
+    await ok(200, owner, "PUT", `/api/channels/${general}/overwrites/member/${blind.id}`, { allow: "0", deny: String(P.VIEW_CHANNEL) });
+    const t = await start(owner, general, { name: "Mentions" });
+    const hubs = await Promise.all([member, bystander, blind].map(async (u) => {
+      const h = await openHub(u, community.id);
+      await h.next("state.synced");
+      return h;
+    }));
+    const s = await connectRoom(t.id, owner);
+    await say(s, "no mention here");
+    const m = await say(s, `ping <@${member.id}> and <@${blind.id}>`);
+    const got = await hubs[0]!.next("unread.updated", (f) => f.unread.channelId === t.id);
+    expect(got.unread).toMatchObject({ channelId: t.id, lastSeq: m.seq, mentions: 1 });
+    // The parent channel's readers are not told of every thread message, and the blind member not even of a mention.
+    await say(await connectRoom(general, owner), "a channel message after it");
+    await hubs[1]!.next("unread.updated", (f) => f.unread.channelId === general);
+    expect(hubs[1]!.frames.some((f) => f.type === "unread.updated" && f.unread.channelId === t.id)).toBe(false);
+    expect(hubs[2]!.frames.some((f) => f.type === "unread.updated" && f.unread.channelId === t.id)).toBe(false);
+    // Reading the thread clears the mention.
+    const ms = await connectRoom(t.id, member);
+    ms.send({ type: "read.mark", seq: m.seq });
+    const cleared = await hubs[0]!.next("unread.updated", (f) => f.unread.channelId === t.id && f.unread.mentions === 0);
+    expect(cleared.unread.readSeq).toBe(m.seq);
+    for (const h of hubs) h.close();
+    s.close();
+    ms.close();
   });
 
   it("archive rule", () => {

@@ -376,6 +376,11 @@ export interface ChannelActivity {
   mentionedRoleIds: string[];
   everyone: boolean;
   here: boolean;
+  /**
+   * A thread's message (docs/threads.md): `channelId` is the thread, this its parent channel.
+   * The hub checks who may see it by the parent and tells only whom it mentions.
+   */
+  threadOf?: string;
 }
 
 /** `<@userId>`, `<@&roleId>`, `@everyone`, `@here` found in content (not yet permission-checked). */
