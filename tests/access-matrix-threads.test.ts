@@ -142,16 +142,21 @@ async function post(s: RoomSocket, content: string): Promise<string> {
 }
 
 /** Sends a message on `s` and reports its ack or error (a rate limit is waited out), or the socket's close. */
+/** A socket's close, read afresh (it changes while a case awaits; TypeScript would keep an earlier narrowing). */
+const closedOf = (s: RoomSocket) => s.closed;
+
 async function send(s: RoomSocket): Promise<string> {
   for (let attempt = 0; ; attempt++) {
-    if (s.closed) return `closed ${s.closed.code}`;
+    const before = closedOf(s);
+    if (before) return `closed ${before.code}`;
     const n = nonce();
     s.send({ type: "message.send", nonce: n, content: "matrix send" });
     let f: ServerFrame;
     try {
       f = await s.nextWhere((x) => (x.type === "message.ack" && x.nonce === n) || (x.type === "error" && x.ref === n), ANSWER_MS);
     } catch {
-      return s.closed ? `closed ${s.closed.code}` : "frame timeout";
+      const closed = closedOf(s);
+      return closed ? `closed ${closed.code}` : "frame timeout";
     }
     if (f.type === "message.ack") return "frame ok";
     if (f.type === "error" && f.code === "rate_limited" && attempt < 5) {
@@ -216,7 +221,7 @@ const OPS: Op[] = [
       const pre = a === "kicked" ? w.preopened.get(k) : undefined;
       if (pre) {
         // The kick closes it; waited for rather than raced (the close follows the kick's response).
-        if (!pre.closed) await pre.waitClosed(ANSWER_MS).catch(() => undefined);
+        if (!closedOf(pre)) await pre.waitClosed(ANSWER_MS).catch(() => undefined);
         return send(pre);
       }
       const r = await upgradeRoom(w.threads[k], w.users[a]);
