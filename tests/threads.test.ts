@@ -100,6 +100,25 @@ describe("threads", () => {
     sb.close();
   });
 
+  it("a joined thread's list entry says whether it has unread messages", async () => {
+    const { owner, member, channelId } = await world();
+    const t = await start(owner, channelId, { name: "Unread" });
+    await ok(200, member, "PUT", `/api/threads/${t.id}/members/me`);
+    const unreadOf = async () => ThreadList.parse(await ok(200, member, "GET", `/api/channels/${channelId}/threads`)).active.find((x) => x.id === t.id)?.unread;
+    expect(await unreadOf()).toBe(false);
+    const s = await connectRoom(t.id, owner);
+    const m = await say(s, "news");
+    expect(await unreadOf()).toBe(true);
+    const ms = await connectRoom(t.id, member);
+    ms.send({ type: "read.mark", seq: m.seq });
+    await ms.next("read.updated");
+    expect(await unreadOf()).toBe(false);
+    // What one wrote oneself is read (the starter, a member since creation).
+    expect(ThreadList.parse(await ok(200, owner, "GET", `/api/channels/${channelId}/threads`)).active[0]!.unread).toBe(false);
+    s.close();
+    ms.close();
+  });
+
   it("joins and leaves; renames by the starter", async () => {
     const { owner, member, channelId } = await world();
     const t = await start(owner, channelId, { name: "Plans" });

@@ -4206,6 +4206,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     autoArchiveMinutes: number;
                     archived: boolean;
                     joined: boolean;
+                    unread?: boolean | undefined;
                 };
             };
             outputFormat: "json";
@@ -4238,6 +4239,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     autoArchiveMinutes: number;
                     archived: boolean;
                     joined: boolean;
+                    unread?: boolean | undefined;
                 };
             };
             outputFormat: "json";
@@ -4268,6 +4270,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     autoArchiveMinutes: number;
                     archived: boolean;
                     joined: boolean;
+                    unread?: boolean | undefined;
                 }[];
                 archived: {
                     id: string;
@@ -4284,6 +4287,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     autoArchiveMinutes: number;
                     archived: boolean;
                     joined: boolean;
+                    unread?: boolean | undefined;
                 }[];
             };
             outputFormat: "json";
@@ -4314,6 +4318,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     autoArchiveMinutes: number;
                     archived: boolean;
                     joined: boolean;
+                    unread?: boolean | undefined;
                 };
             };
             outputFormat: "json";
@@ -4350,6 +4355,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     autoArchiveMinutes: number;
                     archived: boolean;
                     joined: boolean;
+                    unread?: boolean | undefined;
                 };
             };
             outputFormat: "json";
@@ -4380,6 +4386,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     autoArchiveMinutes: number;
                     archived: boolean;
                     joined: boolean;
+                    unread?: boolean | undefined;
                 };
             };
             outputFormat: "json";
@@ -4410,6 +4417,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     autoArchiveMinutes: number;
                     archived: boolean;
                     joined: boolean;
+                    unread?: boolean | undefined;
                 };
             };
             outputFormat: "json";

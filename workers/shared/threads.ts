@@ -46,8 +46,12 @@ export const Thread = z.object({
 });
 export type Thread = z.infer<typeof Thread>;
 
-/** A thread as the asking member sees it: also whether they joined it. */
-export const MyThread = Thread.extend({ joined: z.boolean() });
+/**
+ * A thread as the asking member sees it: also whether they joined it, and — in a channel's list,
+ * for the threads they joined that are active — whether it has messages by others they have
+ * not read (the thread room's read marker).
+ */
+export const MyThread = Thread.extend({ joined: z.boolean(), unread: z.boolean().optional() });
 export type MyThread = z.infer<typeof MyThread>;
 
 /** POST /api/channels/:id/threads — from a message (`messageId`) or on its own. */

@@ -45,3 +45,15 @@ describe("applyThread", () => {
     expect(threadOf(s, "m-z")).toBeUndefined();
   });
 });
+
+describe("unread", () => {
+  it("keeps a joined thread's unread flag until told otherwise; a thread not joined is never unread", () => {
+    let s = applyThread({ active: [], archived: [] }, t("a", 1), true, true);
+    expect(s.active[0]!.unread).toBe(true);
+    s = applyThread(s, t("a", 2));
+    expect(s.active[0]!.unread).toBe(true);
+    s = applyThread(s, t("a", 3), undefined, false);
+    expect(s.active[0]!.unread).toBe(false);
+    expect(applyThread({ active: [], archived: [] }, t("b", 1), false, true).active[0]!.unread).toBe(false);
+  });
+});

@@ -31,9 +31,10 @@ const byActivity = (a: Thread, b: Thread) => (b.lastMessageAt ?? b.createdAt) - 
  * The lists after a thread changed: it moves to `active` or `archived` by its `archived` flag,
  * keeps the member's `joined` unless `joined` is given, and both lists stay ordered by activity.
  */
-export function applyThread(s: Pick<ThreadsState, "active" | "archived">, t: Thread, joined?: boolean): Pick<ThreadsState, "active" | "archived"> {
+export function applyThread(s: Pick<ThreadsState, "active" | "archived">, t: Thread, joined?: boolean, unread?: boolean): Pick<ThreadsState, "active" | "archived"> {
   const before = s.active.find((x) => x.id === t.id) ?? s.archived.find((x) => x.id === t.id);
-  const next: MyThread = { ...t, joined: joined ?? before?.joined ?? false };
+  const isJoined = joined ?? before?.joined ?? false;
+  const next: MyThread = { ...t, joined: isJoined, unread: isJoined && (unread ?? before?.unread ?? false) };
   const active = s.active.filter((x) => x.id !== t.id);
   const archived = s.archived.filter((x) => x.id !== t.id);
   (t.archived ? archived : active).push(next);
@@ -65,14 +66,27 @@ export class ThreadsCore extends Core<ThreadsState> {
     return this.#loading;
   }
 
-  /** A `thread.updated` from the parent room. Writing in a thread joins it (docs/threads.md). */
+  /**
+   * A `thread.updated` from the parent room. Writing in a thread joins it (docs/threads.md); a
+   * message by someone else in a joined thread that is not open makes it unread.
+   */
   updated(t: Thread): void {
     if (t.parentId !== this.channelId) return;
     this.update((s) => {
       const before = s.active.find((x) => x.id === t.id) ?? s.archived.find((x) => x.id === t.id);
-      const wroteNow = t.lastAuthorId === this.meId && t.messageCount > (before?.messageCount ?? 0);
-      return { ...s, ...applyThread(s, t, wroteNow ? true : undefined) };
+      const newMessage = t.messageCount > (before?.messageCount ?? 0);
+      const mine = t.lastAuthorId === this.meId;
+      const unread = newMessage ? !mine && this.#viewing !== t.id : undefined;
+      return { ...s, ...applyThread(s, t, newMessage && mine ? true : undefined, unread) };
     });
+  }
+
+  #viewing: string | null = null;
+  /** The thread open in the pane (its messages are read as they come), or null. */
+  viewing(id: string | null): void {
+    this.#viewing = id;
+    const t = id ? this.find(id) : undefined;
+    if (t?.unread) this.update((s) => ({ ...s, ...applyThread(s, t, undefined, false) }));
   }
 
   find(id: string): MyThread | undefined {
@@ -104,7 +118,7 @@ export class ThreadsCore extends Core<ThreadsState> {
   async #act(request: Promise<ThreadDetail>): Promise<MyThread | null> {
     try {
       const { thread } = await request;
-      this.update((s) => ({ ...s, ...applyThread(s, thread, thread.joined), error: null }));
+      this.update((s) => ({ ...s, ...applyThread(s, thread, thread.joined, thread.id === this.#viewing ? false : undefined), error: null }));
       return thread;
     } catch (e) {
       this.#fail(e);

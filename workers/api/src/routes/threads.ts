@@ -22,6 +22,9 @@ import { roomOf } from "../stubs";
 import { authed } from "../middleware/session";
 import { validate } from "../middleware/validate";
 
+/** How many joined threads a list reports unread state for (one room call each). */
+const UNREAD_CHECKED = 20;
+
 /** Tells the parent channel's sockets that a thread changed (best effort: a reconnect reloads the list). */
 async function announce(env: Env, db: AppEnv["Variables"]["db"], threadId: string, parentId: string): Promise<void> {
   try {
@@ -82,7 +85,20 @@ export const channelThreadRoutes = new Hono<AppEnv>()
     const a = await canReadChannel(c.var.db, user.id, id);
     // A thread's own id lists nothing (no threads in threads), like any channel without threads.
     if (a.thread) return c.json({ active: [], archived: [] } satisfies ThreadList);
-    return c.json((await listThreads(c.var.db, id, user.id)) satisfies ThreadList);
+    const list = await listThreads(c.var.db, id, user.id);
+    // Unread state of the threads the member joined, from their rooms (at most UNREAD_CHECKED, the most recent).
+    const joined = list.active.filter((t) => t.joined).slice(0, UNREAD_CHECKED);
+    const states = await Promise.all(
+      joined.map(async (t) => {
+        try {
+          return (await (await roomOf(c.env, t.id)).readState(user.id, a.community?.roleIds ?? [])).unreadCount > 0;
+        } catch {
+          return false;
+        }
+      }),
+    );
+    joined.forEach((t, i) => (t.unread = states[i]!));
+    return c.json(list satisfies ThreadList);
   });
 
 /** /api/threads/:id */
