@@ -89,6 +89,12 @@ describe("threads", () => {
     await expect.poll(() => pane(b).getByTestId("thread-join").textContent()).toContain("Leave");
     await a.screenshot({ path: `${SHOTS}/threads-desktop-open.png` });
 
+    // Alice renames it; Bob's line under the message follows.
+    await pane(a).getByRole("button", { name: "Rename" }).click();
+    await pane(a).getByTestId("thread-rename").fill("Meetup plans");
+    await pane(a).getByTestId("thread-rename").press("Enter");
+    await expect.poll(() => messageIn(channelChat(b), "Plan the meetup").getByTestId("thread-summary").textContent()).toContain("Meetup plans");
+
     // Leave and join again.
     await pane(b).getByTestId("thread-join").click();
     await expect.poll(() => pane(b).getByTestId("thread-join").textContent()).toContain("Join");
@@ -97,7 +103,7 @@ describe("threads", () => {
 
     // The channel's list of threads.
     await b.getByTestId("threads-button").first().click();
-    await b.getByTestId("thread-item").filter({ hasText: "Meetup" }).waitFor();
+    await b.getByTestId("thread-item").filter({ hasText: "Meetup plans" }).waitFor();
     expect(await pane(b).textContent()).toMatch(/Active — 1/);
     await b.screenshot({ path: `${SHOTS}/threads-desktop-list.png` });
 
