@@ -762,9 +762,12 @@ export class ChannelRoom extends RealtimeServer<ClientFrame, ServerFrame> {
     this.#room.setThreadParent(parentId);
   }
 
-  /** A thread of this channel changed (thread-activity.ts, the threads routes): every socket hears it. Not an event: no seq. */
+  /**
+   * A thread of this channel changed (thread-activity.ts, the threads routes): every socket that
+   * may read the channel (READ_HISTORY, as its thread list asks) hears it. Not an event: no seq.
+   */
   async threadUpdated(thread: Thread): Promise<void> {
-    this.broadcast({ type: "thread.updated", thread });
+    this.broadcast({ type: "thread.updated", thread }, { where: (s) => has(parsePermissions(s.identity.perms), P.READ_HISTORY) });
   }
 
   // --- tickets (support desk): the room of one ticket ------------------------------------------

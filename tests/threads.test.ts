@@ -8,7 +8,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { MyThread, ThreadList, threadArchived } from "../workers/shared/threads";
 import { P } from "../workers/shared/permissions";
-import { addMember, connectRoom, makeChannel, makeCommunity, say, world } from "./chat-fixtures";
+import { addMember, connectRoom, makeChannel, makeCommunity, say, setOverwrite, world } from "./chat-fixtures";
 import { eventually, openHub, createCommunity as createCommunityApi, addMember as addMemberApi } from "./community-fixtures";
 import { call, newUser, ok } from "./helpers";
 
@@ -196,6 +196,27 @@ describe("threads", () => {
     for (const h of hubs) h.close();
     s.close();
     ms.close();
+  });
+
+  it("thread.updated goes only to sockets that may read the channel", async () => {
+    const owner = await newUser();
+    const community = await makeCommunity(owner);
+    const viewer = await newUser();
+    const reader = await newUser();
+    await addMember(community, viewer);
+    await addMember(community, reader);
+    const channelId = await makeChannel(community);
+    await setOverwrite(channelId, "member", viewer.id, 0n, P.READ_HISTORY);
+    const v = await connectRoom(channelId, viewer);
+    const r = await connectRoom(channelId, reader);
+    const t = await start(owner, channelId, { name: "Readers only" });
+    await r.next("thread.updated", (f) => f.thread.id === t.id);
+    // The reader heard it, and frames to one room go out in one loop: the viewer heard nothing before a later frame.
+    const after = await connectRoom(channelId, owner);
+    await say(after, "later");
+    await v.next("message.created", (f) => f.message.content === "later");
+    expect(v.frames.some((f) => f.type === "thread.updated")).toBe(false);
+    for (const x of [v, r, after]) x.close();
   });
 
   it("archive rule", () => {
