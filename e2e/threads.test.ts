@@ -68,6 +68,7 @@ describe("threads", () => {
     expect(await pane(a).getByTestId("thread-name").inputValue()).toBe("Plan the meetup");
     await a.screenshot({ path: `${SHOTS}/threads-desktop-new.png` });
     await pane(a).getByTestId("thread-name").fill("Meetup");
+    await pane(a).getByTestId("thread-archive-after").selectOption("10080");
     await pane(a).getByTestId("thread-create").click();
     await pane(a).locator('[role="log"][aria-busy="false"]').waitFor();
     await send(pane(a), "Saturday works for me");

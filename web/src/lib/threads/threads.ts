@@ -7,7 +7,7 @@
  */
 import type { Message } from "$shared/chat";
 import type { Thread, MyThread, UpdateThreadBody } from "$shared/threads";
-import { ThreadDetail, ThreadList } from "$shared/threads";
+import { ThreadDetail, ThreadList, type THREAD_ARCHIVE_MINUTES } from "$shared/threads";
 import { client, read } from "$lib/api";
 import { Core } from "$lib/realtime/core";
 
@@ -94,8 +94,9 @@ export class ThreadsCore extends Core<ThreadsState> {
   }
 
   /** Starts a thread (from `messageId` when given); the thread, or null when refused (see `error`). */
-  async create(name: string, messageId?: string): Promise<MyThread | null> {
-    return this.#act(read(client.channels[":id"].threads.$post({ param: { id: this.channelId }, json: { name, ...(messageId ? { messageId } : {}) } }), ThreadDetail));
+  async create(name: string, messageId?: string, autoArchiveMinutes?: (typeof THREAD_ARCHIVE_MINUTES)[number]): Promise<MyThread | null> {
+    const json = { name, ...(messageId ? { messageId } : {}), ...(autoArchiveMinutes ? { autoArchiveMinutes } : {}) };
+    return this.#act(read(client.channels[":id"].threads.$post({ param: { id: this.channelId }, json }), ThreadDetail));
   }
 
   /** The thread as the API has it now (e.g. one not in the list yet). */
