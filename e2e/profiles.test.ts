@@ -6,7 +6,8 @@
  * same `:name:` in the DM stays text. The member opens the owner's card from the chat.
  * At 1280×800 and 390×844; screenshots go to /tmp/woxly-shots/profiles-*.png.
  */
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { crc32, deflateSync } from "node:zlib";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -15,6 +16,18 @@ import { communityWith, logInContext, registerUser, type TestCommunity, type Tes
 
 const base = inject("baseUrl");
 const SHOTS = "/tmp/woxly-shots";
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+/** Serious and critical axe violations on the page as it is now (as in a11y.test.ts). */
+async function audit(page: Page): Promise<string[]> {
+  await page.addScriptTag({ content: axeSource });
+  const found = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<{ violations: { id: string; impact: string | null; nodes: { target: string[] }[] }[] }> } }).axe;
+    const result = await axe.run(document, { resultTypes: ["violations"] });
+    return result.violations.map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.slice(0, 5).map((n) => n.target.join(" ")) }));
+  });
+  return found.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id} (${v.impact}): ${v.targets.join(", ")}`);
+}
 
 /** A real PNG (RGBA, one colour with a diagonal stripe), w×h px. */
 function pngOf(w: number, h: number, rgb: [number, number, number]): Buffer {
@@ -49,7 +62,8 @@ let dmId = "";
 
 async function open(user: TestUser, width: number, height: number): Promise<{ context: BrowserContext; page: Page }> {
   const phone = width < 500;
-  const context = await browser.newContext({ viewport: { width, height }, locale: "en-US", ...(phone ? { hasTouch: true, isMobile: true } : {}) });
+  // bypassCSP: the page's CSP (rightly) refuses the injected axe script.
+  const context = await browser.newContext({ viewport: { width, height }, locale: "en-US", bypassCSP: true, ...(phone ? { hasTouch: true, isMobile: true } : {}) });
   await logInContext(context, base, user);
   return { context, page: await context.newPage() };
 }
@@ -103,6 +117,7 @@ describe("profiles and custom emoji in the browser", () => {
     await page.getByTestId("profile-save").click();
     await page.locator(".profile-settings [role=status]", { hasText: "Saved" }).waitFor();
     await page.screenshot({ path: `${SHOTS}/profiles-settings-desktop.png` });
+    expect(await audit(page)).toEqual([]);
 
     // A custom emoji, from the community's settings.
     await page.goto(`${base}/c/${community.communityId}/settings/emoji`);
@@ -115,6 +130,7 @@ describe("profiles and custom emoji in the browser", () => {
     // Served from R2 by its own URL, and it decodes (the browser scaled it to fit 128 px).
     await expect.poll(() => page.getByTestId("emoji-row").locator("img").evaluate((el) => (el as HTMLImageElement).naturalWidth)).toBe(128);
     await page.screenshot({ path: `${SHOTS}/profiles-emoji-settings-desktop.png` });
+    expect(await audit(page)).toEqual([]);
 
     // In the community's channel: from the picker's "This community" section, searched.
     await page.goto(`${base}/c/${community.communityId}/${community.channelId}`);
@@ -184,6 +200,7 @@ describe("profiles and custom emoji in the browser", () => {
       expect(await card.getByTestId("profile-pronouns").innerText()).toBe("she/her");
       expect(await card.getByTestId("profile-about").innerText()).toBe("Keeps parrots. Answers slowly.");
       await page.screenshot({ path: `${SHOTS}/profiles-popover-${tag}.png` });
+      expect(await audit(page)).toEqual([]);
       if (tag === "phone") {
         await page.keyboard.press("Escape");
         await page.goto(`${base}/settings`);
