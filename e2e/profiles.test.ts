@@ -193,6 +193,10 @@ describe("profiles and custom emoji in the browser", () => {
       await author.waitFor();
       // The owner's avatar shows in the chat (their own, from the member list).
       await expect.poll(() => page.locator(".gutter .avatar img").first().getAttribute("src")).toMatch(/^\/api\/avatars\//);
+      if (tag === "desktop") {
+        // The member list shows the owner's status under their name.
+        await expect.poll(() => page.getByTestId("member-status").first().innerText()).toContain("Feeding the birds");
+      }
       await author.click();
       const card = page.getByRole("dialog", { name: "Olga Owner" });
       await card.getByTestId("profile-status").waitFor();

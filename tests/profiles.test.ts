@@ -112,6 +112,23 @@ describe("profile fields and custom status", () => {
     expect((await ok(200, u, "PATCH", "/api/me/profile", { status: { text: "Here", emoji: null, expiry: "never" } })).profile.status.expiresAt).toBeNull();
     expect((await ok(200, u, "PATCH", "/api/me/profile", { status: null })).profile.status).toBeNull();
   });
+
+  it("member lists carry the live status, and a change is pushed to the member's communities", async () => {
+    const { owner, member, community } = await world();
+    const hub = await openHub(owner, community.id);
+    try {
+      await ok(200, member, "PATCH", "/api/me/profile", { status: { text: "Away", emoji: "🌙", expiry: "1h" } });
+      const pushed = await hub.next("member.updated", (f) => f.member.user.id === member.id);
+      expect(pushed.member.customStatus).toMatchObject({ text: "Away", emoji: "🌙" });
+      const list = await ok(200, owner, "GET", `/api/communities/${community.id}/members`);
+      expect(list.members.find((m: { user: { id: string } }) => m.user.id === member.id).customStatus.text).toBe("Away");
+      await env.DB.prepare(`UPDATE users SET status_expires_at = ? WHERE id = ?`).bind(Date.now() - 1, member.id).run();
+      const later = await ok(200, owner, "GET", `/api/communities/${community.id}/members`);
+      expect(later.members.find((m: { user: { id: string } }) => m.user.id === member.id).customStatus).toBeNull();
+    } finally {
+      hub.close();
+    }
+  });
 });
 
 describe("custom emoji", () => {

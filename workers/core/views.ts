@@ -1,7 +1,7 @@
 /** D1 rows to the shapes the API and the CommunityHub send (see shared/communities.ts). */
 import { type Channel, type Community, type Member, type PresenceStatus, type Role, type UserSummary, iconUrl } from "../shared/communities";
 import { formatPermissions, type OverwriteInput } from "../shared/permissions";
-import { avatarUrl } from "../shared/profiles";
+import { avatarUrl, liveStatus } from "../shared/profiles";
 import type { channels, communities, roles, users } from "./schema";
 
 export function toCommunity(c: typeof communities.$inferSelect): Community {
@@ -65,7 +65,8 @@ export function toUserSummary(u: Pick<typeof users.$inferSelect, "id" | "usernam
 }
 
 export function toMember(
-  u: Pick<typeof users.$inferSelect, "id" | "username" | "displayName"> & { avatarKey?: string | null },
+  u: Pick<typeof users.$inferSelect, "id" | "username" | "displayName"> &
+    Partial<Pick<typeof users.$inferSelect, "avatarKey" | "statusText" | "statusEmoji" | "statusExpiresAt">>,
   m: { nickname: string | null; joinedAt: number; avatarKey?: string | null },
   roleIds: string[],
   presence: PresenceStatus,
@@ -79,5 +80,7 @@ export function toMember(
     presence,
     avatarUrl: m.avatarKey ? avatarUrl(m.avatarKey) : (user.avatarUrl ?? null),
     communityAvatar: !!m.avatarKey,
+    customStatus:
+      u.statusText !== undefined ? liveStatus({ statusText: u.statusText ?? null, statusEmoji: u.statusEmoji ?? null, statusExpiresAt: u.statusExpiresAt ?? null }, Date.now()) : undefined,
   };
 }

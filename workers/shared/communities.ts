@@ -169,6 +169,8 @@ export const Member = z.object({
   avatarUrl: z.string().nullable().optional(),
   /** The member set a community avatar of their own here (avatarUrl is it). */
   communityAvatar: z.boolean().optional(),
+  /** Their custom status (docs/profiles-and-emoji.md) as of when the view was made; `expiresAt` ms, null = never. */
+  customStatus: z.object({ text: z.string().nullable(), emoji: z.string().nullable(), expiresAt: z.number().nullable() }).nullable().optional(),
 });
 export type Member = z.infer<typeof Member>;
 

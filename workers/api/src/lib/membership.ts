@@ -16,7 +16,18 @@ import { removeFromVoice } from "./voice";
 export async function memberView(db: Db, env: Env, communityId: string, userId: string): Promise<Member | undefined> {
   const row = (
     await db
-      .select({ user: { id: users.id, username: users.username, displayName: users.displayName, avatarKey: users.avatarKey }, m: members })
+      .select({
+        user: {
+          id: users.id,
+          username: users.username,
+          displayName: users.displayName,
+          avatarKey: users.avatarKey,
+          statusText: users.statusText,
+          statusEmoji: users.statusEmoji,
+          statusExpiresAt: users.statusExpiresAt,
+        },
+        m: members,
+      })
       .from(members)
       .innerJoin(users, eq(users.id, members.userId))
       .where(and(eq(members.communityId, communityId), eq(members.userId, userId)))

@@ -45,7 +45,18 @@ export const memberRoutes = new Hono<AppEnv>()
     const db = c.var.db;
     await canSeeCommunity(db, user.id, id);
     const rows = await db
-      .select({ user: { id: users.id, username: users.username, displayName: users.displayName, avatarKey: users.avatarKey }, m: members })
+      .select({
+        user: {
+          id: users.id,
+          username: users.username,
+          displayName: users.displayName,
+          avatarKey: users.avatarKey,
+          statusText: users.statusText,
+          statusEmoji: users.statusEmoji,
+          statusExpiresAt: users.statusExpiresAt,
+        },
+        m: members,
+      })
       .from(members)
       .innerJoin(users, eq(users.id, members.userId))
       .where(and(eq(members.communityId, id), q.after ? gt(members.userId, q.after) : undefined))

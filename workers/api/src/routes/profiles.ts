@@ -121,6 +121,8 @@ export const profileRoutes = new Hono<AppEnv>()
       patch.statusExpiresAt = expiresAt;
     }
     if (Object.keys(patch).length) await c.var.db.update(users).set(patch).where(eq(users.id, user.id));
+    // Member lists show the status: tell the member's communities.
+    if (body.status !== undefined) c.executionCtx.waitUntil(republishMember(c.var.db, c.env, user.id));
     return c.json({ profile: toProfile({ ...user, ...patch }, null) } satisfies ProfileResponse);
   })
   .delete("/me/avatar", async (c) => {
