@@ -799,6 +799,11 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     presence: "online" | "idle" | "dnd" | "offline";
                     avatarUrl?: string | null | undefined;
                     communityAvatar?: boolean | undefined;
+                    customStatus?: {
+                        text: string | null;
+                        emoji: string | null;
+                        expiresAt: number | null;
+                    } | null | undefined;
                 }[];
                 nextAfter: string | null;
             };
@@ -833,6 +838,11 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     presence: "online" | "idle" | "dnd" | "offline";
                     avatarUrl?: string | null | undefined;
                     communityAvatar?: boolean | undefined;
+                    customStatus?: {
+                        text: string | null;
+                        emoji: string | null;
+                        expiresAt: number | null;
+                    } | null | undefined;
                 };
             };
             outputFormat: "json";
@@ -4011,6 +4021,11 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     presence: "online" | "idle" | "dnd" | "offline";
                     avatarUrl?: string | null | undefined;
                     communityAvatar?: boolean | undefined;
+                    customStatus?: {
+                        text: string | null;
+                        emoji: string | null;
+                        expiresAt: number | null;
+                    } | null | undefined;
                 };
             };
             outputFormat: "json";
@@ -4146,6 +4161,11 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     presence: "online" | "idle" | "dnd" | "offline";
                     avatarUrl?: string | null | undefined;
                     communityAvatar?: boolean | undefined;
+                    customStatus?: {
+                        text: string | null;
+                        emoji: string | null;
+                        expiresAt: number | null;
+                    } | null | undefined;
                 };
             };
             outputFormat: "json";
