@@ -221,6 +221,16 @@ describe("custom emoji", () => {
       s.send({ type: "reaction.add", ref, messageId: m.id, emoji: `<:elsewhere:${elsewhere.emoji.id}>` });
       const refused = await s.next("error", (f) => f.ref === ref);
       expect(refused.code).toBe("not_found");
+      // In a thread of the community's channel too (a thread room is a ChannelRoom of its own).
+      const made2 = await ok(201, member, "POST", `/api/channels/${channelId}/threads`, { name: "side talk" });
+      const t = await connectRoom(made2.thread.id, member);
+      try {
+        const tm = await say(t, "in the thread");
+        t.send({ type: "reaction.add", ref: nonce(), messageId: tm.id, emoji: `<:new_name:${made.emoji.id}>` });
+        expect((await t.next("reaction.added", (f) => f.messageId === tm.id)).emoji).toBe(`<:new_name:${made.emoji.id}>`);
+      } finally {
+        t.close();
+      }
       const bad = nonce();
       s.send({ type: "reaction.add", ref: bad, messageId: m.id, emoji: "<:Bad Name:x>" });
       expect((await s.next("error", (f) => f.ref === bad)).code).toBe("validation_failed");

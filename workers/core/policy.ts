@@ -44,7 +44,7 @@ import { loadThread, type ThreadRow } from "./threads";
 import { threadPerms } from "../shared/threads";
 import type { RegistrationMode } from "../shared/admin";
 import { and, eq } from "drizzle-orm";
-import { channels, customEmoji } from "./schema";
+import { channels, customEmoji, threads } from "./schema";
 
 const notFound = (what: string) => new ApiError("not_found", `No such ${what}.`);
 const forbidden = (message = "You do not have permission to do that.") => new ApiError("forbidden", message);
@@ -974,14 +974,22 @@ export async function canManageEmoji(db: Db, userId: string, communityId: string
  * `not_found` otherwise (an emoji of another community looks like one that does not exist).
  */
 export async function canUseCustomEmoji(db: Db, channelId: string, emojiId: string): Promise<{ name: string; communityId: string }> {
-  const row = (
-    await db
+  // The room is a community channel, or a thread of one (docs/threads.md: its own table).
+  const [inChannel, inThread] = await db.batch([
+    db
       .select({ name: customEmoji.name, communityId: customEmoji.communityId })
       .from(customEmoji)
       .innerJoin(channels, eq(channels.communityId, customEmoji.communityId))
       .where(and(eq(customEmoji.id, emojiId), eq(channels.id, channelId)))
-      .limit(1)
-  )[0];
+      .limit(1),
+    db
+      .select({ name: customEmoji.name, communityId: customEmoji.communityId })
+      .from(customEmoji)
+      .innerJoin(threads, eq(threads.communityId, customEmoji.communityId))
+      .where(and(eq(customEmoji.id, emojiId), eq(threads.id, channelId)))
+      .limit(1),
+  ]);
+  const row = inChannel[0] ?? inThread[0];
   if (!row) throw notFound("emoji");
   return row;
 }
