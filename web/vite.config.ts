@@ -1,12 +1,33 @@
+import { fileURLToPath } from "node:url";
 import { sveltekit } from "@sveltejs/kit/vite";
-import { defineConfig } from "vite";
+import { defineConfig, type Plugin } from "vite";
+
+/**
+ * The browser gets zod-lite (src/lib/validate/zod-lite.ts) for `import { z } from "zod"`: the
+ * same shared schemas, zod's parsing rules, ~2 KB instead of ~26 KB on every page that reads an
+ * answer or a frame. The server render keeps the real zod, as do the workers and the tests
+ * (zod-lite.test.ts compares the two on every shared schema).
+ */
+function zodLiteInBrowser(): Plugin {
+  const lite = fileURLToPath(new URL("./src/lib/validate/zod-lite.ts", import.meta.url));
+  return {
+    name: "woxly:zod-lite-in-browser",
+    enforce: "pre",
+    resolveId(source, _importer, options) {
+      if (source === "zod" && !options?.ssr) return lite;
+      return null;
+    },
+  };
+}
 
 export default defineConfig(({ command }) => {
   // A build inherits NODE_ENV from whatever runs it (vitest sets "test"), and Vite then makes
   // a development build. The app is only ever built to be served, so always for production.
   if (command === "build") process.env.NODE_ENV = "production";
   return {
-    plugins: [sveltekit()],
+    plugins: [zodLiteInBrowser(), sveltekit()],
+    // Source maps only on request, for bench/first-load/graph.mjs --modules (never deployed).
+    build: { sourcemap: process.env.WOXLY_BUILD_SOURCEMAP === "1" ? "hidden" : false },
     server: {
       // The shared protocol lives outside web/ (kit alias $shared).
       fs: { allow: ["../workers/shared"] },
