@@ -1,6 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { sveltekit } from "@sveltejs/kit/vite";
 import { defineConfig, type Plugin } from "vite";
+import { compiledMessages } from "./build/i18n.ts";
 
 /**
  * The browser gets zod-lite (src/lib/validate/zod-lite.ts) for `import { z } from "zod"`: the
@@ -20,12 +21,28 @@ function zodLiteInBrowser(): Plugin {
   };
 }
 
+/**
+ * `svelte-i18n` resolves to src/lib/i18n/runtime.ts (its API over messages compiled at build
+ * time by ./build/i18n.ts), in the browser and the server render alike: call sites keep
+ * `import { _ } from "svelte-i18n"` and its types; no ICU parser ships.
+ */
+function i18nRuntime(): Plugin {
+  const runtime = fileURLToPath(new URL("./src/lib/i18n/runtime.ts", import.meta.url));
+  return {
+    name: "woxly:i18n-runtime",
+    enforce: "pre",
+    resolveId(source) {
+      return source === "svelte-i18n" ? runtime : null;
+    },
+  };
+}
+
 export default defineConfig(({ command }) => {
   // A build inherits NODE_ENV from whatever runs it (vitest sets "test"), and Vite then makes
   // a development build. The app is only ever built to be served, so always for production.
   if (command === "build") process.env.NODE_ENV = "production";
   return {
-    plugins: [zodLiteInBrowser(), sveltekit()],
+    plugins: [zodLiteInBrowser(), i18nRuntime(), compiledMessages(), sveltekit()],
     // Source maps only on request, for bench/first-load/graph.mjs --modules (never deployed).
     build: { sourcemap: process.env.WOXLY_BUILD_SOURCEMAP === "1" ? "hidden" : false },
     server: {

@@ -21,6 +21,7 @@ const { values: flags } = parseArgs({
     modules: { type: "boolean", default: false },
     json: { type: "boolean", default: false },
     top: { type: "string", default: "40" },
+    "per-chunk": { type: "boolean", default: false },
   },
 });
 
@@ -86,6 +87,7 @@ if (flags.modules) {
       raw.set(src, (raw.get(src) ?? 0) + (end - s.generatedColumn));
     }
     const ratio = c.gzip / c.raw;
+    c.modules = [...raw].map(([src, n]) => [src.replace(/^(\.\.\/)+/, "").replace(/^.*node_modules\//, "node_modules/"), n * ratio]).sort((a, b) => b[1] - a[1]);
     for (const [src, n] of raw) {
       const name = src.replace(/^(\.\.\/)+/, "").replace(/^.*node_modules\//, "node_modules/");
       bySource.set(name, (bySource.get(name) ?? 0) + n * ratio);
@@ -98,7 +100,10 @@ if (flags.json) {
   console.log(JSON.stringify({ route: flags.route, nodes, total, chunks, modules }, null, 2));
 } else {
   console.log(`${flags.route}: nodes ${nodes.join(",")}; ${chunks.length} chunks, ${kb(total)} KB gzipped (level 9)`);
-  for (const c of chunks) console.log(`${kb(c.gzip).padStart(7)} KB  ${c.file}  ${c.name}`);
+  for (const c of chunks) {
+    console.log(`${kb(c.gzip).padStart(7)} KB  ${c.file}  ${c.name}`);
+    if (flags["per-chunk"] && c.modules) for (const [m, n] of c.modules.filter(([, n]) => n >= 100)) console.log(`          ${kb(n).padStart(6)} KB  ${m}`);
+  }
   if (modules) {
     console.log(`\nby source module (gzip share), top ${flags.top}:`);
     for (const [m, n] of modules.slice(0, Number(flags.top))) console.log(`${kb(n).padStart(7)} KB  ${m}`);
