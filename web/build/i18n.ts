@@ -4,8 +4,7 @@
  * a parser. The browser then ships neither intl-messageformat nor its ICU parser (~13 KB
  * gzipped); the parsing happens here, once, with the same parser svelte-i18n used.
  *
- * A compiled file is a flat object, `{ "chat.composer.send": Message }` (nested keys joined
- * with "."), where a Message is
+ * A compiled file keeps the JSON's nesting, with each message replaced by a Message:
  *   - a string: plain text, shown as it is (ICU quoting already resolved);
  *   - an array of parts: string | 0 (a plural's `#`) | [name] (an argument) |
  *     [name, "p" | "o", offset, { "=1" | "one" | ...: Message }] (plural, selectordinal) |
@@ -64,14 +63,20 @@ export function compileMessage(source: string, key = "?"): Message {
   return simplify(parts(parse(source, { ignoreTag: true }), key));
 }
 
-/** A message file's JSON (nested objects of ICU strings) compiled to a flat dictionary. */
-export function compileDictionary(json: unknown, prefix = "", out: Record<string, Message> = {}): Record<string, Message> {
-  if (json !== null && typeof json === "object" && !Array.isArray(json)) {
-    for (const [k, v] of Object.entries(json)) compileDictionary(v, prefix ? `${prefix}.${k}` : k, out);
-  } else if (typeof json === "string") {
-    out[prefix] = compileMessage(json, prefix);
-  } else {
-    throw new Error(`i18n: "${prefix}" is not a string`);
+/**
+ * A message file's JSON compiled: the same nesting, each ICU string replaced by its Message
+ * (nested objects stay objects; a Message is a string or an array). Nested, not flat: the
+ * repeated key prefixes of a flat dictionary cost ~1.4 KB gzipped for the English files.
+ */
+export type Dictionary = { [key: string]: Message | Dictionary };
+export function compileDictionary(json: unknown, prefix = ""): Dictionary {
+  if (json === null || typeof json !== "object" || Array.isArray(json)) throw new Error(`i18n: "${prefix}" is not an object of messages`);
+  const out: Dictionary = {};
+  for (const [k, v] of Object.entries(json)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (typeof v === "string") out[k] = compileMessage(v, key);
+    else if (v !== null && typeof v === "object" && !Array.isArray(v)) out[k] = compileDictionary(v, key);
+    else throw new Error(`i18n: "${key}" is not a string`);
   }
   return out;
 }

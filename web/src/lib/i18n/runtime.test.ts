@@ -18,7 +18,7 @@ const dir = import.meta.dirname;
 const files = readdirSync(dir).filter((f) => f.endsWith(".json"));
 
 function flatten(value: unknown, prefix: string, out: Map<string, string>): Map<string, string> {
-  if (value !== null && typeof value === "object") for (const [k, v] of Object.entries(value)) flatten(v, prefix ? `${prefix}.${k}` : k, out);
+  if (value !== null && typeof value === "object" && !Array.isArray(value)) for (const [k, v] of Object.entries(value)) flatten(v, prefix ? `${prefix}.${k}` : k, out);
   else out.set(prefix, value as string);
   return out;
 }
@@ -30,7 +30,7 @@ function argNames(m: Message, out = new Set<string>()): Set<string> {
     if (typeof part === "string" || part === 0) continue;
     out.add(part[0]);
     if (part[1] === "s") Object.values(part[2]).forEach((b) => argNames(b, out));
-    else if (part.length === 4) Object.values(part[3]).forEach((b) => argNames(b, out));
+    else if (part.length === 4) Object.values((part as [string, "p", number, Record<string, Message>])[3]).forEach((b) => argNames(b, out));
   }
   return out;
 }
@@ -48,10 +48,10 @@ describe("compiled messages against intl-messageformat", () => {
     for (const f of files) {
       const loc = /(en|ru|ky)\.json$/.exec(f)![1]!;
       const source = flatten(JSON.parse(readFileSync(path.join(dir, f), "utf8")), "", new Map());
-      const compiled = compileDictionary(JSON.parse(readFileSync(path.join(dir, f), "utf8")));
-      expect(Object.keys(compiled).sort(), f).toEqual([...source.keys()].sort());
+      const compiled = flatten(compileDictionary(JSON.parse(readFileSync(path.join(dir, f), "utf8"))), "", new Map()) as unknown as Map<string, Message>;
+      expect([...compiled.keys()].sort(), f).toEqual([...source.keys()].sort());
       for (const [key, text] of source) {
-        const names = [...argNames(compiled[key]!)];
+        const names = [...argNames(compiled.get(key)!)];
         const reference = new IntlMessageFormat(text, loc, undefined, { ignoreTag: true });
         const sets: Record<string, unknown>[] = names.length
           ? [...NUMBERS.map((n) => Object.fromEntries(names.map((a) => [a, n]))), Object.fromEntries(names.map((a) => [a, "Ann <b>"]))]
@@ -64,7 +64,7 @@ describe("compiled messages against intl-messageformat", () => {
           } catch {
             continue;
           }
-          expect(formatCompiled(compiled[key]!, values, loc), `${f} ${key} ${JSON.stringify(values)}`).toBe(expected);
+          expect(formatCompiled(compiled.get(key)!, values, loc), `${f} ${key} ${JSON.stringify(values)}`).toBe(expected);
           checked++;
         }
       }
@@ -77,6 +77,7 @@ describe("compiled messages against intl-messageformat", () => {
     expect(compileMessage("It's {n, plural, one {# day} other {# days}}")).toEqual(["It's ", ["n", "p", 0, { one: [0, " day"], other: [0, " days"] }]]);
     expect(() => compileMessage("{d, date, short}", "some.key")).toThrow(/some\.key/);
     expect(() => compileDictionary({ a: { b: 3 } })).toThrow(/a\.b/);
+    expect(compileDictionary({ a: { b: "x {n}", c: "y" } })).toEqual({ a: { b: ["x ", ["n"]], c: "y" } });
   });
 
   it("the Vite step resolves only message files to their compiled modules", async () => {

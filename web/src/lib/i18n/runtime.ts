@@ -14,10 +14,11 @@
  * runtime.test.ts checks the output against intl-messageformat for every message.
  */
 import { derived, writable, type Readable } from "svelte/store";
-import type { Message, Part } from "../../../build/i18n";
+import type { Dictionary as Nested, Message, Part } from "../../../build/i18n";
 
+/** Messages by their full id ("chat.composer.send"). */
 type Dictionary = Record<string, Message>;
-type Loader = () => Promise<{ default: Dictionary } | Dictionary>;
+type Loader = () => Promise<{ default: Nested } | Nested>;
 type Values = Record<string, unknown>;
 interface FormatOptions {
   values?: Values;
@@ -42,9 +43,19 @@ function chain(loc: string): string[] {
   return out;
 }
 
-export function addMessages(loc: string, ...dicts: Dictionary[]): void {
+/** A compiled file's nesting flattened to ids (a Message is a string or an array, never an object). */
+function flatten(nested: Nested, prefix: string, out: Dictionary): Dictionary {
+  for (const [k, v] of Object.entries(nested)) {
+    const id = prefix ? `${prefix}.${k}` : k;
+    if (typeof v === "string" || Array.isArray(v)) out[id] = v;
+    else flatten(v, id, out);
+  }
+  return out;
+}
+
+export function addMessages(loc: string, ...dicts: Nested[]): void {
   const dict = dictionaries.get(loc) ?? {};
-  for (const d of dicts) Object.assign(dict, d);
+  for (const d of dicts) flatten(d, "", dict);
   dictionaries.set(loc, dict);
   revision.update((n) => n + 1);
 }
@@ -63,7 +74,7 @@ async function flush(loc: string): Promise<void> {
       if (!queue?.length) return loading.get(l);
       queues.delete(l);
       const p = Promise.all(queue.map((load) => load())).then((mods) => {
-        addMessages(l, ...mods.map((m) => ("default" in m ? (m.default as Dictionary) : m)));
+        addMessages(l, ...mods.map((m) => ("default" in m ? (m.default as Nested) : m)));
       });
       loading.set(l, p);
       return p;
