@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { sveltekit } from "@sveltejs/kit/vite";
 import { defineConfig, type Plugin } from "vite";
-import { compiledMessages } from "./build/i18n.ts";
+import { compiledMessages } from "./build/i18n.js";
 
 /**
  * The browser gets zod-lite (src/lib/validate/zod-lite.ts) for `import { z } from "zod"`: the
