@@ -3,6 +3,7 @@
  * core and each language) is fetched only once a message with a fenced code block is shown,
  * and the block is then highlighted; a channel without code blocks never requests it. The
  * chunks have hashed names, so the JavaScript the page receives is recognised by content.
+ * Neither zod classic nor an ICU message parser is among the scripts of a channel's load.
  * The invite page ships none of the app's JavaScript (server-rendered; static/invite.js only).
  * The bytes and times themselves are measured by bench/first-load/run.mjs, not here.
  */
@@ -25,6 +26,10 @@ afterAll(async () => {
 const HLJS_CORE = "did you forget to load/include a language module";
 /** A string of the python language definition only (one of its built-ins). */
 const HLJS_PYTHON = "__import__";
+/** zod classic (a method every schema of it carries): the browser parses with zod-lite instead. */
+const ZOD_CLASSIC = "toJSONSchema";
+/** intl-messageformat's ICU parser (one of its error kinds): messages are compiled at build time. */
+const ICU_PARSER = "EXPECT_ARGUMENT_CLOSING_BRACE";
 
 describe("first load", () => {
   it("requests highlight.js only when a code block appears, then highlights it", async () => {
@@ -59,6 +64,11 @@ describe("first load", () => {
     expect(await received(HLJS_CORE)).toEqual([]);
     expect(await received(HLJS_PYTHON)).toEqual([]);
     expect(await log.locator("[class*='hljs-']").count()).toBe(0);
+    // No schema library and no ICU parser either: the shared schemas run on zod-lite, and the
+    // strings arrive compiled (web/build/i18n.ts).
+    expect(scripts.length).toBeGreaterThan(10);
+    expect(await received(ZOD_CLASSIC)).toEqual([]);
+    expect(await received(ICU_PARSER)).toEqual([]);
 
     // A code block arrives: the core and its language are fetched, and the block is highlighted.
     await sendOverSocket(base, channelId, owner, ["```python\nimport os\ndef main():\n    return os.getcwd()\n```"]);
