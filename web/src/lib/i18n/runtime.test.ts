@@ -29,7 +29,7 @@ function argNames(m: Message, out = new Set<string>()): Set<string> {
   for (const part of m) {
     if (typeof part === "string" || part === 0) continue;
     out.add(part[0]);
-    if (part[1] === "s") Object.values(part[2]).forEach((b) => argNames(b, out));
+    if (part[1] === "s") Object.values((part as [string, "s", Record<string, Message>])[2]).forEach((b) => argNames(b, out));
     else if (part.length === 4) Object.values((part as [string, "p", number, Record<string, Message>])[3]).forEach((b) => argNames(b, out));
   }
   return out;
