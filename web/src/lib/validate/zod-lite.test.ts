@@ -190,6 +190,31 @@ describe("zod-lite against zod", () => {
   });
 });
 
+describe("zod-lite covers what the app calls", () => {
+  it("has every z.<name> the web app and the shared modules use (types aside)", async () => {
+    const { readdirSync, readFileSync } = await import("node:fs");
+    const path = await import("node:path");
+    const { z: lite } = await import("./zod-lite");
+    const root = path.resolve(import.meta.dirname, "../../../..");
+    const used = new Set<string>();
+    const scan = (dir: string) => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        const p = path.join(dir, e.name);
+        if (e.isDirectory()) scan(p);
+        else if (/\.(ts|svelte)$/.test(e.name) && !/\.test\.ts$/.test(e.name)) {
+          for (const m of readFileSync(p, "utf8").matchAll(/\bz\.([A-Za-z]+)\b/g)) used.add(m[1]!);
+        }
+      }
+    };
+    scan(path.join(root, "web/src"));
+    scan(path.join(root, "workers/shared"));
+    const TYPES = new Set(["infer", "input", "output", "ZodType", "ZodError", "ZodTypeAny", "ZodSchema", "core"]);
+    expect(used.has("object")).toBe(true);
+    const missing = [...used].filter((n) => !TYPES.has(n) && !(n in lite));
+    expect(missing, "add these to zod-lite.ts").toEqual([]);
+  });
+});
+
 describe("the socket helper with zod-lite", () => {
   it("refuses malformed frames and passes good ones, stripped as zod would", async () => {
     vi.resetModules();
