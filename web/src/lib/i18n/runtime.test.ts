@@ -12,7 +12,7 @@ import { get } from "svelte/store";
 import { describe, expect, it } from "vitest";
 import { compileDictionary, compileMessage, compiledMessages, MESSAGE_FILE } from "../../../build/i18n";
 import type { Message } from "../../../build/i18n";
-import { _, addMessages, formatCompiled, init, locale, register, waitLocale } from "./runtime";
+import { _, addMessages, date, formatCompiled, init, locale, number, register, waitLocale } from "./runtime";
 
 const dir = import.meta.dirname;
 const files = readdirSync(dir).filter((f) => f.endsWith(".json"));
@@ -122,5 +122,7 @@ describe("the svelte-i18n API over compiled messages", () => {
     expect(t()({ id: "a.hello", values: { name: "Ann" }, locale: "en" })).toBe("Hello Ann");
     await waitLocale("ru");
     expect(loaded).toBe(1);
+    expect(get(number)(1234.5 as never)).toBe(new Intl.NumberFormat("ru").format(1234.5));
+    expect(get(date)(0 as never, { locale: "en", timeZone: "UTC" })).toBe("1/1/1970");
   });
 });

@@ -166,3 +166,13 @@ function format(idOrOptions: string | ({ id: string } & FormatOptions), options:
 export const _: Readable<Formatter> = derived([current, revision], () => format as Formatter);
 export const t = _;
 export { _ as format };
+
+// svelte-i18n's other formatters, for the current locale (Intl with the options given).
+type Intl2<O> = (value: never, options?: O & { locale?: string }) => string;
+const intl = <O>(make: (loc: string, o?: O) => { format(v: never): string }) =>
+  derived(current, (loc) => ((v: never, o?: O & { locale?: string }) => make(o?.locale ?? loc ?? fallbackLocale, o).format(v)) as Intl2<O>);
+export const number = intl<Intl.NumberFormatOptions>((l, o) => new Intl.NumberFormat(l, o));
+export const date = intl<Intl.DateTimeFormatOptions>((l, o) => new Intl.DateTimeFormat(l, o ?? { dateStyle: "short" }));
+export const time = intl<Intl.DateTimeFormatOptions>((l, o) => new Intl.DateTimeFormat(l, o ?? { timeStyle: "short" }));
+/** Messages load before a locale switch completes, so there is never a loading state to show. */
+export const isLoading: Readable<boolean> = { subscribe: writable(false).subscribe };
