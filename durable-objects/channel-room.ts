@@ -38,7 +38,9 @@ import {
   parseMentions,
 } from "../workers/shared/chat";
 import { attachments as attachmentsTable, channelRecipients, channels, roles, tickets as ticketsTable } from "../workers/core/schema";
-import { canMentionEveryone, canPingRole, canSeeChannel, canUseCustomEmoji, visitorRoomPerms } from "../workers/core/policy";
+import { canMentionEveryone, canPingRole, canSeeChannel, canUseCustomEmoji, slowmodeWait, visitorRoomPerms } from "../workers/core/policy";
+import { timedOut } from "../workers/shared/moderation";
+import { RoomModeration, nextTimeoutEnd } from "./room-moderation";
 import { loadTicket } from "../workers/core/desk";
 import { ASSISTANT_AUTHOR_ID, type TranscriptLine } from "../workers/shared/desk";
 import { log } from "../workers/core/log";
@@ -204,10 +206,85 @@ export class ChannelRoom extends RealtimeServer<ClientFrame, ServerFrame> {
     void this.#room;
   }
 
+  // --- moderation (room-moderation.ts, docs/moderation.md) --------------------------------
+
+  #modStore: RoomModeration | undefined;
+  get #mod(): RoomModeration {
+    this.#modStore ??= new RoomModeration(this.ctx.storage.sql);
+    return this.#modStore;
+  }
+
+  /** The channel's slowmode, seconds: from this room's storage, or D1 the first time. */
+  async #slowmodeSeconds(): Promise<number> {
+    const known = this.#mod.slowmode();
+    if (known !== null) return known;
+    const row = (await makeDb(this.env.DB).select({ s: channels.slowmodeSeconds }).from(channels).where(eq(channels.id, this.name)).limit(1))[0];
+    this.#mod.setSlowmode(row?.s ?? 0);
+    return row?.s ?? 0;
+  }
+
+  /** Wakes the room when the first timeout among its sockets ends, to give them their permissions back (onAlarm). */
+  async #armTimeoutAlarm(): Promise<void> {
+    const next = nextTimeoutEnd(this.#identities(), Date.now());
+    if (next === null) return;
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > next) await this.ctx.storage.setAlarm(next);
+  }
+
+  *#identities(): Iterable<ConnectionIdentity> {
+    for (const conn of this.getConnections<SocketState>()) {
+      const id = this.stateOf(conn)?.identity;
+      if (id) yield id;
+    }
+  }
+
+  /** Re-reads the access of `userIds` whose timeout has ended and updates their sockets (permissions.updated). */
+  async #timeoutsEnded(userIds: string[]): Promise<void> {
+    const db = makeDb(this.env.DB);
+    for (const userId of new Set(userIds)) {
+      let a;
+      try {
+        a = await canSeeChannel(db, userId, this.name);
+      } catch (e) {
+        if (e instanceof ApiError && e.code === "not_found") this.closeUser(userId, CLOSE.ACCESS_LOST);
+        else log({ event: "channel_room.timeout_refresh_failed", channelId: this.name, userId, error: String(e) });
+        continue;
+      }
+      this.#setAccess(userId, formatPermissions(a.perms), a.community?.timeoutUntil ?? null);
+    }
+  }
+
+  /** Stores a member's permissions and timeout on each of their sockets and tells them when it changed. Returns how many changed. */
+  #setAccess(userId: string, perms: string, timeoutUntil: number | null): number {
+    const until = timedOut(timeoutUntil, Date.now()) ? timeoutUntil! : undefined;
+    let updated = 0;
+    for (const conn of this.getConnections<SocketState>()) {
+      const state = this.stateOf(conn);
+      if (!state || state.identity.userId !== userId) continue;
+      if (perms === state.identity.perms && until === state.identity.timeoutUntil) continue;
+      const { timeoutUntil: _old, ...rest } = state.identity;
+      conn.setState({ ...state, identity: until === undefined ? { ...rest, perms } : { ...rest, perms, timeoutUntil: until } });
+      this.send(conn, until === undefined ? { type: "permissions.updated", perms } : { type: "permissions.updated", perms, timeoutUntil: until });
+      updated++;
+    }
+    return updated;
+  }
+
+  /** Deletes one message (a moderator resolving a report over HTTP; callers check MANAGE_MESSAGES). Whether it was there. */
+  async deleteMessage(id: string): Promise<boolean> {
+    return this.#deleteAndBroadcast(id);
+  }
+
+  /** Sets the channel's slowmode, seconds (the api calls it after writing D1). */
+  async setSlowmode(seconds: number): Promise<void> {
+    this.#mod.setSlowmode(seconds);
+  }
+
   // --- connections ---------------------------------------------------------------------
 
   protected welcome(conn: Socket, identity: ConnectionIdentity, via: { newTicket: string | null }): void {
     if (this.#room.communityId() === null) this.#room.setCommunityId(identity.communityId);
+    if (identity.timeoutUntil !== undefined) this.ctx.waitUntil(this.#armTimeoutAlarm());
     // Queued events go out first: `ready.headSeq` covers them, and a client ignores events
     // before `ready`, so none arrives after it that the new socket should not apply.
     this.#flush();
@@ -216,7 +293,7 @@ export class ChannelRoom extends RealtimeServer<ClientFrame, ServerFrame> {
       headSeq: this.#room.head(),
       oldestSeq: this.#room.oldestSeq(),
       lastReadSeq: this.#room.lastRead(identity.userId),
-      me: { userId: identity.userId, perms: identity.perms },
+      me: { userId: identity.userId, perms: identity.perms, ...(identity.timeoutUntil ? { timeoutUntil: identity.timeoutUntil } : {}) },
       // Handed back a little before it expires, so a reconnect never races its expiry.
       ...(via.newTicket ? { ticket: { token: via.newTicket, ttlMs: CONNECT_TICKET_TTL_MS - 60_000 } } : {}),
     });
@@ -283,6 +360,11 @@ export class ChannelRoom extends RealtimeServer<ClientFrame, ServerFrame> {
   }
 
   protected async handle(conn: Socket, f: ClientFrame, state: SocketState): Promise<void> {
+    // A timeout that ended while the room slept (or that a connect ticket still carries): re-read access first.
+    if (state.identity.timeoutUntil !== undefined && !timedOut(state.identity.timeoutUntil, Date.now())) {
+      await this.#timeoutsEnded([state.identity.userId]);
+      state = this.stateOf(conn) ?? state;
+    }
     const me = state.identity;
     const perms = parsePermissions(me.perms);
     switch (f.type) {
@@ -383,6 +465,12 @@ export class ChannelRoom extends RealtimeServer<ClientFrame, ServerFrame> {
       if (files.some((a) => this.#room.attachmentUsed(a.id))) throw new FrameError("invalid_attachment", "An attachment is already part of another message.");
     }
 
+    // Slowmode last, with nothing awaited between the check and the write.
+    const slowmode = me.communityId ? (this.#mod.slowmode() ?? (await this.#slowmodeSeconds())) : 0;
+    if (this.#ackFromNonce(conn, me, f.nonce)) return;
+    const slowWait = slowmodeWait(perms, slowmode, this.#mod.lastSent(me.userId), Date.now());
+    if (slowWait > 0) throw new FrameError("slowmode", `Slowmode is on: you can send again in ${Math.ceil(slowWait / 1000)} s.`, { retryAfterMs: slowWait });
+
     const createdAt = Date.now();
     const written = this.#room.insertMessage({
       id: newId(createdAt),
@@ -397,6 +485,7 @@ export class ChannelRoom extends RealtimeServer<ClientFrame, ServerFrame> {
       nonce: { userId: me.userId, nonce: f.nonce },
     });
     this.#room.recordSend(me.userId, createdAt);
+    if (slowmode > 0) this.#mod.recordSent(me.userId, createdAt);
     // What you wrote yourself is read: the sender's marker moves with their message (written.seq is the head).
     this.#room.markReadAtHead(me.userId, written.seq, createdAt);
     this.send(conn, { type: "message.ack", nonce: f.nonce, message: written.message });
@@ -723,9 +812,15 @@ export class ChannelRoom extends RealtimeServer<ClientFrame, ServerFrame> {
     const ticket = this.#room.ticket();
     for (const [userId, conns] of byUser) {
       let perms: string | null;
+      let timeoutUntil: number | null = null;
       try {
         const visitor = conns.some((c) => this.stateOf(c)?.identity.kind === "visitor");
-        perms = visitor ? await this.#visitorPerms(db, userId, ticket) : formatPermissions((await canSeeChannel(db, userId, this.name)).perms);
+        if (visitor) perms = await this.#visitorPerms(db, userId, ticket);
+        else {
+          const a = await canSeeChannel(db, userId, this.name);
+          perms = formatPermissions(a.perms);
+          timeoutUntil = a.community?.timeoutUntil ?? null;
+        }
       } catch (e) {
         if (!(e instanceof ApiError && e.code === "not_found")) {
           log({ event: "channel_room.revalidate_failed", channelId: this.name, userId, error: String(e) });
@@ -737,14 +832,9 @@ export class ChannelRoom extends RealtimeServer<ClientFrame, ServerFrame> {
         closed += this.closeUser(userId, CLOSE.ACCESS_LOST);
         continue;
       }
-      for (const conn of conns) {
-        const state = this.stateOf(conn);
-        if (!state || perms === state.identity.perms) continue;
-        conn.setState({ ...state, identity: { ...state.identity, perms } });
-        this.send(conn, { type: "permissions.updated", perms });
-        updated++;
-      }
+      updated += this.#setAccess(userId, perms, timeoutUntil);
     }
+    await this.#armTimeoutAlarm();
     return { checked: byUser.size, closed, updated };
   }
 
@@ -909,6 +999,7 @@ export class ChannelRoom extends RealtimeServer<ClientFrame, ServerFrame> {
     this.closeAll(CLOSE.GONE);
     this.#room.dropAll();
     this.#store = undefined;
+    this.#modStore = undefined;
     this.#replayBuckets = undefined;
     await this.ctx.storage.deleteAll();
     const prefix = `attachments/${this.name}/`;
@@ -973,6 +1064,14 @@ export class ChannelRoom extends RealtimeServer<ClientFrame, ServerFrame> {
   }
 
   override async onAlarm(): Promise<void> {
+    // Community rooms wake for timeouts ending (DMs have no timeouts; their alarm is the call's).
+    if (this.#room.communityId()) {
+      const now = Date.now();
+      const ended = [...this.#identities()].filter((id) => id.timeoutUntil !== undefined && !timedOut(id.timeoutUntil, now)).map((id) => id.userId);
+      await this.#timeoutsEnded(ended);
+      await this.#armTimeoutAlarm();
+      return;
+    }
     await this.#calls.alarm();
   }
 }

@@ -291,6 +291,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     }[];
                     permissions: string;
                     createdAt: number;
+                    slowmodeSeconds?: number | undefined;
                 }[];
                 roles: {
                     id: string;
@@ -360,6 +361,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     }[];
                     permissions: string;
                     createdAt: number;
+                    slowmodeSeconds?: number | undefined;
                 }[];
                 roles: {
                     id: string;
@@ -378,6 +380,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     isOwner: boolean;
                     permissions: string;
                     joinedAt: number;
+                    timeoutUntil?: number | null | undefined;
                 };
             };
             outputFormat: "json";
@@ -499,7 +502,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
             } & {
                 query: {
                     before?: string | undefined;
-                    action?: "community.update" | "community.icon_update" | "community.transfer" | "channel.create" | "channel.update" | "channel.delete" | "channel.reorder" | "overwrite.update" | "overwrite.delete" | "role.create" | "role.update" | "role.delete" | "role.reorder" | "member.role_add" | "member.role_remove" | "member.nickname" | "member.avatar_reset" | "emoji.create" | "emoji.update" | "emoji.delete" | "member.kick" | "member.ban" | "member.unban" | "invite.create" | "invite.revoke" | "desk.create" | "desk.update" | "desk.delete" | "desk.key_create" | "desk.key_revoke" | undefined;
+                    action?: "community.update" | "community.icon_update" | "community.transfer" | "channel.create" | "channel.update" | "channel.delete" | "channel.reorder" | "overwrite.update" | "overwrite.delete" | "role.create" | "role.update" | "role.delete" | "role.reorder" | "member.role_add" | "member.role_remove" | "member.nickname" | "member.avatar_reset" | "emoji.create" | "emoji.update" | "emoji.delete" | "member.kick" | "member.ban" | "member.unban" | "invite.create" | "invite.revoke" | "desk.create" | "desk.update" | "desk.delete" | "desk.key_create" | "desk.key_revoke" | "member.timeout" | "member.timeout_lift" | "member.purge_messages" | "channel.slowmode" | "report.resolve" | undefined;
                     actorId?: string | undefined;
                     limit?: string | string[] | undefined;
                 };
@@ -508,7 +511,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                 entries: {
                     id: string;
                     actorId: string;
-                    action: "community.update" | "community.icon_update" | "community.transfer" | "channel.create" | "channel.update" | "channel.delete" | "channel.reorder" | "overwrite.update" | "overwrite.delete" | "role.create" | "role.update" | "role.delete" | "role.reorder" | "member.role_add" | "member.role_remove" | "member.nickname" | "member.avatar_reset" | "emoji.create" | "emoji.update" | "emoji.delete" | "member.kick" | "member.ban" | "member.unban" | "invite.create" | "invite.revoke" | "desk.create" | "desk.update" | "desk.delete" | "desk.key_create" | "desk.key_revoke";
+                    action: "community.update" | "community.icon_update" | "community.transfer" | "channel.create" | "channel.update" | "channel.delete" | "channel.reorder" | "overwrite.update" | "overwrite.delete" | "role.create" | "role.update" | "role.delete" | "role.reorder" | "member.role_add" | "member.role_remove" | "member.nickname" | "member.avatar_reset" | "emoji.create" | "emoji.update" | "emoji.delete" | "member.kick" | "member.ban" | "member.unban" | "invite.create" | "invite.revoke" | "desk.create" | "desk.update" | "desk.delete" | "desk.key_create" | "desk.key_revoke" | "member.timeout" | "member.timeout_lift" | "member.purge_messages" | "channel.slowmode" | "report.resolve";
                     targetKind: string | null;
                     targetId: string | null;
                     changes: {
@@ -565,6 +568,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     }[];
                     permissions: string;
                     createdAt: number;
+                    slowmodeSeconds?: number | undefined;
                 };
             };
             outputFormat: "json";
@@ -605,6 +609,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     }[];
                     permissions: string;
                     createdAt: number;
+                    slowmodeSeconds?: number | undefined;
                 }[];
             };
             outputFormat: "json";
@@ -804,6 +809,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                         emoji: string | null;
                         expiresAt: number | null;
                     } | null | undefined;
+                    timeoutUntil?: number | null | undefined;
                 }[];
                 nextAfter: string | null;
             };
@@ -843,6 +849,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                         emoji: string | null;
                         expiresAt: number | null;
                     } | null | undefined;
+                    timeoutUntil?: number | null | undefined;
                 };
             };
             outputFormat: "json";
@@ -1027,6 +1034,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     }[];
                     permissions: string;
                     createdAt: number;
+                    slowmodeSeconds?: number | undefined;
                 };
             };
             outputFormat: "json";
@@ -1080,6 +1088,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     }[];
                     permissions: string;
                     createdAt: number;
+                    slowmodeSeconds?: number | undefined;
                 };
             };
             outputFormat: "json";
@@ -4026,6 +4035,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                         emoji: string | null;
                         expiresAt: number | null;
                     } | null | undefined;
+                    timeoutUntil?: number | null | undefined;
                 };
             };
             outputFormat: "json";
@@ -4166,6 +4176,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                         emoji: string | null;
                         expiresAt: number | null;
                     } | null | undefined;
+                    timeoutUntil?: number | null | undefined;
                 };
             };
             outputFormat: "json";
@@ -4444,7 +4455,261 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
             status: import("hono/utils/http-status").ContentfulStatusCode;
         };
     };
-}, "/threads">, "/api">, "/", "/">;
+}, "/threads"> | import("hono/types").MergeSchemaPath<{
+    "/:id/members/:userId/timeout": {
+        $put: {
+            input: {
+                param: {
+                    id: string;
+                    userId: string;
+                };
+            } & {
+                json: {
+                    seconds: number;
+                    reason?: string | undefined;
+                };
+            };
+            output: {
+                timeoutUntil: number;
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/:id/members/:userId/timeout": {
+        $delete: {
+            input: {
+                param: {
+                    id: string;
+                    userId: string;
+                };
+            };
+            output: {
+                timeoutUntil: null;
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/:id/members/:userId/purge-messages": {
+        $post: {
+            input: {
+                param: {
+                    id: string;
+                    userId: string;
+                };
+            } & {
+                json: {
+                    seconds: number;
+                };
+            };
+            output: {
+                deleted: number;
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/:id/reports": {
+        $get: {
+            input: {
+                param: {
+                    id: string;
+                };
+            } & {
+                query: {
+                    status?: "open" | "resolved" | undefined;
+                };
+            };
+            output: {
+                reports: {
+                    id: string;
+                    channelId: string;
+                    messageId: string;
+                    reporter: {
+                        id: string;
+                        username: string;
+                        displayName: string;
+                        avatarUrl?: string | null | undefined;
+                    };
+                    reason: string;
+                    evidence: {
+                        content: string;
+                        author: {
+                            id: string;
+                            username: string;
+                            displayName: string;
+                            avatarUrl?: string | null | undefined;
+                        } | null;
+                        createdAt: number;
+                        editedAt: number | null;
+                        attachments: {
+                            id: string;
+                            filename: string;
+                            contentType: string;
+                            size: number;
+                        }[];
+                    };
+                    status: "open" | "resolved";
+                    resolution: "deleted" | "timed_out" | "dismissed" | null;
+                    resolvedBy: string | null;
+                    resolvedAt: number | null;
+                    createdAt: number;
+                }[];
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/:id/reports/:reportId/resolve": {
+        $post: {
+            input: {
+                param: {
+                    id: string;
+                    reportId: string;
+                };
+            } & {
+                json: {
+                    action: "delete";
+                } | {
+                    action: "timeout";
+                    seconds: number;
+                } | {
+                    action: "dismiss";
+                };
+            };
+            output: {
+                report: {
+                    id: string;
+                    channelId: string;
+                    messageId: string;
+                    reporter: {
+                        id: string;
+                        username: string;
+                        displayName: string;
+                        avatarUrl?: string | null | undefined;
+                    };
+                    reason: string;
+                    evidence: {
+                        content: string;
+                        author: {
+                            id: string;
+                            username: string;
+                            displayName: string;
+                            avatarUrl?: string | null | undefined;
+                        } | null;
+                        createdAt: number;
+                        editedAt: number | null;
+                        attachments: {
+                            id: string;
+                            filename: string;
+                            contentType: string;
+                            size: number;
+                        }[];
+                    };
+                    status: "open" | "resolved";
+                    resolution: "deleted" | "timed_out" | "dismissed" | null;
+                    resolvedBy: string | null;
+                    resolvedAt: number | null;
+                    createdAt: number;
+                };
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+}, "/communities"> | import("hono/types").MergeSchemaPath<{
+    "/:id/slowmode": {
+        $put: {
+            input: {
+                param: {
+                    id: string;
+                };
+            } & {
+                json: {
+                    seconds: number;
+                };
+            };
+            output: {
+                seconds: number;
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+} & {
+    "/:id/messages/:messageId/report": {
+        $post: {
+            input: {
+                param: {
+                    id: string;
+                    messageId: string;
+                };
+            } & {
+                json: {
+                    reason: string;
+                };
+            };
+            output: {
+                report: {
+                    id: string;
+                    channelId: string;
+                    messageId: string;
+                    reporter: {
+                        id: string;
+                        username: string;
+                        displayName: string;
+                        avatarUrl?: string | null | undefined;
+                    };
+                    reason: string;
+                    evidence: {
+                        content: string;
+                        author: {
+                            id: string;
+                            username: string;
+                            displayName: string;
+                            avatarUrl?: string | null | undefined;
+                        } | null;
+                        createdAt: number;
+                        editedAt: number | null;
+                        attachments: {
+                            id: string;
+                            filename: string;
+                            contentType: string;
+                            size: number;
+                        }[];
+                    };
+                    status: "open" | "resolved";
+                    resolution: "deleted" | "timed_out" | "dismissed" | null;
+                    resolvedBy: string | null;
+                    resolvedAt: number | null;
+                    createdAt: number;
+                };
+            };
+            outputFormat: "json";
+            status: 201;
+        };
+    };
+} & {
+    "/:id/voice/refresh": {
+        $post: {
+            input: {
+                param: {
+                    id: string;
+                };
+            };
+            output: {
+                inCall: boolean;
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+}, "/channels">, "/api">, "/", "/">;
 /** `typeof app` for `hc<AppType>`: the route schema only, no server types. */
 export type AppType = ReturnType<typeof routes>;
 export {};

@@ -13,6 +13,7 @@
  */
 import { and, eq, inArray, or } from "drizzle-orm";
 import { DM_PERMISSIONS, P, computePermissions, parsePermissions, type OverwriteInput, type RoleInput } from "../shared/permissions";
+import { applyTimeout } from "../shared/moderation";
 import { bans, channelOverwrites, channelRecipients, channels, communities, memberRoles, members, roles, userBlocks } from "./schema";
 import type { Db } from "./db";
 import type { ThreadRow } from "./threads";
@@ -32,8 +33,8 @@ export interface PermissionModel {
   roles: Map<string, ModelRole>;
   /** Members covered by the model and their roles (not @everyone). */
   memberRoles: Map<string, string[]>;
-  /** The same members' nickname and join time (ms since the epoch). */
-  membership: Map<string, { nickname: string | null; joinedAt: number }>;
+  /** The same members' nickname, join time and timeout end (ms since the epoch; null: none). */
+  membership: Map<string, { nickname: string | null; joinedAt: number; timeoutUntil: number | null }>;
   /** The channels loaded (all of the community's, one, or none: see the entry points), in display order. */
   channels: ChannelRow[];
   overwrites: Map<string, OverwriteInput[]>;
@@ -56,6 +57,12 @@ export interface CommunityAccess {
   nickname: string | null;
   /** ms since the epoch */
   joinedAt: number;
+  /**
+   * Timed out until then (ms since the epoch), or null. While it is in the future every
+   * permission here and in the community's channels is already reduced to what a timed-out
+   * member keeps (shared/moderation.ts applyTimeout).
+   */
+  timeoutUntil: number | null;
 }
 
 /** A user's standing in one channel. */
@@ -85,11 +92,11 @@ const MAX_IN_LIST = 90;
 // ---------------------------------------------------------------------------------------
 
 const roleCols = { id: roles.id, permissions: roles.permissions, position: roles.position, isEveryone: roles.isEveryone, mentionable: roles.mentionable };
-const memberCols = { userId: members.userId, nickname: members.nickname, joinedAt: members.joinedAt };
+const memberCols = { userId: members.userId, nickname: members.nickname, joinedAt: members.joinedAt, timeoutUntil: members.timeoutUntil };
 const memberRoleCols = { userId: memberRoles.userId, roleId: memberRoles.roleId };
 
 type RoleRow = { id: string; permissions: string; position: number; isEveryone: boolean; mentionable: boolean };
-type MemberRow = { userId: string; nickname: string | null; joinedAt: number };
+type MemberRow = { userId: string; nickname: string | null; joinedAt: number; timeoutUntil: number | null };
 type OverwriteRow = typeof channelOverwrites.$inferSelect;
 
 /**
@@ -197,11 +204,11 @@ function buildModel(
   if (!everyone) return undefined;
   const wanted = userIds ? new Set(userIds) : undefined;
   const memberRoleMap = new Map<string, string[]>();
-  const membership = new Map<string, { nickname: string | null; joinedAt: number }>();
+  const membership = new Map<string, { nickname: string | null; joinedAt: number; timeoutUntil: number | null }>();
   for (const m of memberRows) {
     if (wanted && !wanted.has(m.userId)) continue;
     memberRoleMap.set(m.userId, []);
-    membership.set(m.userId, { nickname: m.nickname, joinedAt: m.joinedAt });
+    membership.set(m.userId, { nickname: m.nickname, joinedAt: m.joinedAt, timeoutUntil: m.timeoutUntil });
   }
   for (const mr of memberRoleRows) {
     if (roleMap.has(mr.roleId)) memberRoleMap.get(mr.userId)?.push(mr.roleId);
@@ -282,6 +289,7 @@ export function memberAccess(model: PermissionModel, userId: string): CommunityA
     communityRoles: model.roles,
     nickname: info.nickname,
     joinedAt: info.joinedAt,
+    timeoutUntil: info.timeoutUntil,
   };
 }
 
@@ -312,14 +320,19 @@ function modelInput(model: PermissionModel, userId: string) {
   };
 }
 
-/** Community-wide permissions of a member in the model (0 for non-members). */
-export function modelCommunityPerms(model: PermissionModel, userId: string): bigint {
-  if (!model.memberRoles.has(userId)) return 0n;
-  return computePermissions(modelInput(model, userId));
+/** A timed-out member's permissions are reduced until the timeout ends (shared/moderation.ts). */
+function withTimeout(model: PermissionModel, userId: string, perms: bigint): bigint {
+  return applyTimeout(perms, model.membership.get(userId)?.timeoutUntil, Date.now(), model.community.ownerId === userId);
 }
 
-/** A member's permissions in one channel of the model (0 for non-members). */
+/** Community-wide permissions of a member in the model (0 for non-members), a timeout applied. */
+export function modelCommunityPerms(model: PermissionModel, userId: string): bigint {
+  if (!model.memberRoles.has(userId)) return 0n;
+  return withTimeout(model, userId, computePermissions(modelInput(model, userId)));
+}
+
+/** A member's permissions in one channel of the model (0 for non-members), a timeout applied. */
 export function modelChannelPerms(model: PermissionModel, userId: string, channelId: string): bigint {
   if (!model.memberRoles.has(userId)) return 0n;
-  return computePermissions({ ...modelInput(model, userId), overwrites: model.overwrites.get(channelId) ?? [] });
+  return withTimeout(model, userId, computePermissions({ ...modelInput(model, userId), overwrites: model.overwrites.get(channelId) ?? [] }));
 }

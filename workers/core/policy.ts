@@ -12,6 +12,8 @@
  *   threads    threadRoomAccess (with shared/threads.ts threadPerms), canCreateThread, canManageThread, canJoinThread
  *   managing   canManageChannel, canGrant, outranks, canActOnRole, canActOnMember, canBan,
  *              rolesNotHeld, canGiveRoles, canOverwriteFor
+ *   moderation canTimeout, canPurgeMessages, canSetSlowmode, bypassesSlowmode, slowmodeWait,
+ *              canReportMessage, reportChannelsOf, canSeeReports, canResolveReport
  *   invites    canCreateInvite, canListInvites, canRevokeInvite
  *   calls      canCallInDm, canConnectVoice, canJoinVoice, mayExceedUserLimit,
  *              canStayInVoice, voiceGrantsFor, voiceGrantsNow, canModerateVoice, canMoveToVoice
@@ -26,6 +28,7 @@
 import { ApiError } from "../shared/errors";
 import { voiceGrants, type MediaGrants, type VoiceModeration } from "../shared/media";
 import { P, has } from "../shared/permissions";
+import { timedOut } from "../shared/moderation";
 import {
   type ChannelAccess,
   type ChannelRow,
@@ -369,6 +372,131 @@ export async function canOverwriteFor(db: Db, actor: CommunityAccess, kind: "rol
 }
 
 // ---------------------------------------------------------------------------------------
+// Moderation (docs/moderation.md): timeouts, slowmode, reports, deleting a member's recent
+// messages. A timeout itself is applied where permissions are computed (access.ts, with
+// shared/moderation.ts applyTimeout), so every rule above already answers for it.
+// ---------------------------------------------------------------------------------------
+
+/** Throws `forbidden` unless the target is a member strictly below the actor (never the owner, never oneself). */
+function requireStrictlyBelow(actor: CommunityAccess, target: CommunityAccess, what: string): void {
+  if (target.userId === actor.userId) throw forbidden(`You cannot ${what} yourself.`);
+  requireBelow(actor, target);
+}
+
+/**
+ * May the actor time out (or lift the timeout of) this member? MODERATE_MEMBERS community-wide
+ * (`forbidden`), a member (`not_found`) strictly below them: never the owner, never oneself
+ * (`forbidden`). Both standings; `not_found` for non-members.
+ */
+export async function canTimeout(db: Db, actorId: string, communityId: string, targetId: string): Promise<{ actor: CommunityAccess; target: CommunityAccess }> {
+  const actor = await canInCommunity(db, actorId, communityId, P.MODERATE_MEMBERS);
+  const target = await loadCommunityAccess(db, targetId, communityId);
+  if (!target) throw notFound("member");
+  requireStrictlyBelow(actor, target, "time out");
+  return { actor, target };
+}
+
+/**
+ * May the actor delete this member's recent messages in every channel of the community?
+ * MANAGE_MESSAGES community-wide (`forbidden`), a member (`not_found`) strictly below them.
+ */
+export async function canPurgeMessages(db: Db, actorId: string, communityId: string, targetId: string): Promise<CommunityAccess> {
+  const actor = await canInCommunity(db, actorId, communityId, P.MANAGE_MESSAGES);
+  const target = await loadCommunityAccess(db, targetId, communityId);
+  if (!target) throw notFound("member");
+  requireStrictlyBelow(actor, target, "do that to");
+  return target;
+}
+
+/**
+ * May the actor set this channel's slowmode? MANAGE_CHANNELS there (canManageChannel), and only
+ * channels with a chat (`bad_request` for categories).
+ */
+export async function canSetSlowmode(db: Db, actorId: string, channelId: string): Promise<ChannelAccess & { community: CommunityAccess }> {
+  const a = await canManageChannel(db, actorId, channelId, P.MANAGE_CHANNELS);
+  if (!(COMMUNITY_ROOM_KINDS as readonly string[]).includes(a.channel.kind)) throw new ApiError("bad_request", "Only channels with a chat have slowmode.");
+  return a;
+}
+
+/** Does a member with these channel permissions skip its slowmode? MANAGE_MESSAGES or MANAGE_CHANNELS there. */
+export function bypassesSlowmode(perms: bigint): boolean {
+  return has(perms, P.MANAGE_MESSAGES) || has(perms, P.MANAGE_CHANNELS);
+}
+
+/**
+ * How long this member must still wait before their next message in a channel with slowmode
+ * `seconds`, ms (0: they may send): `lastSentAt` is their last message there (ms since the
+ * epoch, or null), `now` ms since the epoch.
+ */
+export function slowmodeWait(perms: bigint, seconds: number, lastSentAt: number | null, now: number): number {
+  if (seconds <= 0 || lastSentAt === null || bypassesSlowmode(perms)) return 0;
+  return Math.max(0, lastSentAt + seconds * 1000 - now);
+}
+
+/**
+ * May the user report a message of this channel? Whoever can read it (canReadChannel: 404
+ * invisible, 403 without READ_HISTORY), in a community's channel (reports go to its
+ * moderators; DMs have none: `not_found`).
+ */
+export async function canReportMessage(db: Db, userId: string, channelId: string): Promise<ChannelAccess & { community: CommunityAccess }> {
+  const a = await canReadChannel(db, userId, channelId);
+  if (!a.community) throw notFound("channel");
+  return a as ChannelAccess & { community: CommunityAccess };
+}
+
+/** Which channels' reports a member handles: MODERATE_MEMBERS community-wide handles all; otherwise those where they hold MANAGE_MESSAGES (and can see). */
+export function reportChannelsOf(model: PermissionModel, access: CommunityAccess): Set<string> {
+  const all = has(access.perms, P.MODERATE_MEMBERS);
+  return new Set(
+    model.channels
+      .filter((c) => {
+        const perms = modelChannelPerms(model, access.userId, c.id);
+        return c.kind !== "category" && (all ? has(perms, P.VIEW_CHANNEL) : has(perms, P.VIEW_CHANNEL, P.MANAGE_MESSAGES));
+      })
+      .map((c) => c.id),
+  );
+}
+
+/**
+ * May the member see the community's reports queue? Those who handle reports of at least one
+ * channel (reportChannelsOf) or hold MODERATE_MEMBERS; `forbidden` for other members,
+ * `not_found` for non-members. Their standing and the channels whose reports they see.
+ */
+export async function canSeeReports(db: Db, userId: string, communityId: string): Promise<{ access: CommunityAccess; channelIds: Set<string> }> {
+  const { access, model } = await canSeeChannels(db, userId, communityId);
+  const channelIds = reportChannelsOf(model, access);
+  if (!has(access.perms, P.MODERATE_MEMBERS) && channelIds.size === 0) throw forbidden();
+  return { access, channelIds };
+}
+
+/**
+ * May the member resolve this report with `action`? A report of a channel whose reports they
+ * see (`not_found` otherwise); `delete` takes MANAGE_MESSAGES in that channel, `timeout` is
+ * canTimeout on its author (`forbidden` either way), `dismiss` nothing more.
+ */
+export async function canResolveReport(
+  db: Db,
+  userId: string,
+  communityId: string,
+  report: { channelId: string; authorId: string | null },
+  action: "delete" | "timeout" | "dismiss",
+): Promise<CommunityAccess> {
+  const { access, channelIds } = await canSeeReports(db, userId, communityId).catch((e: unknown) => {
+    if (e instanceof ApiError && e.code === "forbidden") throw notFound("report");
+    throw e;
+  });
+  if (!channelIds.has(report.channelId)) throw notFound("report");
+  if (action === "delete") {
+    const ch = await loadChannelAccess(db, userId, report.channelId);
+    if (!ch || !has(ch.perms, P.MANAGE_MESSAGES)) throw forbidden();
+  } else if (action === "timeout") {
+    if (!report.authorId) throw forbidden();
+    await canTimeout(db, userId, communityId, report.authorId);
+  }
+  return access;
+}
+
+// ---------------------------------------------------------------------------------------
 // Invites
 // ---------------------------------------------------------------------------------------
 
@@ -464,6 +592,7 @@ export interface VoiceJoin {
 /**
  * Who may join this voice channel? A user who can see it (`not_found` otherwise), in a channel
  * with voice (`bad_request`), with CONNECT there (`forbidden`; a block takes it from a 1:1 DM),
+ * not timed out (`forbidden`),
  * and — in a community channel with a user limit — while fewer than the limit are shown in it,
  * unless they may exceed it (mayExceedUserLimit). When it looks full the hub is first
  * reconciled with LiveKit (a lost "left" webhook must not keep anyone out); still full is
@@ -473,6 +602,9 @@ export interface VoiceJoin {
  */
 export async function canJoinVoice(db: Db, userId: string, channelId: string, hubOf: (communityId: string) => VoiceHubFacts): Promise<VoiceJoin> {
   const a = await canConnectVoice(db, userId, channelId);
+  // A timed-out member keeps CONNECT (a call they are in only silences them, and keeps its
+  // E2EE key), but joining waits until the timeout ends.
+  if (a.community && timedOut(a.community.timeoutUntil, Date.now())) throw forbidden("You are timed out.");
   if (!a.community) return { access: a, grants: voiceGrantsFor(a, NO_MODERATION), othersShown: 0, reconciled: false };
   const hub = hubOf(a.community.community.id);
   const state = await hub.state(userId);
@@ -644,6 +776,7 @@ export async function ticketRoomAccess(db: Db, userId: string, channelId: string
       e2ee: false,
       createdAt: ticket.ticket.createdAt,
       dmKey: null,
+      slowmodeSeconds: 0,
     };
     return { userId, channel, community: null, perms, overwrites: [], recipients: [] };
   } catch (e) {

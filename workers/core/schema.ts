@@ -116,6 +116,8 @@ export const members = sqliteTable(
     joinedAt: integer("joined_at").notNull(),
     /** R2 key of the member's avatar in this community (avatars/<userId>/<sha256>); null = their own. */
     avatarKey: text("avatar_key"),
+    /** Timed out until then (ms since the epoch; docs/moderation.md), or null. */
+    timeoutUntil: integer("timeout_until"),
   },
   (t) => [primaryKey({ columns: [t.communityId, t.userId] }), index("members_user").on(t.userId)],
 );
@@ -173,6 +175,8 @@ export const channels = sqliteTable(
     createdAt: integer("created_at").notNull(),
     /** DMs and group DMs: the sorted recipient ids joined by ":", so one set of people has one conversation. */
     dmKey: text("dm_key"),
+    /** Text channels: seconds a member waits between messages (0 = off; docs/moderation.md). */
+    slowmodeSeconds: integer("slowmode_seconds").notNull().default(0),
   },
   (t) => [index("channels_community").on(t.communityId), uniqueIndex("channels_dm_key").on(t.dmKey)],
 );
@@ -591,4 +595,36 @@ export const customEmoji = sqliteTable(
     createdAt: integer("created_at").notNull(),
   },
   (t) => [uniqueIndex("custom_emoji_name").on(t.communityId, t.name)],
+);
+
+/**
+ * Message reports (docs/moderation.md): one per reporter and message, kept with the message
+ * as it was when reported (evidence), so deleting or editing it later changes nothing here.
+ */
+export const messageReports = sqliteTable(
+  "message_reports",
+  {
+    id: text("id").primaryKey(),
+    communityId: text("community_id")
+      .notNull()
+      .references(() => communities.id, { onDelete: "cascade" }),
+    channelId: text("channel_id").notNull(),
+    messageId: text("message_id").notNull(),
+    /** The message's author (null for a system message). */
+    authorId: text("author_id"),
+    reporterId: text("reporter_id").notNull(),
+    reason: text("reason").notNull(),
+    /** JSON: the message as reported (shared/moderation.ts ReportEvidence). */
+    evidence: text("evidence").notNull(),
+    status: text("status", { enum: ["open", "resolved"] }).notNull().default("open"),
+    /** How it was resolved: deleted the message, timed out its author, or dismissed. */
+    resolution: text("resolution", { enum: ["deleted", "timed_out", "dismissed"] }),
+    resolvedBy: text("resolved_by"),
+    resolvedAt: integer("resolved_at"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("message_reports_once").on(t.messageId, t.reporterId),
+    index("message_reports_queue").on(t.communityId, t.status, t.createdAt),
+  ],
 );

@@ -2,6 +2,7 @@
 import { type Channel, type Community, type Member, type PresenceStatus, type Role, type UserSummary, iconUrl } from "../shared/communities";
 import { formatPermissions, type OverwriteInput } from "../shared/permissions";
 import { avatarUrl, liveStatus } from "../shared/profiles";
+import { timedOut } from "../shared/moderation";
 import type { channels, communities, roles, users } from "./schema";
 
 export function toCommunity(c: typeof communities.$inferSelect): Community {
@@ -46,6 +47,7 @@ export function toChannel(c: typeof channels.$inferSelect, overwrites: Overwrite
     position: c.position,
     userLimit: c.userLimit,
     e2ee: c.e2ee,
+    slowmodeSeconds: c.slowmodeSeconds,
     overwrites: overwrites.map((o) => ({
       targetKind: o.kind,
       targetId: o.id,
@@ -67,9 +69,10 @@ export function toUserSummary(u: Pick<typeof users.$inferSelect, "id" | "usernam
 export function toMember(
   u: Pick<typeof users.$inferSelect, "id" | "username" | "displayName"> &
     Partial<Pick<typeof users.$inferSelect, "avatarKey" | "statusText" | "statusEmoji" | "statusExpiresAt">>,
-  m: { nickname: string | null; joinedAt: number; avatarKey?: string | null },
+  m: { nickname: string | null; joinedAt: number; avatarKey?: string | null; timeoutUntil?: number | null },
   roleIds: string[],
   presence: PresenceStatus,
+  now = Date.now(),
 ): Member {
   const user = toUserSummary(u);
   return {
@@ -82,5 +85,6 @@ export function toMember(
     communityAvatar: !!m.avatarKey,
     customStatus:
       u.statusText !== undefined ? liveStatus({ statusText: u.statusText ?? null, statusEmoji: u.statusEmoji ?? null, statusExpiresAt: u.statusExpiresAt ?? null }, Date.now()) : undefined,
+    timeoutUntil: timedOut(m.timeoutUntil, now) ? m.timeoutUntil! : null,
   };
 }

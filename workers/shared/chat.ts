@@ -247,7 +247,8 @@ export const ServerFrame = z.discriminatedUnion("type", [
     oldestSeq: Seq.nullable(),
     /** This member's read marker (0 = nothing read): the first unread message is the next one. */
     lastReadSeq: Seq,
-    me: z.object({ userId: z.string(), perms: z.string() }),
+    /** `timeoutUntil`: timed out until then, ms since the epoch (docs/moderation.md); absent when not. */
+    me: z.object({ userId: z.string(), perms: z.string(), timeoutUntil: z.number().optional() }),
     /**
      * A connect ticket for this room (only after a connection the worker checked in full, by
      * the session cookie): reconnect with it as `?connect_ticket=` for the next `ttlMs` ms
@@ -275,7 +276,7 @@ export const ServerFrame = z.discriminatedUnion("type", [
    */
   z.object({ type: z.literal("read.receipt"), userId: z.string(), seq: Seq }),
   /** This socket's permissions changed (role or overwrite edits); decimal string, see permissions.ts. */
-  z.object({ type: z.literal("permissions.updated"), perms: z.string() }),
+  z.object({ type: z.literal("permissions.updated"), perms: z.string(), timeoutUntil: z.number().optional() }),
   /**
    * A thread of this channel was created or changed (a new message, a rename, archived or
    * reopened; docs/threads.md). Not an event: no seq, not replayed — after a reconnect,

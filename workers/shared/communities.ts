@@ -136,6 +136,8 @@ export const Channel = z.object({
   userLimit: z.number(),
   /** Voice only: calls are end-to-end encrypted with a key the server hands out (docs/voice.md). */
   e2ee: z.boolean(),
+  /** Seconds a member waits between messages here (0 = off; docs/moderation.md). */
+  slowmodeSeconds: z.number().optional(),
   overwrites: z.array(Overwrite),
   /** The viewer's permissions in this channel. */
   permissions: z.string(),
@@ -171,6 +173,8 @@ export const Member = z.object({
   communityAvatar: z.boolean().optional(),
   /** Their custom status (docs/profiles-and-emoji.md) as of when the view was made; `expiresAt` ms, null = never. */
   customStatus: z.object({ text: z.string().nullable(), emoji: z.string().nullable(), expiresAt: z.number().nullable() }).nullable().optional(),
+  /** Timed out until then (ms since the epoch; docs/moderation.md), or null when no timeout is in force. */
+  timeoutUntil: z.number().nullable().optional(),
 });
 export type Member = z.infer<typeof Member>;
 
@@ -183,6 +187,8 @@ export const MemberSelf = z.object({
   /** Community-wide permissions (no channel overwrites). */
   permissions: z.string(),
   joinedAt: z.number(),
+  /** Timed out until then (ms since the epoch; docs/moderation.md), or null. */
+  timeoutUntil: z.number().nullable().optional(),
 });
 export type MemberSelf = z.infer<typeof MemberSelf>;
 
@@ -270,6 +276,12 @@ export const AuditAction = z.enum([
   "desk.delete",
   "desk.key_create",
   "desk.key_revoke",
+  // Moderation (docs/moderation.md)
+  "member.timeout",
+  "member.timeout_lift",
+  "member.purge_messages",
+  "channel.slowmode",
+  "report.resolve",
 ]);
 export type AuditAction = z.infer<typeof AuditAction>;
 

@@ -93,6 +93,8 @@ export const RealtimeErrorCode = z.enum([
   "invalid_attachment",
   /** Chat: a message already has MAX_REACTIONS_PER_MESSAGE different emoji. */
   "too_many_reactions",
+  /** Chat: the channel's slowmode; `retryAfterMs` says when this member may send again (docs/moderation.md). */
+  "slowmode",
   /** Support desk: the manager already holds as many chats as the desk's capacity allows. */
   "at_capacity",
   /** Our fault; logged. */

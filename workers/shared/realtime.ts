@@ -59,6 +59,8 @@ export const ConnectionIdentity = z.object({
    * chat only). Objects read this marker, never an id prefix.
    */
   kind: z.enum(["member", "visitor", "guest"]).optional(),
+  /** A member timed out in the community until then (ms since the epoch; docs/moderation.md); absent when none is in force. */
+  timeoutUntil: z.number().optional(),
 });
 export type ConnectionIdentity = z.infer<typeof ConnectionIdentity>;
 
@@ -79,7 +81,7 @@ export const ErrorFrame = z.object({
   message: z.string(),
   /** The refused frame's `ref` (chat's message.send: its `nonce`); null when it had none or did not parse. */
   ref: z.string().nullable(),
-  /** rate_limited only: when a retry will be accepted, ms from now. */
+  /** rate_limited and slowmode only: when a retry will be accepted, ms from now. */
   retryAfterMs: z.number().optional(),
   /** validation_failed only: the fields that did not parse (at most 10). */
   issues: z.array(FrameIssue).optional(),

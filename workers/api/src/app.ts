@@ -33,6 +33,7 @@ import { siteApi } from "./routes/site-api";
 import { callLinkRoutes } from "./routes/call-links";
 import { selfTest } from "./routes/self-test";
 import { admin } from "./routes/admin";
+import { moderationChannelRoutes, moderationCommunityRoutes } from "./routes/moderation";
 import { channelNotificationRoutes, communityNotificationRoutes, meNotificationRoutes } from "./routes/notifications";
 import { channelThreadRoutes, threadRoutes } from "./routes/threads";
 
@@ -72,7 +73,9 @@ const api = new Hono<AppEnv>()
   .route("/uploads", avatarUploads)
   .route("/uploads", emojiUploads)
   .route("/channels", channelThreadRoutes)
-  .route("/threads", threadRoutes);
+  .route("/threads", threadRoutes)
+  .route("/communities", moderationCommunityRoutes)
+  .route("/channels", moderationChannelRoutes);
 
 export const app = new Hono<AppEnv>()
   .use(requestId, apiSecureHeaders, noStore, originCheck, jsonOnly, jsonBodyLimit, db, session)

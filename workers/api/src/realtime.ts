@@ -64,7 +64,9 @@ async function identify(req: Request, env: Env, party: string, room: string): Pr
       // canChat, not canSeeChannel: only channels with a chat have a room (a category's id
       // would open a room no screen shows and no ban or revalidation ever closes).
       const a = await canChat(db, s.user.id, room, P.VIEW_CHANNEL);
-      const identity = { ...base, communityId: a.channel.communityId, perms: formatPermissions(a.perms) };
+      const until = a.community?.timeoutUntil;
+      // A timed-out member's room gives their permissions back when the timeout ends (docs/moderation.md).
+      const identity: ConnectionIdentity = { ...base, communityId: a.channel.communityId, perms: formatPermissions(a.perms), ...(until && until > checkedAt ? { timeoutUntil: until } : {}) };
       const newTicket = await signConnectTicket(env.PASSWORD_PEPPER, room, identity, checkedAt);
       // A name long enough to push the ticket past what openPayload reads gets none (the cookie path still works).
       return newTicket.length <= 1024 ? { identity, newTicket } : { identity };

@@ -93,6 +93,7 @@ export const communityChannelRoutes = new Hono<AppEnv>()
       e2ee: false,
       createdAt: now,
       dmKey: null,
+      slowmodeSeconds: 0,
     };
     const stmts: Statement[] = [db.insert(channels).values(row)];
     if (body.private) {

@@ -78,6 +78,7 @@ export const communityRoutes = new Hono<AppEnv>()
       e2ee: false,
       createdAt: now,
       dmKey: null,
+      slowmodeSeconds: 0,
     });
     const channelRows = [
       chan(textCategory, "category", "Text Channels", null, 0),
