@@ -238,7 +238,7 @@ export class ChannelRoom extends RealtimeServer<ClientFrame, ServerFrame> {
     }
   }
 
-  /** Re-reads the access of `userIds` whose timeout has ended and updates their sockets (permissions.updated). */
+  /** Re-reads the access of `userIds` (timed out, or whose timeout has ended) and updates their sockets (permissions.updated). */
   async #timeoutsEnded(userIds: string[]): Promise<void> {
     const db = makeDb(this.env.DB);
     for (const userId of new Set(userIds)) {
@@ -1066,9 +1066,8 @@ export class ChannelRoom extends RealtimeServer<ClientFrame, ServerFrame> {
   override async onAlarm(): Promise<void> {
     // Community rooms wake for timeouts ending (DMs have no timeouts; their alarm is the call's).
     if (this.#room.communityId()) {
-      const now = Date.now();
-      const ended = [...this.#identities()].filter((id) => id.timeoutUntil !== undefined && !timedOut(id.timeoutUntil, now)).map((id) => id.userId);
-      await this.#timeoutsEnded(ended);
+      // Everyone still marked timed out is re-read: D1 says whether it ended (or was lifted or changed).
+      await this.#timeoutsEnded([...this.#identities()].filter((id) => id.timeoutUntil !== undefined).map((id) => id.userId));
       await this.#armTimeoutAlarm();
       return;
     }
