@@ -44,6 +44,8 @@ export interface ChatActions {
   /** Opens a person's profile card by their name or avatar (docs/profiles-and-emoji.md). */
   openProfile?(userId: string, anchor: HTMLElement, fallback?: { id: string; username: string; displayName: string }): void;
   jumpToSeq(seq: number): void;
+  /** Report the message to the community's moderators (docs/moderation.md); absent where there are none (DMs). */
+  report?(m: Message): void;
 }
 
 /** Threads of the channel (lib/threads; text channels of a community only, never inside a thread). */

@@ -72,6 +72,8 @@ export interface ChannelState {
   unreadAfterSeq: number | null;
   /** Permissions in this channel from the room (updated live); null until `ready`. */
   perms: string | null;
+  /** Timed out in the community until then (ms since the epoch; docs/moderation.md), or null. */
+  timeoutUntil: number | null;
   typing: readonly TypingUser[];
   loadingOlder: boolean;
   loadingNewer: boolean;
@@ -160,6 +162,7 @@ function initialState(): ChannelState {
     lastReadSeq: 0,
     unreadAfterSeq: null,
     perms: null,
+    timeoutUntil: null,
     typing: [],
     loadingOlder: false,
     loadingNewer: false,
@@ -375,7 +378,7 @@ export class ChannelCore extends Core<ChannelState> {
       case "read.updated":
         return this.#set({ lastReadSeq: f.seq });
       case "permissions.updated":
-        return this.#set({ perms: f.perms });
+        return this.#set({ perms: f.perms, timeoutUntil: f.timeoutUntil ?? null });
       case "read.receipt":
         return this.#set({ readReceipts: { ...this.#s.readReceipts, [f.userId]: Math.max(f.seq, this.#s.readReceipts[f.userId] ?? 0) } });
       case "thread.updated":
@@ -390,7 +393,7 @@ export class ChannelCore extends Core<ChannelState> {
   #onReady(f: Extract<ServerFrame, { type: "ready" }>): void {
     if (f.ticket) this.#ticket = { token: f.ticket.token, until: Date.now() + f.ticket.ttlMs };
     this.#options.threads?.connected();
-    this.#set({ perms: f.me.perms, headSeq: Math.max(this.#s.headSeq, f.headSeq), lastReadSeq: f.lastReadSeq });
+    this.#set({ perms: f.me.perms, timeoutUntil: f.me.timeoutUntil ?? null, headSeq: Math.max(this.#s.headSeq, f.headSeq), lastReadSeq: f.lastReadSeq });
     if (!this.#greeted) {
       this.#greeted = true;
       // Never opened (marker 0): no divider; the channel opens at its latest messages.
