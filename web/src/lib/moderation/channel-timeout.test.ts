@@ -49,9 +49,10 @@ describe("ChannelCore: timeouts and slowmode", () => {
     await settle();
     s.receive({ type: "resumed", fromSeq: 1, toSeq: 0 });
     r.core.send("hello");
-    const sent = s.sentOf("message.send").at(-1) as { nonce: string };
-    s.receive({ type: "error", code: "slowmode", message: "Slowmode", ref: sent.nonce, retryAfterMs: 12_000 });
-    const p = r.core.state.pending.find((x) => x.nonce === sent.nonce)!;
+    await settle();
+    const nonce = String(s.sentOf("message.send").at(-1)?.nonce);
+    s.receive({ type: "error", code: "slowmode", message: "Slowmode", ref: nonce, retryAfterMs: 12_000 });
+    const p = r.core.state.pending.find((x) => x.nonce === nonce)!;
     expect(p.status).toBe("failed");
     expect(p.error).toBe("slowmode");
     expect(p.retryAt).toBe(Date.now() + 12_000);
