@@ -3,8 +3,8 @@
  * for the file: Ana owns a community, Ben and Cid are members. Cid reports Ben's message from
  * the message's actions and Ana handles it in the reports queue; Ana times Ben out from his
  * profile card, Ben's composer turns into a countdown at once (no reload) and Ana's member
- * list shows the badge; lifting it brings Ben's composer back; slowmode shows Cid a cooldown
- * after a message. Screenshots at 1280×800 and 390×844 go to /tmp/woxly-shots/moderation-*.png.
+ * list shows the badge; lifting it brings Ben's composer back, and the audit log says it all;
+ * slowmode shows Cid a cooldown after a message. Screenshots at 1280×800 and 390×844 go to /tmp/woxly-shots/moderation-*.png.
  */
 import { mkdirSync } from "node:fs";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
@@ -124,6 +124,14 @@ describe("moderation", () => {
     expect(lift.status).toBe(200);
     await benPage.locator(".composer").waitFor();
     expect(await benPage.getByTestId("timeout-notice").count()).toBe(0);
+
+    // The audit log names every moderation action in words.
+    await mod.goto(`${base}/c/${communityId}/settings/audit-log`);
+    await mod.getByText("Ana timed out Ben").waitFor();
+    await mod.getByText("Ana removed the timeout of Ben").waitFor();
+    await mod.getByText("Ana resolved a report about Ben").waitFor();
+    await mod.getByText("The message was deleted").waitFor();
+    await shot(mod, "audit-log");
   });
 
   it("slowmode set in the channel's settings shows members a cooldown after they write", async () => {
