@@ -88,6 +88,8 @@ interface World {
   voice: string;
   reports: { general: string; modded: string; hidden: string };
   ownersMessage: string;
+  /** A thread of #general, started by the owner before the timeout. */
+  thread: string;
 }
 
 let w: World;
@@ -133,8 +135,9 @@ beforeAll(async () => {
     const reporter = key === "hidden" ? users.admin : users.member;
     reports[key] = (await ok(201, reporter, "POST", `/api/channels/${ch}/messages/${m.id}/report`, { reason: key })).report.id;
   }
+  const thread = (await ok(201, users.owner, "POST", `/api/channels/${general}/threads`, { name: "a thread" })).thread.id as string;
   await ok(200, users.owner, "PUT", `/api/communities/${c.id}/members/${users["timed-out"].id}/timeout`, { seconds: 604_800 });
-  w = { c, users, general, modded, hidden, slow, voice, reports, ownersMessage };
+  w = { c, users, general, modded, hidden, slow, voice, reports, ownersMessage, thread };
 });
 
 afterAll(() => {
@@ -249,8 +252,8 @@ describe("slowmode bypass", () => {
 
 describe("timed-out member on each path", () => {
   const u = () => w.users["timed-out"];
-  async function frame(f: Record<string, unknown>): Promise<string> {
-    const s = await connectRoom(w.general, u());
+  async function frame(f: Record<string, unknown>, channelId = w.general): Promise<string> {
+    const s = await connectRoom(channelId, u());
     sockets.push(s);
     const ref = nonce();
     s.send({ ...f, ...(f.type === "message.send" ? { nonce: ref } : { ref }) });
@@ -262,6 +265,8 @@ describe("timed-out member on each path", () => {
     ["frame message.edit", () => frame({ type: "message.edit", id: w.ownersMessage, content: "x" }), "forbidden"],
     ["frame reaction.add", () => frame({ type: "reaction.add", messageId: w.ownersMessage, emoji: "👍" }), "forbidden"],
     ["frame typing.start", () => frame({ type: "typing.start" }), "forbidden"],
+    ["frame message.send in a thread", () => frame({ type: "message.send", content: "x" }, w.thread), "forbidden"],
+    ["HTTP start a thread", async () => (await call(u(), "POST", `/api/channels/${w.general}/threads`, { name: "mine" })).status, 403],
     [
       "HTTP upload",
       async () => (await u().http.fetch(`/api/uploads/channels/${w.general}/attachments?filename=a.txt`, { method: "POST", body: "x", headers: { "content-type": "text/plain" } })).status,
@@ -297,7 +302,7 @@ describe("timed-out member on each path", () => {
 
 describe("the matrix", () => {
   it("ran every case", () => {
-    const expectedCases = ACTORS.length * TARGETS.length * 2 + ACTORS.length * 3 + 10;
+    const expectedCases = ACTORS.length * TARGETS.length * 2 + ACTORS.length * 3 + 12;
     console.log(`access-matrix-moderation: ${cases} cases`);
     expect(cases).toBe(expectedCases);
   });
