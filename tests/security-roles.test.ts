@@ -34,6 +34,29 @@ async function escalationWorld() {
   return { owner, mod, victim, made, id, moderator, admin };
 }
 
+describe("a permission set that is not a number", () => {
+  it("is a 400 with the error shape, on roles and on overwrites, never a 500", async () => {
+    const owner = await newUser("sr");
+    const made = await createCommunity(owner);
+    const id = made.community.id;
+    const role = await createRole(owner, id, "Plain", P.SEND_MESSAGES);
+    const channel = made.channels.find((c) => c.kind === "text")!;
+    for (const bad of ["abc", "12x", "", "-1", "1e3"]) {
+      for (const [method, path, body] of [
+        ["POST", `${C}/${id}/roles`, { name: "New", permissions: bad }],
+        ["PATCH", `${C}/${id}/roles/${role.id}`, { permissions: bad }],
+        ["PUT", `/api/channels/${channel.id}/overwrites/role/${role.id}`, { allow: bad, deny: "0" }],
+      ] as const) {
+        const res = await call<{ error: { code: string; message: string } }>(owner, method, path, body);
+        expect(res.status, `${method} ${path} ${JSON.stringify(bad)}`).toBe(400);
+        const json = res.body;
+        expect(json.error.code).toBe("validation_failed");
+        expect(json.error.message).toEqual(expect.any(String));
+      }
+    }
+  });
+});
+
 describe("role escalation through assignment", () => {
   it("a MANAGE_ROLES member cannot give themselves a lower-placed ADMINISTRATOR role, so cannot kick with it", async () => {
     const w = await escalationWorld();

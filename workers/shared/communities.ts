@@ -69,11 +69,14 @@ export const RoleColor = z.number().int().min(0).max(0xffffff).nullable();
 export const Nickname = visibleName(z.string().trim().min(1).max(32));
 export const Reason = z.string().trim().max(512);
 
-/** A permission set as a decimal string; only known bits are accepted. */
+const DECIMAL_SET = /^\d{1,20}$/;
+/** A permission set as a decimal string; only known bits are accepted. zod runs every refinement
+ * even after an earlier check failed, so only strings of digits may reach BigInt (it throws). */
+const bits = (s: string): bigint => (DECIMAL_SET.test(s) ? BigInt(s) : 0n);
 export const Permissions = z
   .string()
-  .regex(/^\d{1,20}$/, { message: "a decimal permission set" })
-  .refine((s) => (BigInt(s) & ~ALL_PERMISSIONS) === 0n, { message: "unknown permission bits" });
+  .regex(DECIMAL_SET, { message: "a decimal permission set" })
+  .refine((s) => (bits(s) & ~ALL_PERMISSIONS) === 0n, { message: "unknown permission bits" });
 
 export const ChannelKind = z.enum(["text", "voice", "category", "dm", "group_dm", "ticket"]);
 export type ChannelKind = z.infer<typeof ChannelKind>;
@@ -427,7 +430,7 @@ export type ReorderChannelsBody = z.infer<typeof ReorderChannelsBody>;
 /** PUT /api/channels/:id/overwrites/:targetKind/:targetId (MANAGE_ROLES in that channel) */
 export const OverwriteBody = z
   .strictObject({ allow: Permissions, deny: Permissions })
-  .refine((b) => (BigInt(b.allow) & BigInt(b.deny)) === 0n, { message: "a bit cannot be both allowed and denied", path: ["deny"] });
+  .refine((b) => (bits(b.allow) & bits(b.deny)) === 0n, { message: "a bit cannot be both allowed and denied", path: ["deny"] });
 export type OverwriteBody = z.infer<typeof OverwriteBody>;
 
 /** POST /api/communities/:id/roles (MANAGE_ROLES) */
