@@ -191,6 +191,28 @@ describe("custom emoji", () => {
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("limit_reached");
   });
 
+  it(`uploads racing for the last place make ${MAX_CUSTOM_EMOJI}, never more`, async () => {
+    const { owner, community } = await world();
+    const now = Date.now();
+    await env.DB.batch(
+      Array.from({ length: MAX_CUSTOM_EMOJI - 1 }, (_, i) =>
+        env.DB.prepare(`INSERT INTO custom_emoji (id, community_id, name, key, content_type, created_by, created_at) VALUES (?, ?, ?, ?, 'image/png', ?, ?)`).bind(
+          `race${community.id}${i}`.slice(0, 64),
+          community.id,
+          `r${i}`,
+          `emoji/${community.id}/r${i}`,
+          owner.id,
+          now,
+        ),
+      ),
+    );
+    const statuses = await Promise.all(Array.from({ length: 5 }, (_, i) => upload(owner, "POST", emojiPath(community.id, `last_${i}`), png(16, 16)).then((r) => r.status)));
+    expect(statuses.filter((s) => s === 201)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 400)).toHaveLength(4);
+    const n = await env.DB.prepare(`SELECT count(*) AS n FROM custom_emoji WHERE community_id = ?`).bind(community.id).first<{ n: number }>();
+    expect(n?.n).toBe(MAX_CUSTOM_EMOJI);
+  });
+
   it("changes reach the community's sockets as emoji.updated with the whole list", async () => {
     const { owner, member, community } = await world();
     const hub = await openHub(member, community.id);

@@ -6,7 +6,7 @@
  * emoji/<communityId>/<emojiId> and never changed, so their URL is cached for a year. Every
  * change pushes the whole list to the community's sockets (`emoji.updated`).
  */
-import { and, asc, count, eq } from "drizzle-orm";
+import { and, asc, count, eq, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { CommunityParam } from "../../../shared/communities";
 import { ApiError } from "../../../shared/errors";
@@ -139,17 +139,26 @@ export const emojiUploads = new Hono<AppEnv>().post(
     const key = `emoji/${id}/${emojiId}`;
     await c.env.FILES.put(key, bytes, { httpMetadata: { contentType: type } });
     const row = { id: emojiId, communityId: id, name, key, contentType: type, animated: isAnimated(bytes, type), createdBy: user.id, createdAt: Date.now() };
+    // The cap is checked again in the insert itself: two uploads racing at 49 cannot make 51
+    // (D1 runs one statement at a time, so the count and the insert cannot interleave).
+    let inserted: number;
     try {
-      await db.batch([
-        db.insert(customEmoji).values(row),
-        auditInsert(db, { communityId: id, actorId: user.id, action: "emoji.create", targetKind: "emoji", targetId: emojiId, changes: { name: { from: null, to: name }, contentType: type, bytes: bytes.byteLength } }),
-      ]);
+      const r = await db.run(sql`
+        INSERT INTO custom_emoji (id, community_id, name, key, content_type, animated, created_by, created_at)
+        SELECT ${row.id}, ${row.communityId}, ${row.name}, ${row.key}, ${row.contentType}, ${row.animated ? 1 : 0}, ${row.createdBy}, ${row.createdAt}
+        WHERE (SELECT count(*) FROM custom_emoji WHERE community_id = ${id}) < ${MAX_CUSTOM_EMOJI}`);
+      inserted = r.meta.changes ?? 0;
     } catch (e) {
       // The unique name index lost a race with another upload of the same name.
       await c.env.FILES.delete(key);
       if (/UNIQUE/i.test(String(e))) throw nameTaken();
       throw e;
     }
+    if (inserted === 0) {
+      await c.env.FILES.delete(key);
+      throw new ApiError("limit_reached", `A community can have at most ${MAX_CUSTOM_EMOJI} custom emoji.`);
+    }
+    await auditInsert(db, { communityId: id, actorId: user.id, action: "emoji.create", targetKind: "emoji", targetId: emojiId, changes: { name: { from: null, to: name }, contentType: type, bytes: bytes.byteLength } });
     await pushList(db, c.env, id);
     return c.json({ emoji: toCustomEmoji(row) } satisfies CustomEmojiResponse, 201);
   },
