@@ -3,11 +3,11 @@
  * edit, delete, upload an image and search; then one goes offline while the other writes,
  * and on reconnecting sees every message exactly once, in order.
  */
-import { deflateSync, crc32 } from "node:zlib";
 import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { launch, newPage, uniqueName } from "./browser";
 import { communityWith, logInContext, registerUser, type TestCommunity, type TestUser } from "./chat-fixtures";
+import { png } from "./images";
 
 const base = inject("baseUrl");
 let browser: Browser;
@@ -19,25 +19,6 @@ afterAll(async () => {
   await browser?.close();
 });
 
-/** A valid `width`×`height` PNG of one colour. */
-function png(width: number, height: number): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, "ascii"), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body) >>> 0);
-    return Buffer.concat([len, body, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 8; // bit depth
-  ihdr[9] = 2; // truecolour
-  const row = Buffer.concat([Buffer.from([0]), Buffer.alloc(width * 3, 0x6f)]);
-  const raw = Buffer.concat(Array.from({ length: height }, () => row));
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", ihdr), chunk("IDAT", deflateSync(raw)), chunk("IEND", Buffer.alloc(0))]);
-}
 
 interface Seat {
   user: TestUser;

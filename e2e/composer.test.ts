@@ -8,11 +8,11 @@
  * and go once sent; on a phone the completion is tapped. Screenshots: /tmp/woxly-shots/composer-*.png.
  */
 import { mkdirSync } from "node:fs";
-import { crc32, deflateSync } from "node:zlib";
 import type { Browser, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { launch, newPage, uniqueName } from "./browser";
 import { communityWith, logInContext, registerUser, type TestUser } from "./chat-fixtures";
+import { png } from "./images";
 
 const base = inject("baseUrl");
 const SHOTS = "/tmp/woxly-shots";
@@ -26,25 +26,6 @@ afterAll(async () => {
   await browser?.close();
 });
 
-/** A valid `width`×`height` PNG of one colour. */
-function png(width: number, height: number): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, "ascii"), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body) >>> 0);
-    return Buffer.concat([len, body, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 8;
-  ihdr[9] = 2;
-  const row = Buffer.concat([Buffer.from([0]), Buffer.alloc(width * 3, 0x3c)]);
-  const raw = Buffer.concat(Array.from({ length: height }, () => row));
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", ihdr), chunk("IDAT", deflateSync(raw)), chunk("IEND", Buffer.alloc(0))]);
-}
 
 async function api<T>(user: TestUser, method: string, path: string, body?: unknown): Promise<T> {
   const res = await fetch(`${base}${path}`, {

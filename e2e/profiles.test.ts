@@ -8,11 +8,11 @@
  */
 import { mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { crc32, deflateSync } from "node:zlib";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { launch, uniqueName } from "./browser";
 import { communityWith, logInContext, registerUser, type TestCommunity, type TestUser } from "./chat-fixtures";
+import { png } from "./images";
 
 const base = inject("baseUrl");
 const SHOTS = "/tmp/woxly-shots";
@@ -29,30 +29,6 @@ async function audit(page: Page): Promise<string[]> {
   return found.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id} (${v.impact}): ${v.targets.join(", ")}`);
 }
 
-/** A real PNG (RGBA, one colour with a diagonal stripe), w×h px. */
-function pngOf(w: number, h: number, rgb: [number, number, number]): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const td = Buffer.concat([Buffer.from(type, "ascii"), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(td) >>> 0);
-    return Buffer.concat([len, td, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(w, 0);
-  ihdr.writeUInt32BE(h, 4);
-  ihdr.set([8, 6, 0, 0, 0], 8);
-  const rows = Buffer.alloc((w * 4 + 1) * h);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const at = y * (w * 4 + 1) + 1 + x * 4;
-      const stripe = Math.abs(x - y) < Math.max(2, w / 12);
-      rows.set(stripe ? [255, 255, 255, 255] : [...rgb, 255], at);
-    }
-  }
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", ihdr), chunk("IDAT", deflateSync(rows)), chunk("IEND", Buffer.alloc(0))]);
-}
 
 let browser: Browser;
 let owner: TestUser;
@@ -92,7 +68,7 @@ describe("profiles and custom emoji in the browser", () => {
     // Profile card: a 600×400 picture, cropped to a square in the browser, uploaded at 256×256.
     await page.goto(`${base}/settings`);
     await page.getByRole("heading", { name: "Profile card" }).waitFor();
-    await page.getByTestId("avatar-file").setInputFiles({ name: "me.png", mimeType: "image/png", buffer: pngOf(600, 400, [200, 60, 60]) });
+    await page.getByTestId("avatar-file").setInputFiles({ name: "me.png", mimeType: "image/png", buffer: png(600, 400, [200, 60, 60], true) });
     const cropper = page.getByRole("dialog", { name: "Crop your picture" });
     await cropper.waitFor();
     await cropper.getByRole("slider", { name: "Zoom" }).fill("1.5");
@@ -122,7 +98,7 @@ describe("profiles and custom emoji in the browser", () => {
     // A custom emoji, from the community's settings.
     await page.goto(`${base}/c/${community.communityId}/settings/emoji`);
     await page.getByRole("heading", { name: "Emoji", level: 1 }).waitFor();
-    await page.getByTestId("emoji-file").setInputFiles({ name: "Party Parrot.png", mimeType: "image/png", buffer: pngOf(300, 300, [40, 180, 90]) });
+    await page.getByTestId("emoji-file").setInputFiles({ name: "Party Parrot.png", mimeType: "image/png", buffer: png(300, 300, [40, 180, 90], true) });
     await expect.poll(() => page.getByTestId("emoji-name").inputValue()).toBe("party_parrot");
     await page.getByTestId("emoji-add").click();
     await page.getByTestId("emoji-row").first().waitFor();

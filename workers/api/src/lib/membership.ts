@@ -12,20 +12,23 @@ import { toMember } from "../../../core/views";
 import { log } from "../../../core/log";
 import { removeFromVoice } from "./voice";
 
+/** The user columns a member view needs (toMember): the one list both member reads select. */
+export const MEMBER_USER_COLUMNS = {
+  id: users.id,
+  username: users.username,
+  displayName: users.displayName,
+  avatarKey: users.avatarKey,
+  statusText: users.statusText,
+  statusEmoji: users.statusEmoji,
+  statusExpiresAt: users.statusExpiresAt,
+};
+
 /** One member as the API shows them, with presence from the community's hub. */
 export async function memberView(db: Db, env: Env, communityId: string, userId: string): Promise<Member | undefined> {
   const row = (
     await db
       .select({
-        user: {
-          id: users.id,
-          username: users.username,
-          displayName: users.displayName,
-          avatarKey: users.avatarKey,
-          statusText: users.statusText,
-          statusEmoji: users.statusEmoji,
-          statusExpiresAt: users.statusExpiresAt,
-        },
+        user: MEMBER_USER_COLUMNS,
         m: members,
       })
       .from(members)

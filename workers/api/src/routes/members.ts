@@ -28,7 +28,7 @@ import { canActOnMember, canBan, canInCommunity, canSeeCommunity } from "../../.
 import { auditInsert } from "../../../core/audit";
 import { runBatch } from "../../../core/batch";
 import { roomChannelIds } from "../lib/chat-rooms";
-import { afterMemberRemoved, memberView, presencesOf, removeMemberStatements } from "../lib/membership";
+import { MEMBER_USER_COLUMNS, afterMemberRemoved, memberView, presencesOf, removeMemberStatements } from "../lib/membership";
 import { deleteMessagesBy, publish } from "../lib/rooms";
 import { toMember, toUserSummary } from "../../../core/views";
 import { authed } from "../middleware/session";
@@ -46,15 +46,7 @@ export const memberRoutes = new Hono<AppEnv>()
     await canSeeCommunity(db, user.id, id);
     const rows = await db
       .select({
-        user: {
-          id: users.id,
-          username: users.username,
-          displayName: users.displayName,
-          avatarKey: users.avatarKey,
-          statusText: users.statusText,
-          statusEmoji: users.statusEmoji,
-          statusExpiresAt: users.statusExpiresAt,
-        },
+        user: MEMBER_USER_COLUMNS,
         m: members,
       })
       .from(members)
