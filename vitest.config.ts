@@ -4,6 +4,7 @@
  * same way a deploy builds it.
  */
 import { execFileSync } from "node:child_process";
+import { createServer } from "node:net";
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
@@ -20,8 +21,24 @@ function buildTokenWorker(): string {
   return path.join(tokenOut, "index.js");
 }
 
+/** A free port on 127.0.0.1 for the link-pages stand-in (its URL must be known to the bindings). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(root, "migrations"));
+  // tests/stand-ins/link-pages.ts listens here: the outside web and its DNS-over-HTTPS for the
+  // link-preview tests. The loopback allowance is for tests only (docs/link-previews.md).
+  process.env.LINK_PAGES_PORT ??= String(await freePort());
+  const linkPages = `http://127.0.0.1:${process.env.LINK_PAGES_PORT}`;
   const tokenScript = buildTokenWorker();
   return {
     plugins: [
@@ -37,6 +54,8 @@ export default defineConfig(async () => {
             PASSWORD_PEPPER: "test-pepper",
             CHAT_COALESCE_US_PER_SOCKET: "5000",
             CHAT_COALESCE_WAIT_MS: "200",
+            LINK_PREVIEW_ALLOW_LOOPBACK: "1",
+            LINK_PREVIEW_DOH_URL: `${linkPages}/dns-query`,
           },
           workers: [
             {
@@ -58,7 +77,7 @@ export default defineConfig(async () => {
       setupFiles: ["./tests/setup.ts"],
       // A stand-in for an outside OpenAI-compatible service on 127.0.0.1 (tests/desk-assistant.test.ts);
       // its URL reaches the tests through inject("openAiStandInUrl").
-      globalSetup: ["./tests/stand-ins/openai-compatible.ts"],
+      globalSetup: ["./tests/stand-ins/openai-compatible.ts", "./tests/stand-ins/link-pages.ts"],
       testTimeout: 30_000,
       silent: "passed-only",
     },

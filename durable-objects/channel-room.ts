@@ -48,6 +48,7 @@ import { makeDb } from "../workers/core/db";
 import type { DmCall } from "../workers/shared/calls";
 import type { UserSummary } from "../workers/shared/communities";
 import { ChannelStore, tombstone, type NewMessage } from "./channel-store";
+import { ChannelPreviews } from "./channel-previews";
 import { DmCalls, type CallResult } from "./dm-call";
 import { FrameBudget, StoredBuckets, type FrameBudgetSpec } from "./frame-budget";
 import { ClientFrames, FrameError, RealtimeServer, type Socket, type SocketState } from "./kit";
@@ -79,6 +80,7 @@ export const CHAT_FRAME_BUDGET = {
     "pin.remove": 6,
     "typing.start": 1,
     "read.mark": 1,
+    "preview.remove": 6,
     // Answered to the sender alone, after at most 16 KiB of JSON.parse: cheaper than a frame that fans out.
     invalid: 0.5,
   },
@@ -278,6 +280,18 @@ export class ChannelRoom extends RealtimeServer<ClientFrame, ServerFrame> {
   /** Sets the channel's slowmode, seconds (the api calls it after writing D1). */
   async setSlowmode(seconds: number): Promise<void> {
     this.#mod.setSlowmode(seconds);
+  /** Link previews (channel-previews.ts): unfurled after a message is stored, removed by frame. */
+  #linkPreviews: ChannelPreviews | undefined;
+  get #previews(): ChannelPreviews {
+    this.#linkPreviews ??= new ChannelPreviews({
+      channelId: this.name,
+      room: () => this.#room,
+      sql: this.ctx.storage.sql,
+      env: this.env,
+      publish: (json) => this.#publish(json),
+      waitUntil: (p) => this.ctx.waitUntil(p),
+    });
+    return this.#linkPreviews;
   }
 
   // --- connections ---------------------------------------------------------------------
@@ -388,6 +402,8 @@ export class ChannelRoom extends RealtimeServer<ClientFrame, ServerFrame> {
         return this.#typing(me, perms);
       case "read.mark":
         return this.#markRead(conn, me, f.seq);
+      case "preview.remove":
+        return this.#previews.remove(me, perms, f.messageId, f.url);
       default:
         return assertNever(f);
     }
@@ -490,6 +506,7 @@ export class ChannelRoom extends RealtimeServer<ClientFrame, ServerFrame> {
     this.#room.markReadAtHead(me.userId, written.seq, createdAt);
     this.send(conn, { type: "message.ack", nonce: f.nonce, message: written.message });
     this.#publish(written.json);
+    this.#previews.afterWrite(written.message.id, written.message.content, false);
     if (me.kind !== "visitor") this.#managerWrote(me.userId, createdAt);
     // No per-message log line: under `wrangler dev` each one costs milliseconds of CPU in the
     // log pipe. Errors and security events are still logged.
@@ -562,6 +579,7 @@ export class ChannelRoom extends RealtimeServer<ClientFrame, ServerFrame> {
     const ev = this.#room.editMessage(id, content, mentions, pings, Date.now());
     if (!ev) throw new FrameError("not_found", "No such message.");
     this.#publish(ev.json);
+    this.#previews.afterWrite(id, ev.frame.message.content, (ev.frame.message.previews?.length ?? 0) > 0);
   }
 
   #delete(me: ConnectionIdentity, perms: bigint, id: string): void {
@@ -576,6 +594,7 @@ export class ChannelRoom extends RealtimeServer<ClientFrame, ServerFrame> {
     const ev = this.#room.deleteMessage(id, Date.now());
     if (!ev) return false;
     this.#publish(ev.json);
+    this.#previews.forget(id);
     if (ev.attachmentIds.length) this.ctx.waitUntil(this.#dropFiles(ev.attachmentIds));
     return true;
   }
@@ -1001,6 +1020,7 @@ export class ChannelRoom extends RealtimeServer<ClientFrame, ServerFrame> {
     this.#store = undefined;
     this.#modStore = undefined;
     this.#replayBuckets = undefined;
+    this.#linkPreviews = undefined;
     await this.ctx.storage.deleteAll();
     const prefix = `attachments/${this.name}/`;
     let cursor: string | undefined;

@@ -34,6 +34,7 @@ import {
   type SearchHit,
   SystemInfo,
 } from "../workers/shared/chat";
+import { LinkPreview } from "../workers/shared/link-previews";
 
 /** Events kept for resume beyond MAX_RESUME_EVENTS, so a replay of exactly 1,000 always works. */
 const EVENT_RETENTION = MAX_RESUME_EVENTS + 200;
@@ -92,10 +93,11 @@ type MessageRow = {
   r_seq: number | null;
   r_author: string | null;
   r_content: string | null;
+  previews: string | null;
 };
 
 const MESSAGE_SELECT = `SELECT m.seq, m.id, m.author_id, m.author, m.content, m.reply_to, m.attachments, m.mentions,
-  m.system, m.pinned_at, m.created_at, m.edited_at, r.seq AS r_seq, r.author AS r_author, r.content AS r_content
+  m.system, m.pinned_at, m.created_at, m.edited_at, r.seq AS r_seq, r.author AS r_author, r.content AS r_content, m.previews
   FROM messages m LEFT JOIN messages r ON r.id = m.reply_to`;
 
 const NO_MENTIONS: Mentions = { users: [], roles: [], everyone: false, here: false };
@@ -144,6 +146,10 @@ export class ChannelStore {
 
   migrate(): void {
     for (const s of SCHEMA) this.sql.exec(s);
+    // Link previews (link-preview-store.ts) came later: rooms from before get the column.
+    if (!this.sql.exec<{ name: string }>(`PRAGMA table_info(messages)`).toArray().some((c) => c.name === "previews")) {
+      this.sql.exec(`ALTER TABLE messages ADD COLUMN previews TEXT`);
+    }
     this.secureDeleteIndex();
     // Rooms from before the index followed a moment later had every message indexed at once.
     if (this.meta("fts_upto") === null) this.setMeta("fts_upto", this.sql.exec<{ m: number | null }>(`SELECT MAX(seq) AS m FROM messages`).one().m ?? 0);
@@ -342,6 +348,7 @@ export class ChannelStore {
       reactions: reactions ?? this.reactionsOf(row.id),
       pinned: row.pinned_at !== null,
       system: parseJsonWith(SystemInfo, row.system),
+      ...previewsOf(row.previews),
     };
   }
 
@@ -502,6 +509,23 @@ export class ChannelStore {
     this.writePings(old.seq, message.author?.id ?? null, pings);
     this.rewriteFrames(`e.message_id = ?`, [id], (m) => ({ ...m, content: message.content, mentions: message.mentions, editedAt: message.editedAt }));
     this.rewriteQuotes(id, this.replyPreview(id));
+    return this.appendEvent((seq) => ({ type: "message.updated" as const, seq, message }), id, now);
+  }
+
+  /**
+   * Sets a message's link previews (added after it was sent, or one removed) and appends the
+   * message.updated that carries them. Its earlier frames carry the same previews from now on,
+   * so a replay never shows a removed one. Null when the message is gone.
+   */
+  setPreviews(id: string, previews: LinkPreview[], now: number) {
+    const old = this.messageMeta(id);
+    if (!old) return null;
+    this.sql.exec(`UPDATE messages SET previews = ? WHERE id = ?`, previews.length ? JSON.stringify(previews) : null, id);
+    const message = this.messageBySeq(old.seq)!;
+    this.rewriteFrames(`e.message_id = ?`, [id], (m) => {
+      const { previews: _old, ...rest } = m;
+      return message.previews ? { ...rest, previews: message.previews } : rest;
+    });
     return this.appendEvent((seq) => ({ type: "message.updated" as const, seq, message }), id, now);
   }
 
@@ -744,6 +768,12 @@ export class ChannelStore {
     }));
     return { hits, hasMore };
   }
+}
+
+/** The `previews` field of a message from its stored column (absent when there are none). */
+function previewsOf(raw: string | null): { previews?: LinkPreview[] } {
+  const list = raw ? parseJsonWith(z.array(LinkPreview), raw) : null;
+  return list?.length ? { previews: list } : {};
 }
 
 /** A deleted message as replays and late acks show it: no text, no files, no mentions. */

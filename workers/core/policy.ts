@@ -24,6 +24,7 @@
  *   instance   canUseInstance, canAdministerInstance, canActOnInstanceUser, canNameAdmins, canRegister
  *   profiles   canSeeProfile, canSetCommunityAvatar, canResetCommunityAvatar, canSeeCustomEmoji,
  *              canManageEmoji, canUseCustomEmoji
+ *   previews   canRemovePreview
  */
 import { ApiError } from "../shared/errors";
 import { voiceGrants, type MediaGrants, type VoiceModeration } from "../shared/media";
@@ -1127,3 +1128,14 @@ export async function canUseCustomEmoji(db: Db, channelId: string, emojiId: stri
   return row;
 }
 
+// --- link previews (docs/link-previews.md) -----------------------------------------------
+
+/**
+ * May a member remove a link preview from a message? Its author (`isAuthor`: the message is
+ * theirs and not a system message), or whoever holds MANAGE_MESSAGES in the channel (`perms`).
+ * Seeing the image of a preview needs only its signed proxy URL (workers/core/link-previews.ts):
+ * the signature is the grant, handed out with the message to those who may read it.
+ */
+export function canRemovePreview(isAuthor: boolean, perms: bigint): boolean {
+  return isAuthor || has(perms, P.MANAGE_MESSAGES);
+}

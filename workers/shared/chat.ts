@@ -10,6 +10,7 @@
 import { z } from "zod";
 import { ConnectTicketGrant, ErrorFrame, Ref } from "./realtime";
 import { Thread } from "./threads";
+import { LinkPreview, PreviewRemoveFrame } from "./link-previews";
 
 // ---------------------------------------------------------------------------------------
 // Limits
@@ -148,6 +149,11 @@ export const Message = z.object({
   pinned: z.boolean(),
   system: SystemInfo.nullable(),
   /**
+   * Link previews (link-previews.ts), attached by the room after the message was sent, by a
+   * `message.updated`; absent or empty when there are none.
+   */
+  previews: z.array(LinkPreview).optional(),
+  /**
    * Only on a tombstone: a replayed `message.created`/`message.updated` of a message deleted
    * since (a `message.deleted` follows), or the `message.ack` of a resent nonce whose message
    * is gone. A tombstone has empty content, attachments and mentions.
@@ -208,6 +214,7 @@ export const ClientFrame = z.discriminatedUnion("type", [
   PinRemoveFrame,
   TypingFrame,
   ReadMarkFrame,
+  PreviewRemoveFrame,
 ]);
 export type ClientFrame = z.infer<typeof ClientFrame>;
 export type ClientFrameType = ClientFrame["type"];

@@ -36,6 +36,7 @@ import { admin } from "./routes/admin";
 import { moderationChannelRoutes, moderationCommunityRoutes } from "./routes/moderation";
 import { channelNotificationRoutes, communityNotificationRoutes, meNotificationRoutes } from "./routes/notifications";
 import { channelThreadRoutes, threadRoutes } from "./routes/threads";
+import { linkPreviewRoutes } from "./routes/link-previews";
 
 export const VERSION = "0.1.0";
 
@@ -75,7 +76,8 @@ const api = new Hono<AppEnv>()
   .route("/channels", channelThreadRoutes)
   .route("/threads", threadRoutes)
   .route("/communities", moderationCommunityRoutes)
-  .route("/channels", moderationChannelRoutes);
+  .route("/channels", moderationChannelRoutes)
+  .route("/link-previews", linkPreviewRoutes);
 
 export const app = new Hono<AppEnv>()
   .use(requestId, apiSecureHeaders, noStore, originCheck, jsonOnly, jsonBodyLimit, db, session)
