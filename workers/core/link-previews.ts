@@ -128,7 +128,7 @@ export function parsePage(html: string, baseUrl: string): PageMeta {
   const head = (headEnd >= 0 ? html.slice(0, headEnd) : html).replace(/<!--[\s\S]*?-->|<script[\s\S]*?<\/script>|<style[\s\S]*?<\/style>/gi, "");
   const meta = new Map<string, string>();
   let oembed: string | null = null;
-  for (const m of head.matchAll(/<(meta|link)\b([^>]*)>/gi)) {
+  for (const m of head.matchAll(/<(meta|link)\b((?:[^>"']|"[^"]*"|'[^']*')*)>/gi)) {
     const a = attrs(m[2]!);
     if (m[1]!.toLowerCase() === "meta") {
       const key = (a.get("property") ?? a.get("name") ?? "").toLowerCase();
