@@ -22,7 +22,8 @@ export default async function setup(project: TestProject) {
     quiet: true,
     build: process.env.WOXLY_SKIP_BUILD !== "1",
     // Every e2e file's visitors come from 127.0.0.1: the per-address limit (default 10) is for the internet.
-    vars: { WIDGET_VISITOR_START_LIMIT: "1000" },
+    // LINK_PREVIEW_ALLOW_LOOPBACK: e2e/previews.test.ts serves its pages on 127.0.0.1 (tests only; docs/link-previews.md).
+    vars: { WIDGET_VISITOR_START_LIMIT: "1000", LINK_PREVIEW_ALLOW_LOOPBACK: "1" },
   });
   project.provide("baseUrl", product.url);
   project.provide("livekitUrl", product.livekitUrl ?? "");

@@ -46,6 +46,8 @@ export interface ChatActions {
   jumpToSeq(seq: number): void;
   /** Report the message to the community's moderators (docs/moderation.md); absent where there are none (DMs). */
   report?(m: Message): void;
+  /** Removes one link preview from a message (its author, or MANAGE_MESSAGES). */
+  removePreview(m: Message, url: string): void;
 }
 
 /** Threads of the channel (lib/threads; text channels of a community only, never inside a thread). */

@@ -788,6 +788,11 @@ export class ChannelCore extends Core<ChannelState> {
     else this.#withRef({ type: "pin.remove", messageId });
   }
 
+  /** Removes one link preview from a message (docs/link-previews.md); a `message.updated` follows. */
+  removePreview(messageId: string, url: string): void {
+    this.#withRef({ type: "preview.remove", messageId, url });
+  }
+
   /** Call on composer input; sends `typing.start` at most once per TYPING_THROTTLE_MS. */
   typingStart(): void {
     const now = Date.now();
