@@ -35,7 +35,8 @@ import { eq } from "drizzle-orm";
 import { roles } from "../workers/core/schema";
 import { makeDb } from "../workers/core/db";
 import type { VoiceHubOp, VoiceOpResult } from "../workers/shared/media";
-import { applyVoiceOp, listVoiceStates } from "./voice-store";
+import { applyVoiceOp, listVoiceStates, lowerHandsIn } from "./voice-store";
+import { lowerHand, raiseHand } from "./voice-hands";
 import type { FrameBudgetSpec } from "./frame-budget";
 import { ClientFrames, FrameError, RealtimeServer, type Socket, type SocketState } from "./kit";
 
@@ -64,7 +65,7 @@ const isReady = (s: HubState) => s.ready === true;
 export const HUB_FRAME_BUDGET = {
   connection: { capacity: 40, perSecond: 4 },
   user: { capacity: 60, perSecond: 5 },
-  costs: { "presence.set": 4, "voice.set": 4, "channel.read": 1, invalid: 1 },
+  costs: { "presence.set": 4, "voice.set": 4, "channel.read": 1, "hand.raise": 4, "hand.lower": 4, invalid: 1 },
 } satisfies FrameBudgetSpec<HubClientFrame["type"] | "invalid">;
 
 const SCHEMA = [
@@ -171,7 +172,7 @@ export class CommunityHub extends RealtimeServer<HubClientFrame, HubServerFrame,
     log({ event: "hub.connected", communityId: this.name, userId: id.userId });
   }
 
-  protected handle(conn: HubSocket, frame: HubClientFrame, state: HubState): void {
+  protected handle(conn: HubSocket, frame: HubClientFrame, state: HubState): void | Promise<void> {
     const userId = state.identity.userId;
     switch (frame.type) {
       case "presence.set":
@@ -184,6 +185,11 @@ export class CommunityHub extends RealtimeServer<HubClientFrame, HubServerFrame,
       case "voice.set":
         this.voice({ op: "client", userId, selfMute: frame.selfMute, selfDeaf: frame.selfDeaf });
         return;
+      // Raised hands (voice-hands.ts): stored with the voice states, sent as voice.updated.
+      case "hand.raise":
+        return raiseHand(this.ctx.storage.sql, this.#db(), this.name, userId).then((r) => r.frames.forEach((f) => this.#sendVoiceFrame(f)));
+      case "hand.lower":
+        return lowerHand(this.ctx.storage.sql, this.#db(), userId, frame).then((r) => r.frames.forEach((f) => this.#sendVoiceFrame(f)));
       default:
         return assertNever(frame);
     }
@@ -425,6 +431,13 @@ export class CommunityHub extends RealtimeServer<HubClientFrame, HubServerFrame,
   }
 
   /** Voice states (durable-objects/voice-store.ts): applies the op, sends every socket what changed. */
+  /** A voice channel stopped being a stage: its raised hands go down. */
+  lowerAllHands(channelId: string): number {
+    const r = lowerHandsIn(this.ctx.storage.sql, channelId);
+    for (const f of r.frames) this.#sendVoiceFrame(f);
+    return r.frames.length;
+  }
+
   voice(op: VoiceHubOp): VoiceOpResult {
     const r = applyVoiceOp(this.ctx.storage.sql, op);
     for (const f of r.frames) this.#sendVoiceFrame(f);

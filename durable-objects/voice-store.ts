@@ -45,6 +45,9 @@ const SCHEMA = [
      user_id TEXT PRIMARY KEY, self_mute INTEGER NOT NULL DEFAULT 0, self_deaf INTEGER NOT NULL DEFAULT 0,
      server_mute INTEGER NOT NULL DEFAULT 0, server_deaf INTEGER NOT NULL DEFAULT 0,
      move_to TEXT, move_until INTEGER)`,
+  // Raised hands in stage channels: one per member, tied to the LiveKit session it was raised
+  // in, so leaving (or joining again) lowers it without a clean-up.
+  `CREATE TABLE IF NOT EXISTS voice_hands (user_id TEXT PRIMARY KEY, session_sid TEXT NOT NULL, raised_at INTEGER NOT NULL)`,
 ];
 
 const ready = new WeakSet<SqlStorage>();
@@ -83,7 +86,9 @@ function stateOf(sql: SqlStorage, userId: string): VoiceState | null {
     .exec<Row>(`SELECT source, muted FROM voice_tracks WHERE session_sid = ? AND unpublished_at IS NULL`, str(s.sid))
     .toArray();
   const m = moderationOf(sql, userId);
+  const hand = sql.exec<Row>(`SELECT raised_at FROM voice_hands WHERE user_id = ? AND session_sid = ?`, userId, str(s.sid)).toArray()[0];
   return {
+    ...(hand ? { handRaisedAt: num(hand.raised_at) } : {}),
     userId,
     channelId: str(s.channel_id),
     joinedAt: num(s.joined_at),
@@ -242,6 +247,42 @@ export function applyWebhookEvent(sql: SqlStorage, channelId: string, userId: st
 /** The member's own mute / deafen, from their client. */
 export function setClientVoiceState(sql: SqlStorage, userId: string, patch: { selfMute?: boolean; selfDeaf?: boolean }): VoiceOpResult {
   return applyVoiceOp(sql, { op: "client", userId, ...patch });
+}
+
+/**
+ * Raises (`raisedAt` in ms) or lowers (null) a member's hand in their current voice session;
+ * returns the `voice.updated` frame when that changed what others see. The caller checked the
+ * rules (policy.ts canRaiseHand / canLowerHand). A hand already up keeps its time.
+ */
+export function setHand(sql: SqlStorage, userId: string, raisedAt: number | null): VoiceOpResult {
+  ensureSchema(sql);
+  const out: VoiceOpResult = { duplicate: false, needsReconcile: false, frames: [], states: [], moderation: { serverMute: false, serverDeaf: false }, movedTo: null };
+  const before = stateOf(sql, userId);
+  if (raisedAt === null) sql.exec(`DELETE FROM voice_hands WHERE user_id = ?`, userId);
+  else if (before && before.handRaisedAt === undefined) {
+    const sid = str(
+      sql.exec<Row>(`SELECT sid FROM voice_sessions WHERE user_id = ? AND left_at IS NULL ORDER BY joined_at DESC, seen_at DESC LIMIT 1`, userId).toArray()[0]?.sid,
+    );
+    sql.exec(`INSERT INTO voice_hands (user_id, session_sid, raised_at) VALUES (?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET session_sid = excluded.session_sid, raised_at = excluded.raised_at`, userId, sid, raisedAt);
+  }
+  const after = stateOf(sql, userId);
+  out.states = after ? [after] : [];
+  if (JSON.stringify(after) !== JSON.stringify(before)) out.frames.push({ type: "voice.updated", userId, state: after });
+  return out;
+}
+
+/** Lowers every hand raised in `channelId` (it stopped being a stage). */
+export function lowerHandsIn(sql: SqlStorage, channelId: string): VoiceOpResult {
+  ensureSchema(sql);
+  const out: VoiceOpResult = { duplicate: false, needsReconcile: false, frames: [], states: [], moderation: { serverMute: false, serverDeaf: false }, movedTo: null };
+  for (const userId of usersIn(sql, channelId)) out.frames.push(...setHand(sql, userId, null).frames);
+  return out;
+}
+
+/** A member's current voice state, or null (for the hub's checks before a hand changes). */
+export function voiceStateOf(sql: SqlStorage, userId: string): VoiceState | null {
+  ensureSchema(sql);
+  return stateOf(sql, userId);
 }
 
 /**

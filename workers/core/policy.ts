@@ -25,6 +25,7 @@
  *   profiles   canSeeProfile, canSetCommunityAvatar, canResetCommunityAvatar, canSeeCustomEmoji,
  *              canManageEmoji, canUseCustomEmoji
  *   previews   canRemovePreview
+ *   hands      canRaiseHand, canLowerHand
  */
 import { ApiError } from "../shared/errors";
 import { voiceGrants, type MediaGrants, type VoiceModeration } from "../shared/media";
@@ -775,6 +776,7 @@ export async function ticketRoomAccess(db: Db, userId: string, channelId: string
       position: 0,
       userLimit: 0,
       e2ee: false,
+      stage: false,
       createdAt: ticket.ticket.createdAt,
       dmKey: null,
       slowmodeSeconds: 0,
@@ -1138,4 +1140,25 @@ export async function canUseCustomEmoji(db: Db, channelId: string, emojiId: stri
  */
 export function canRemovePreview(isAuthor: boolean, perms: bigint): boolean {
   return isAuthor || has(perms, P.MANAGE_MESSAGES);
+}
+
+// --- raised hands (docs/voice.md "Raised hands") ----------------------------------------
+
+/**
+ * May a member raise their hand in the voice channel they are in? Only in a stage (a voice
+ * channel with `stage` on); `channel` undefined (gone) is `not_found`.
+ */
+export function canRaiseHand(channel: { kind: string; stage: boolean } | undefined): void {
+  if (!channel) throw notFound("channel");
+  if (channel.kind !== "voice" || !channel.stage) throw forbidden("Hands are raised in stage channels only.");
+}
+
+/**
+ * May `actorId` lower `targetId`'s hand in `channelId`? Their own always; another member's
+ * with MUTE_MEMBERS in that channel (canModerateVoice: `not_found` if the actor cannot see it,
+ * `forbidden` without the permission or for the owner's hand).
+ */
+export async function canLowerHand(db: Db, actorId: string, targetId: string, channelId: string): Promise<void> {
+  if (actorId === targetId) return;
+  await canModerateVoice(db, actorId, channelId, targetId, P.MUTE_MEMBERS);
 }

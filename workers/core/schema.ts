@@ -172,6 +172,8 @@ export const channels = sqliteTable(
     /** Voice channels: maximum participants, 0 = no limit. */
     userLimit: integer("user_limit").notNull().default(0),
     e2ee: integer("e2ee", { mode: "boolean" }).notNull().default(false),
+    /** Voice channels: a stage, where members raise their hand to speak (docs/voice.md "Raised hands"). */
+    stage: integer("stage", { mode: "boolean" }).notNull().default(false),
     createdAt: integer("created_at").notNull(),
     /** DMs and group DMs: the sorted recipient ids joined by ":", so one set of people has one conversation. */
     dmKey: text("dm_key"),

@@ -48,6 +48,7 @@ export function toChannel(c: typeof channels.$inferSelect, overwrites: Overwrite
     userLimit: c.userLimit,
     e2ee: c.e2ee,
     slowmodeSeconds: c.slowmodeSeconds,
+    stage: c.stage,
     overwrites: overwrites.map((o) => ({
       targetKind: o.kind,
       targetId: o.id,

@@ -11,6 +11,7 @@
  */
 import { z } from "zod";
 import { VoiceMoveFrame, VoiceSetFrame, VoiceState, VoiceUpdatedFrame } from "./media";
+import { HandLowerFrame, HandRaiseFrame } from "./voice-hands";
 import { ALL_PERMISSIONS } from "./permissions";
 import { visibleName } from "./protocol";
 import { ErrorFrame, Ref } from "./realtime";
@@ -141,6 +142,8 @@ export const Channel = z.object({
   e2ee: z.boolean(),
   /** Seconds a member waits between messages here (0 = off; docs/moderation.md). */
   slowmodeSeconds: z.number().optional(),
+  /** Voice only: a stage — members raise their hand to speak, moderators lower it (docs/voice.md). */
+  stage: z.boolean(),
   overwrites: z.array(Overwrite),
   /** The viewer's permissions in this channel. */
   permissions: z.string(),
@@ -415,6 +418,8 @@ export const UpdateChannelBody = z.strictObject({
   parentId: Id.nullable().optional(),
   /** Voice channels: end-to-end encrypted calls (docs/voice.md; the server holds the key). */
   e2ee: z.boolean().optional(),
+  /** Voice channels: a stage with raised hands (docs/voice.md "Raised hands"). */
+  stage: z.boolean().optional(),
 });
 export type UpdateChannelBody = z.infer<typeof UpdateChannelBody>;
 
@@ -521,7 +526,7 @@ export const PresenceSetFrame = z.strictObject({ type: z.literal("presence.set")
 /** The client has read a channel up to `seq` (clears its mention count there). */
 export const ChannelReadFrame = z.strictObject({ type: z.literal("channel.read"), channelId: Id, seq: Seq, ref: Ref.optional() });
 
-export const HubClientFrame = z.discriminatedUnion("type", [PresenceSetFrame, ChannelReadFrame, VoiceSetFrame]);
+export const HubClientFrame = z.discriminatedUnion("type", [PresenceSetFrame, ChannelReadFrame, VoiceSetFrame, HandRaiseFrame, HandLowerFrame]);
 export type HubClientFrame = z.infer<typeof HubClientFrame>;
 
 export const Presence = z.object({ userId: z.string(), status: PresenceStatus });

@@ -158,6 +158,8 @@ export const VoiceState = z.object({
   video: z.boolean(),
   /** A screen share is published. */
   streaming: z.boolean(),
+  /** Stage channels: when the member raised their hand, ms since the epoch (absent: not raised). See voice-hands.ts. */
+  handRaisedAt: z.number().optional(),
 });
 export type VoiceState = z.infer<typeof VoiceState>;
 

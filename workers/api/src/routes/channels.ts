@@ -33,6 +33,7 @@ import { hasCommunityRoom } from "../lib/chat-rooms";
 import { purgeRooms, revalidateRooms } from "../lib/rooms";
 import { syncHubChannels } from "../lib/access-changed";
 import { closeVoiceRoom } from "../lib/voice";
+import { hubOf } from "../stubs";
 import { toChannel } from "../../../core/views";
 import { channelThreadIds } from "../../../core/threads";
 import type { Db } from "../../../core/db";
@@ -91,6 +92,7 @@ export const communityChannelRoutes = new Hono<AppEnv>()
       position: await nextPosition(db, id, parentId),
       userLimit: body.kind === "voice" ? (body.userLimit ?? 0) : 0,
       e2ee: false,
+      stage: false,
       createdAt: now,
       dmKey: null,
       slowmodeSeconds: 0,
@@ -176,6 +178,7 @@ export const channelRoutes = new Hono<AppEnv>()
     if (body.topic !== undefined && ch.kind !== "text") throw invalid("topic", "only text channels have a topic");
     if (body.userLimit !== undefined && ch.kind !== "voice") throw invalid("userLimit", "only voice channels have a user limit");
     if (body.e2ee !== undefined && ch.kind !== "voice") throw invalid("e2ee", "only voice channels can be end-to-end encrypted");
+    if (body.stage !== undefined && ch.kind !== "voice") throw invalid("stage", "only voice channels can be stages");
     if (body.parentId !== undefined && ch.kind === "category") throw invalid("parentId", "a category cannot have a parent");
     if (body.parentId) await requireCategory(db, communityId, body.parentId);
     const patch: Partial<ChannelRow> = {};
@@ -183,6 +186,7 @@ export const channelRoutes = new Hono<AppEnv>()
     if (body.topic !== undefined) patch.topic = body.topic || null;
     if (body.userLimit !== undefined) patch.userLimit = body.userLimit;
     if (body.e2ee !== undefined) patch.e2ee = body.e2ee;
+    if (body.stage !== undefined) patch.stage = body.stage;
     if (body.parentId !== undefined && body.parentId !== ch.parentId) {
       patch.parentId = body.parentId;
       patch.position = await nextPosition(db, communityId, body.parentId);
@@ -197,6 +201,8 @@ export const channelRoutes = new Hono<AppEnv>()
       await syncHubChannels(c.env, communityId);
       // A call cannot be half encrypted: end the running one, everyone joins again in the new mode.
       if ("e2ee" in changes) await closeVoiceRoom(c.env, communityId, id);
+      // No longer a stage: its raised hands go down.
+      if ("stage" in changes && !updated.stage) await (await hubOf(c.env, communityId)).lowerAllHands(id);
     }
     // Nothing above changes who may do what in the channel: the actor's permissions and its overwrites stand.
     return c.json({ channel: toChannel(updated, ca.overwrites, ca.perms) } satisfies ChannelResponse);

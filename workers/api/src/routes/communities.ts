@@ -76,6 +76,7 @@ export const communityRoutes = new Hono<AppEnv>()
       position,
       userLimit: 0,
       e2ee: false,
+      stage: false,
       createdAt: now,
       dmKey: null,
       slowmodeSeconds: 0,

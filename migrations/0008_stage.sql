@@ -1,0 +1,1 @@
+ALTER TABLE `channels` ADD `stage` integer DEFAULT false NOT NULL;
