@@ -11,6 +11,11 @@
  *   the channel (moderator, admin, owner); another member is refused (`forbidden`); who cannot
  *   see the channel cannot open its socket (404), in a public and in a private channel.
  *
+ * - raised hands (`hand.raise`, `hand.lower` on the community hub): in a stage call anyone
+ *   raises and lowers their own; another's only with MUTE_MEMBERS (moderator, admin, owner);
+ *   in a call that is no stage `forbidden`; in no call `not_found`; non-members cannot open
+ *   the hub (404). See the second describe block.
+ *
  * Outcomes are strings: `http <status>`, `upgrade <status>`, `frame ok`, `frame <error code>`.
  * Every removal case removes the preview of a message of its own (made in beforeAll).
  */
@@ -166,5 +171,101 @@ describe("access matrix: link previews", () => {
   }
   it("ran every case", () => {
     expect(cases).toBe(KINDS.length * ACTORS.length * OPERATIONS.length);
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+// Raised hands (docs/voice.md "Raised hands"; policy canRaiseHand, canLowerHand)
+// ---------------------------------------------------------------------------------------
+
+/**
+ * Actors in one community with a stage voice channel and a plain one: everyone but the
+ * non-member is in the stage call (put there by signed webhooks), except "elsewhere", who is in
+ * the plain voice channel, and "outside", in no call. Operations: raise your hand; lower your
+ * own; lower the raised hand of a member in the stage (the "speaker", not an actor).
+ * Outcomes: `upgrade <status>` (the hub socket refused), `frame ok` (the voice.updated came),
+ * `frame <error code>`.
+ */
+const HAND_ACTORS = ["owner", "admin", "moderator", "member", "elsewhere", "outside", "non-member"] as const;
+type HandActor = (typeof HAND_ACTORS)[number];
+const HAND_OPS = ["raise own hand", "lower own hand", "lower another's hand"] as const;
+type HandOp = (typeof HAND_OPS)[number];
+
+function handExpected(actor: HandActor, op: HandOp): string {
+  if (actor === "non-member") return "upgrade 404";
+  // Another's hand: MUTE_MEMBERS in the stage, wherever the actor is.
+  if (op === "lower another's hand") return actor === "owner" || actor === "admin" || actor === "moderator" ? "frame ok" : "frame forbidden";
+  if (actor === "outside") return "frame not_found"; // in no call: no hand to raise or lower
+  if (actor === "elsewhere") return op === "raise own hand" ? "frame forbidden" : "frame not_found"; // no stage: the hand never went up
+  return "frame ok";
+}
+
+describe("access matrix: raised hands", () => {
+  let h: { users: Record<HandActor | "speaker", User>; communityId: string; stage: string };
+
+  beforeAll(async () => {
+    const { env } = await import("cloudflare:test");
+    const { voiceIdentity } = await import("../workers/core/voice-identity");
+    const { hookEvent, postHook } = await import("./voice-fixtures");
+    const users = {} as Record<HandActor | "speaker", User>;
+    for (const a of [...HAND_ACTORS, "speaker"] as const) users[a] = await newUser(a.replace(/[^a-z]/g, ""));
+    const c = await makeCommunity(users.owner);
+    await addMember(c, users.admin, [await makeRole(c, P.ADMINISTRATOR)]);
+    await addMember(c, users.moderator, [await makeRole(c, DEFAULT_EVERYONE | P.MUTE_MEMBERS)]);
+    for (const a of ["member", "elsewhere", "outside", "speaker"] as const) await addMember(c, users[a]);
+    const stage = await makeChannel(c, "voice", "Stage");
+    await env.DB.prepare(`UPDATE channels SET stage = 1 WHERE id = ?`).bind(stage).run();
+    const plain = await makeChannel(c, "voice", "Lounge");
+    let n = 0;
+    for (const a of ["owner", "admin", "moderator", "member", "speaker", "elsewhere"] as const) {
+      const room = a === "elsewhere" ? plain : stage;
+      const res = await postHook(hookEvent("participant_joined", room, { participant: { sid: `PA_mx_${++n}_${Date.now()}`, identity: await voiceIdentity(env.PASSWORD_PEPPER, room, users[a].id) } }));
+      expect(res.status).toBe(200);
+    }
+    h = { users, communityId: c.id, stage };
+  }, 60_000);
+
+  async function handRun(actor: HandActor, op: HandOp): Promise<string> {
+    const { openHub } = await import("./community-fixtures");
+    const u = h.users[actor];
+    let hub;
+    try {
+      hub = await openHub(u, h.communityId);
+    } catch (e) {
+      return `upgrade ${/no websocket: (\d+)/.exec(String(e))?.[1] ?? "?"}`;
+    }
+    await hub.next("state.synced");
+    const target = op === "lower another's hand" ? h.users.speaker.id : u.id;
+    if (op !== "raise own hand") {
+      // The hand to lower is up first (the speaker's by the speaker; one's own by oneself, where one can).
+      const raiser = op === "lower another's hand" ? await openHub(h.users.speaker, h.communityId) : hub;
+      if (raiser !== hub) await raiser.next("state.synced");
+      raiser.send({ type: "hand.raise", ref: "up" });
+      await raiser.next("voice.updated", (f) => f.userId === target && f.state?.handRaisedAt !== undefined).catch(() => raiser.next("error", (f) => f.ref === "up", 100).catch(() => null));
+      if (raiser !== hub) raiser.close();
+    }
+    hub.send(op === "raise own hand" ? { type: "hand.raise", ref: "x" } : { type: "hand.lower", ref: "x", ...(op === "lower another's hand" ? { userId: target } : {}) });
+    const wantRaised = op === "raise own hand";
+    const got = await Promise.race([
+      hub.next("error", (f) => f.ref === "x", 5000).then((f) => `frame ${f.code}`),
+      hub.next("voice.updated", (f) => f.userId === target && !!f.state && (f.state.handRaisedAt !== undefined) === wantRaised, 5000).then(() => "frame ok"),
+    ]);
+    // Put things back: the actor's own hand down, so the next case starts clean.
+    hub.send({ type: "hand.lower", ref: "reset" });
+    hub.close();
+    return got;
+  }
+
+  let cases = 0;
+  for (const actor of HAND_ACTORS) {
+    for (const op of HAND_OPS) {
+      it(`${actor} · ${op} → ${handExpected(actor, op)}`, async () => {
+        cases++;
+        expect(await handRun(actor, op)).toBe(handExpected(actor, op));
+      });
+    }
+  }
+  it("ran every case", () => {
+    expect(cases).toBe(HAND_ACTORS.length * HAND_OPS.length);
   });
 });
