@@ -17,7 +17,7 @@ const user = { id: "u1", username: "ann", displayName: "Ann" };
 const community = { id: "c1", name: "Club", iconUrl: null, ownerId: "u1", systemChannelId: null, createdAt: 1 };
 const channel = {
   id: "ch1", communityId: "c1", kind: "text", name: "general", topic: null, parentId: null, position: 0,
-  userLimit: 0, e2ee: false, overwrites: [], permissions: "0", createdAt: 1,
+  userLimit: 0, e2ee: false, stage: false, overwrites: [], permissions: "0", createdAt: 1,
 };
 const role = { id: "r1", name: "mod", color: null, position: 1, permissions: "0", hoist: false, mentionable: false, isEveryone: false };
 const member = { user, nickname: null, roleIds: [], joinedAt: 1, presence: "online" };

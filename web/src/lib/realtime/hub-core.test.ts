@@ -22,6 +22,7 @@ const channel = (id: string, name = id): Channel => ({
   position: 0,
   userLimit: 0,
   e2ee: false,
+  stage: false,
   overwrites: [],
   permissions: "0",
   createdAt: 1,

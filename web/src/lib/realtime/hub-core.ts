@@ -270,6 +270,16 @@ export class HubCore extends Core<HubState> {
     this.#send({ type: "voice.set", ...patch });
   }
 
+  /** Raises the member's hand in the stage channel they are in (docs/voice.md "Raised hands"). */
+  raiseHand(): void {
+    this.#send({ type: "hand.raise" });
+  }
+
+  /** Lowers the member's own hand, or (MUTE_MEMBERS) `userId`'s. */
+  lowerHand(userId?: string): void {
+    this.#send(userId ? { type: "hand.lower", userId } : { type: "hand.lower" });
+  }
+
   close(): void {
     this.update({ ...this.state, status: "closed" });
     this.#frameListeners.clear();
