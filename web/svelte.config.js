@@ -16,7 +16,9 @@ const config = {
       mode: "auto",
       directives: {
         "default-src": ["self"],
-        "script-src": ["self"],
+        // wasm-unsafe-eval: compiling WebAssembly only (MediaPipe's segmenter for camera
+        // background effects, docs/voice.md); it does not allow eval() of script text.
+        "script-src": ["self", "wasm-unsafe-eval"],
         "style-src": ["self", "unsafe-inline"],
         "img-src": ["self", "data:", "blob:"],
         "connect-src": ["self", "ws:", "wss:"],

@@ -2,6 +2,7 @@ import { fileURLToPath } from "node:url";
 import { sveltekit } from "@sveltejs/kit/vite";
 import { defineConfig, type Plugin } from "vite";
 import { compiledMessages } from "./build/i18n.js";
+import { effectsAssets } from "./vite-effects";
 
 /**
  * The browser gets zod-lite (src/lib/validate/zod-lite.ts) for `import { z } from "zod"`: the
@@ -42,7 +43,8 @@ export default defineConfig(({ command }) => {
   // a development build. The app is only ever built to be served, so always for production.
   if (command === "build") process.env.NODE_ENV = "production";
   return {
-    plugins: [zodLiteInBrowser(), i18nRuntime(), compiledMessages(), sveltekit()],
+    // effectsAssets: MediaPipe's wasm and model, served by Woxly for camera background effects.
+    plugins: [zodLiteInBrowser(), i18nRuntime(), compiledMessages(), sveltekit(), effectsAssets()],
     // Source maps only on request, for bench/first-load/graph.mjs --modules (never deployed).
     build: { sourcemap: process.env.WOXLY_BUILD_SOURCEMAP === "1" ? "hidden" : false },
     server: {

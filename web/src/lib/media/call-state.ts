@@ -2,6 +2,7 @@
  * The call's snapshot: everything the UI reads about the member's call, as one immutable
  * `CallState` that `CallSession` (call.ts) publishes. Types only, plus the idle value.
  */
+import type { BackgroundStatus } from "./background";
 
 /** Where a call happens: a community voice channel, a DM / group DM, or a call link. */
 export interface CallTarget {
@@ -127,6 +128,8 @@ export interface CallState {
   joinedAt: number;
   /** Reconnect attempts since the connection dropped (0 when connected). */
   reconnectAttempt: number;
+  /** The camera's background effect as it runs (background.ts): set once a frame went through it. */
+  background: BackgroundStatus;
 }
 
 export const IDLE_CALL: CallState = {
@@ -143,6 +146,7 @@ export const IDLE_CALL: CallState = {
   talking: false,
   rights: { microphone: false, camera: false, screen: false },
   deviceError: null,
+  background: { effect: "none", error: null },
   audioBlocked: false,
   e2ee: false,
   identity: null,

@@ -322,6 +322,7 @@ class Voice {
   setPrefs(patch: Partial<VoicePrefs>): void {
     const before = this.prefs.pushToTalk;
     Object.assign(this.prefs, patch);
+    if (patch.background !== undefined) this.#session.retryBackground();
     savePrefs($state.snapshot(this.prefs));
     if (patch.pushToTalk !== undefined && patch.pushToTalk !== before) this.#session.setPushToTalk(patch.pushToTalk);
     void this.#session.applyPrefs(this.devices.labelled ? this.devices : undefined);

@@ -490,6 +490,11 @@ export class CallSession extends Core<CallState> {
     if (this.#room) this.#set({ ...this.#draft, audioBlocked: !this.#room.canPlaybackAudio });
   }
 
+  /** The member picked a background effect again: a failed one may be tried once more. */
+  retryBackground(): void {
+    this.#local.retryBackground();
+  }
+
   /** The chosen devices or audio processing changed (or a device vanished): apply them live. */
   async applyPrefs(devices?: { audioinput: DeviceOption[]; audiooutput: DeviceOption[]; videoinput: DeviceOption[] }): Promise<void> {
     const room = this.#room;
@@ -499,6 +504,7 @@ export class CallSession extends Core<CallState> {
     await this.#local.restartMic(room, lk, chosen);
     await this.#audio.useOutput(room, chosen.audioOutput);
     await this.#local.switchCamera(room, chosen.videoInput);
+    await this.#local.syncBackground();
     this.#notify();
   }
 

@@ -1,3 +1,5 @@
+import { type Background, isBackground } from "./background";
+
 /**
  * The member's voice settings, kept in this browser (localStorage): devices, audio processing,
  * push-to-talk, per-user volumes. Framework-free; `call.svelte.ts` wraps them in runes.
@@ -17,6 +19,8 @@ export interface VoicePrefs {
   pushToTalkKey: string;
   /** Join/leave/mute sounds. */
   sounds: boolean;
+  /** The camera's background effect (background.ts); "none" loads nothing. */
+  background: Background;
 }
 
 export const DEFAULT_PREFS: VoicePrefs = {
@@ -29,6 +33,7 @@ export const DEFAULT_PREFS: VoicePrefs = {
   pushToTalk: false,
   pushToTalkKey: "Backquote",
   sounds: true,
+  background: "none",
 };
 
 const KEY = "woxly.voice.prefs";
@@ -49,6 +54,7 @@ export function loadPrefs(storage: Pick<Storage, "getItem"> | null = safeStorage
       if (typeof v === typeof DEFAULT_PREFS[k]) (out as unknown as Record<string, unknown>)[k] = v;
     }
   }
+  if (!isBackground(out.background)) out.background = "none";
   return out;
 }
 

@@ -5,7 +5,8 @@
  * its audio); devices switched live. The capture and encoding settings are pure; the
  * `LocalPublisher` acts on the host's room. livekit-client types only.
  */
-import type { AudioCaptureOptions, LocalAudioTrack, LocalTrackPublication, Room, RoomOptions, TrackPublishDefaults } from "livekit-client";
+import type { AudioCaptureOptions, LocalAudioTrack, LocalTrackPublication, LocalVideoTrack, Room, RoomOptions, TrackPublishDefaults } from "livekit-client";
+import { applyBackground } from "./background";
 import type { CallState, DeviceError } from "./call-state";
 import { availableOr, type DeviceOption } from "./devices";
 import type { VoicePrefs } from "./prefs";
@@ -102,6 +103,8 @@ export class LocalPublisher {
   readonly #host: PublishHost;
   /** Microphone changes, one at a time and in order. */
   #micBusy: Promise<void> = Promise.resolve();
+  /** The background effect that last failed (not retried until picked again). */
+  #failedBackground: string | null = null;
 
   constructor(host: PublishHost) {
     this.#host = host;
@@ -165,11 +168,36 @@ export class LocalPublisher {
         const track = room.localParticipant.getTrackPublication(lk.Track.Source.Camera)?.track;
         if (track) await room.localParticipant.unpublishTrack(track);
       }
-      this.#host.patch({ camera: on, deviceError: this.#clearedError("camera") });
+      this.#host.patch({ camera: on, deviceError: this.#clearedError("camera"), ...(on ? {} : { background: { effect: "none", error: null } }) });
     } catch (err) {
       this.#host.patch({ camera: false, deviceError: { kind: "camera", message: message(err) } });
     }
+    if (on) await this.syncBackground();
     this.#host.refresh();
+  }
+
+  retryBackground(): void {
+    this.#failedBackground = null;
+  }
+
+  /**
+   * Brings the camera's background effect in line with the member's choice (background.ts):
+   * loads the processor only for an effect, and only when the camera runs.
+   */
+  async syncBackground(): Promise<void> {
+    const room = this.#host.room();
+    const lk = this.#host.lk();
+    if (!room || !lk) return;
+    const track = room.localParticipant.getTrackPublication(lk.Track.Source.Camera)?.track as LocalVideoTrack | undefined;
+    const choice = this.#host.prefs().background;
+    const now = this.#host.state().background;
+    if (!track) return;
+    if (choice === now.effect && (choice === "none" || track.getProcessor())) return;
+    // An effect that failed on this browser is not retried on every device change; picking again is.
+    if (now.error !== null && this.#failedBackground === choice) return;
+    const status = await applyBackground(track, choice);
+    this.#failedBackground = status.error ? choice : null;
+    if (this.#host.room() === room) this.#host.patch({ background: status });
   }
 
   /** Screen share on/off: 1080p 30 fps with audio where the browser offers it. */
