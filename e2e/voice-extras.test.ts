@@ -135,12 +135,26 @@ describe("voice extras", () => {
     await expect.poll(() => toggle.getAttribute("aria-pressed"), { timeout: 15_000 }).toBe("false");
     expect(await bob.page.locator("[data-raised-hands]").count()).toBe(0);
 
-    // The phone layout with a raised hand.
-    await toggle.click();
-    await bob.page.setViewportSize({ width: 390, height: 844 });
-    await bob.page.locator(`[data-raised-hands] [data-hand-user="${bob.id}"]`).waitFor();
-    const box = await bob.page.locator("[data-hand-toggle]").boundingBox();
+    // On a phone: Carol joins the stage and raises her hand by touch; Alice sees it.
+    const carol = await newPerson(browser, base, "xcarol");
+    const { invite } = await alice.api<{ invite: { code: string } }>("POST", `/api/communities/${communityId}/invites`, {});
+    await carol.api("POST", `/api/invites/${invite.code}/redeem`);
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true, locale: "en-US" });
+    await phone.addCookies(await carol.context.cookies());
+    const cp = await phone.newPage();
+    watch(cp);
+    await cp.goto(`${base}/c/${communityId}/${voiceId}`);
+    await cp.locator("[data-voice-join]").tap();
+    const hand = cp.locator("[data-hand-toggle]");
+    await hand.waitFor({ timeout: 20_000 });
+    const box = await hand.boundingBox();
     expect(box!.width).toBeGreaterThanOrEqual(44);
-    await bob.page.screenshot({ path: `${SHOTS}/extras-hands-390x844.png` });
+    expect(box!.height).toBeGreaterThanOrEqual(44);
+    await hand.tap();
+    await cp.locator(`[data-raised-hands] [data-hand-user="${carol.id}"]`).waitFor({ timeout: 15_000 });
+    await alice.page.locator(`[data-raised-hands] [data-hand-user="${carol.id}"]`).waitFor({ timeout: 15_000 });
+    await cp.screenshot({ path: `${SHOTS}/extras-hands-390x844.png` });
+    await phone.close();
+    await carol.context.close();
   }, 120_000);
 });
