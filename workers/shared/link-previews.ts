@@ -44,7 +44,7 @@ export const LinkPreview = z.object({
    * The page's image through Woxly's image proxy: a same-origin path
    * (`/api/link-previews/image?u=…&s=…`, signed), never the outside address.
    */
-  image: z.string().startsWith("/api/link-previews/image?").max(4096).nullable(),
+  image: z.string().startsWith("/api/link-previews/image?").max(8192).nullable(),
 });
 export type LinkPreview = z.infer<typeof LinkPreview>;
 
