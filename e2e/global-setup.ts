@@ -22,8 +22,10 @@ export default async function setup(project: TestProject) {
     quiet: true,
     build: process.env.WOXLY_SKIP_BUILD !== "1",
     // Every e2e file's visitors come from 127.0.0.1: the per-address limit (default 10) is for the internet.
-    // LINK_PREVIEW_ALLOW_LOOPBACK: e2e/previews.test.ts serves its pages on 127.0.0.1 (tests only; docs/link-previews.md).
-    vars: { WIDGET_VISITOR_START_LIMIT: "1000", LINK_PREVIEW_ALLOW_LOOPBACK: "1" },
+    // LINK_PREVIEW_ALLOW_LOOPBACK: e2e/previews.test.ts serves its pages on 127.0.0.1 (tests only;
+    // docs/link-previews.md). LINK_PREVIEW_DOH_URL: a loopback port nothing answers on, so a link to
+    // an outside name in any test is refused (dns_failed) without a query leaving the machine.
+    vars: { WIDGET_VISITOR_START_LIMIT: "1000", LINK_PREVIEW_ALLOW_LOOPBACK: "1", LINK_PREVIEW_DOH_URL: "http://127.0.0.1:9/dns-query" },
   });
   project.provide("baseUrl", product.url);
   project.provide("livekitUrl", product.livekitUrl ?? "");
