@@ -283,6 +283,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     position: number;
                     userLimit: number;
                     e2ee: boolean;
+                    stage: boolean;
                     overwrites: {
                         targetKind: "role" | "member";
                         targetId: string;
@@ -353,6 +354,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     position: number;
                     userLimit: number;
                     e2ee: boolean;
+                    stage: boolean;
                     overwrites: {
                         targetKind: "role" | "member";
                         targetId: string;
@@ -560,6 +562,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     position: number;
                     userLimit: number;
                     e2ee: boolean;
+                    stage: boolean;
                     overwrites: {
                         targetKind: "role" | "member";
                         targetId: string;
@@ -601,6 +604,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     position: number;
                     userLimit: number;
                     e2ee: boolean;
+                    stage: boolean;
                     overwrites: {
                         targetKind: "role" | "member";
                         targetId: string;
@@ -1013,6 +1017,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     userLimit?: number | undefined;
                     parentId?: string | null | undefined;
                     e2ee?: boolean | undefined;
+                    stage?: boolean | undefined;
                 };
             };
             output: {
@@ -1026,6 +1031,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     position: number;
                     userLimit: number;
                     e2ee: boolean;
+                    stage: boolean;
                     overwrites: {
                         targetKind: "role" | "member";
                         targetId: string;
@@ -1080,6 +1086,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     position: number;
                     userLimit: number;
                     e2ee: boolean;
+                    stage: boolean;
                     overwrites: {
                         targetKind: "role" | "member";
                         targetId: string;
@@ -1462,6 +1469,13 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                         userId: string;
                         name?: string | undefined;
                     } | null;
+                    previews?: {
+                        url: string;
+                        title: string | null;
+                        description: string | null;
+                        siteName: string | null;
+                        image: string | null;
+                    }[] | undefined;
                     deleted?: true | undefined;
                 }[];
                 headSeq: number;
@@ -1530,6 +1544,13 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                         userId: string;
                         name?: string | undefined;
                     } | null;
+                    previews?: {
+                        url: string;
+                        title: string | null;
+                        description: string | null;
+                        siteName: string | null;
+                        image: string | null;
+                    }[] | undefined;
                     deleted?: true | undefined;
                 };
             };
@@ -1594,6 +1615,13 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                         userId: string;
                         name?: string | undefined;
                     } | null;
+                    previews?: {
+                        url: string;
+                        title: string | null;
+                        description: string | null;
+                        siteName: string | null;
+                        image: string | null;
+                    }[] | undefined;
                     deleted?: true | undefined;
                 }[];
             };
@@ -1668,6 +1696,13 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                             userId: string;
                             name?: string | undefined;
                         } | null;
+                        previews?: {
+                            url: string;
+                            title: string | null;
+                            description: string | null;
+                            siteName: string | null;
+                            image: string | null;
+                        }[] | undefined;
                         deleted?: true | undefined;
                     };
                     before: {
@@ -1718,6 +1753,13 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                             userId: string;
                             name?: string | undefined;
                         } | null;
+                        previews?: {
+                            url: string;
+                            title: string | null;
+                            description: string | null;
+                            siteName: string | null;
+                            image: string | null;
+                        }[] | undefined;
                         deleted?: true | undefined;
                     } | null;
                     after: {
@@ -1768,6 +1810,13 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                             userId: string;
                             name?: string | undefined;
                         } | null;
+                        previews?: {
+                            url: string;
+                            title: string | null;
+                            description: string | null;
+                            siteName: string | null;
+                            image: string | null;
+                        }[] | undefined;
                         deleted?: true | undefined;
                     } | null;
                 }[];
@@ -1863,6 +1912,13 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                             userId: string;
                             name?: string | undefined;
                         } | null;
+                        previews?: {
+                            url: string;
+                            title: string | null;
+                            description: string | null;
+                            siteName: string | null;
+                            image: string | null;
+                        }[] | undefined;
                         deleted?: true | undefined;
                     };
                     before: {
@@ -1913,6 +1969,13 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                             userId: string;
                             name?: string | undefined;
                         } | null;
+                        previews?: {
+                            url: string;
+                            title: string | null;
+                            description: string | null;
+                            siteName: string | null;
+                            image: string | null;
+                        }[] | undefined;
                         deleted?: true | undefined;
                     } | null;
                     after: {
@@ -1963,6 +2026,13 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                             userId: string;
                             name?: string | undefined;
                         } | null;
+                        previews?: {
+                            url: string;
+                            title: string | null;
+                            description: string | null;
+                            siteName: string | null;
+                            image: string | null;
+                        }[] | undefined;
                         deleted?: true | undefined;
                     } | null;
                 }[];
@@ -2168,6 +2238,7 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                     serverDeaf: boolean;
                     video: boolean;
                     streaming: boolean;
+                    handRaisedAt?: number | undefined;
                 }[];
             };
             outputFormat: "json";
@@ -2935,6 +3006,13 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                         userId: string;
                         name?: string | undefined;
                     } | null;
+                    previews?: {
+                        url: string;
+                        title: string | null;
+                        description: string | null;
+                        siteName: string | null;
+                        image: string | null;
+                    }[] | undefined;
                     deleted?: true | undefined;
                 }[];
                 headSeq: number;
@@ -3594,6 +3672,13 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
                         userId: string;
                         name?: string | undefined;
                     } | null;
+                    previews?: {
+                        url: string;
+                        title: string | null;
+                        description: string | null;
+                        siteName: string | null;
+                        image: string | null;
+                    }[] | undefined;
                     deleted?: true | undefined;
                 }[];
                 headSeq: number;
@@ -4709,7 +4794,21 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
             status: import("hono/utils/http-status").ContentfulStatusCode;
         };
     };
-}, "/channels">, "/api">, "/", "/">;
+}, "/channels"> | import("hono/types").MergeSchemaPath<{
+    "/image": {
+        $get: {
+            input: {
+                query: {
+                    u: string;
+                    s: string;
+                };
+            };
+            output: {};
+            outputFormat: string;
+            status: import("hono/utils/http-status").StatusCode;
+        };
+    };
+}, "/link-previews">, "/api">, "/", "/">;
 /** `typeof app` for `hc<AppType>`: the route schema only, no server types. */
 export type AppType = ReturnType<typeof routes>;
 export {};
