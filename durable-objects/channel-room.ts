@@ -280,6 +280,8 @@ export class ChannelRoom extends RealtimeServer<ClientFrame, ServerFrame> {
   /** Sets the channel's slowmode, seconds (the api calls it after writing D1). */
   async setSlowmode(seconds: number): Promise<void> {
     this.#mod.setSlowmode(seconds);
+  }
+
   /** Link previews (channel-previews.ts): unfurled after a message is stored, removed by frame. */
   #linkPreviews: ChannelPreviews | undefined;
   get #previews(): ChannelPreviews {
