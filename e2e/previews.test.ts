@@ -9,45 +9,14 @@
  */
 import { mkdirSync } from "node:fs";
 import { createServer, type Server } from "node:http";
-import { deflateSync } from "node:zlib";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { CHROMIUM, CHROMIUM_ARGS, uniqueName } from "./browser";
+import { png } from "./images";
 import { communityWith, logInContext, registerUser, type TestCommunity, type TestUser } from "./chat-fixtures";
 
 const base = inject("baseUrl");
 const SHOTS = "/tmp/woxly-shots";
-
-/** A 64×32 PNG, one colour (generated, so nothing binary is committed). */
-function png(): Buffer {
-  const w = 64;
-  const h = 32;
-  const raw = Buffer.alloc((w * 3 + 1) * h);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) raw.set([88, 101, 242], y * (w * 3 + 1) + 1 + x * 3);
-  const crcTable = Array.from({ length: 256 }, (_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-  });
-  const crc = (b: Buffer) => {
-    let c = 0xffffffff;
-    for (const x of b) c = crcTable[(c ^ x) & 0xff]! ^ (c >>> 8);
-    return (c ^ 0xffffffff) >>> 0;
-  };
-  const chunk = (type: string, data: Buffer) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const td = Buffer.concat([Buffer.from(type, "ascii"), data]);
-    const c = Buffer.alloc(4);
-    c.writeUInt32BE(crc(td));
-    return Buffer.concat([len, td, c]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(w, 0);
-  ihdr.writeUInt32BE(h, 4);
-  ihdr.set([8, 2, 0, 0, 0], 8);
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", ihdr), chunk("IDAT", deflateSync(raw)), chunk("IEND", Buffer.alloc(0))]);
-}
 
 let browser: Browser;
 let site: Server;
@@ -57,7 +26,7 @@ const siteHits: string[] = [];
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
-  const image = png();
+  const image = png(64, 32, [88, 101, 242]);
   site = createServer((req, res) => {
     siteHits.push(req.url ?? "");
     if (req.url === "/article") {
