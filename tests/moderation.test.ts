@@ -14,6 +14,7 @@ import { voiceIdentity } from "../workers/core/voice-identity";
 import { answer, connectRoom, nonce, roomStub, say, seedMessages, type RoomSocket } from "./chat-fixtures";
 import { ORIGIN, call, newUser, ok, type User } from "./helpers";
 import { channel, community, member, role, roomServiceStandIn } from "./voice-fixtures";
+import { inviteCode } from "./community-fixtures";
 
 async function send(e: Env, u: User, method: string, path: string, json?: unknown) {
   const headers = new Headers({ origin: ORIGIN, cookie: [...u.http.cookies].map(([k, v]) => `${k}=${v}`).join("; ") });
@@ -139,6 +140,25 @@ describe("timeouts", () => {
       { op: "update", room: s.voice, identity, grants: { canSubscribe: true, canPublishSources: ["microphone", "camera", "screen_share", "screen_share_audio"], canPublishData: false, canUpdateOwnMetadata: false } },
     ]);
     a.close();
+  });
+
+  it("outlives leaving: a member who leaves and joins again by invite is still timed out, unless it was lifted", async () => {
+    const s = await setup();
+    const { timeoutUntil } = await ok(200, s.mod, "PUT", `/api/communities/${s.c.id}/members/${s.target.id}/timeout`, { seconds: 600 });
+    const code = await inviteCode(s.owner, s.c.id);
+    const rejoin = async () => {
+      await ok(204, s.target, "POST", `/api/communities/${s.c.id}/leave`);
+      await ok(201, s.target, "POST", `/api/invites/${code}/redeem`);
+      const list = await ok(200, s.plain, "GET", `/api/communities/${s.c.id}/members`);
+      return list.members.find((m: { user: { id: string } }) => m.user.id === s.target.id).timeoutUntil as number | null | undefined;
+    };
+    expect(await rejoin()).toBe(timeoutUntil);
+    const sock = await connectRoom(s.text, s.target);
+    expect(await tryFrame(sock, { type: "message.send", content: "back and loud" })).toBe("forbidden");
+    sock.close();
+    // Lifted after the return: leaving and joining again does not bring the old one back.
+    await ok(200, s.mod, "DELETE", `/api/communities/${s.c.id}/members/${s.target.id}/timeout`);
+    expect((await rejoin()) ?? null).toBeNull();
   });
 
   it("validates the body (400) and refuses a missing member (404)", async () => {

@@ -122,6 +122,25 @@ export const members = sqliteTable(
   (t) => [primaryKey({ columns: [t.communityId, t.userId] }), index("members_user").on(t.userId)],
 );
 
+/**
+ * A timeout that outlives the membership: written when a timed-out member leaves or is removed,
+ * read when they join again, so leaving and re-joining by an invite does not end it (as on
+ * Discord; docs/moderation.md).
+ */
+export const departedTimeouts = sqliteTable(
+  "departed_timeouts",
+  {
+    communityId: text("community_id")
+      .notNull()
+      .references(() => communities.id, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    until: integer("until").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.communityId, t.userId] })],
+);
+
 export const roles = sqliteTable(
   "roles",
   {

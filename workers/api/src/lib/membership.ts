@@ -1,7 +1,7 @@
 /** Member views and the one way a member leaves (leave, kick, ban), shared by the routes. */
-import { and, eq } from "drizzle-orm";
+import { and, eq, gt, sql } from "drizzle-orm";
 import type { Member, MemberLeftReason, PresenceStatus } from "../../../shared/communities";
-import { memberRoles, members, users } from "../../../core/schema";
+import { departedTimeouts, memberRoles, members, users } from "../../../core/schema";
 import type { Db } from "../../../core/db";
 import type { Statement } from "../../../core/batch";
 import { roomChannelIds } from "./chat-rooms";
@@ -55,8 +55,18 @@ export async function presencesOf(env: Env, communityId: string): Promise<Record
 }
 
 /** Statements that take a member out of a community (their roles go too). */
-export function removeMemberStatements(db: Db, communityId: string, userId: string): Statement[] {
+export function removeMemberStatements(db: Db, communityId: string, userId: string, now = Date.now()): Statement[] {
   return [
+    // A running timeout is kept for a return by invite (redeem reads it back).
+    db
+      .insert(departedTimeouts)
+      .select(
+        db
+          .select({ communityId: members.communityId, userId: members.userId, until: sql<number>`${members.timeoutUntil}`.as("until") })
+          .from(members)
+          .where(and(eq(members.communityId, communityId), eq(members.userId, userId), gt(members.timeoutUntil, now))),
+      )
+      .onConflictDoUpdate({ target: [departedTimeouts.communityId, departedTimeouts.userId], set: { until: sql`excluded.until` } }),
     db.delete(memberRoles).where(and(eq(memberRoles.communityId, communityId), eq(memberRoles.userId, userId))),
     db.delete(members).where(and(eq(members.communityId, communityId), eq(members.userId, userId))),
   ];

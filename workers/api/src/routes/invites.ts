@@ -182,9 +182,16 @@ export const inviteRoutes = new Hono<AppEnv>()
       ).bind(code, now, user.id),
       // Runs only when the UPDATE above consumed a use (changes() is that statement's count).
       c.env.DB.prepare(
-        `INSERT INTO members (community_id, user_id, nickname, joined_at)
-         SELECT community_id, ?2, NULL, ?3 FROM invites WHERE code = ?1 AND changes() = 1`,
+        `INSERT INTO members (community_id, user_id, nickname, joined_at, timeout_until)
+         SELECT community_id, ?2, NULL, ?3,
+                (SELECT d.until FROM departed_timeouts d WHERE d.community_id = invites.community_id AND d.user_id = ?2 AND d.until > ?3)
+         FROM invites WHERE code = ?1 AND changes() = 1`,
       ).bind(code, user.id, now),
+      // The kept timeout is back on the member row (or over): a later lift must not be undone.
+      c.env.DB.prepare(
+        `DELETE FROM departed_timeouts WHERE user_id = ?1
+           AND community_id IN (SELECT community_id FROM members WHERE user_id = ?1 AND joined_at = ?2)`,
+      ).bind(user.id, now),
     ]);
     if (!consumed?.results.length) {
       // Lost a race: banned, joined by a parallel request, or the last use went elsewhere.
