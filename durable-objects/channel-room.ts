@@ -502,7 +502,6 @@ export class ChannelRoom extends RealtimeServer<ClientFrame, ServerFrame> {
       pings,
       nonce: { userId: me.userId, nonce: f.nonce },
     });
-    this.#room.recordSend(me.userId, createdAt);
     if (slowmode > 0) this.#mod.recordSent(me.userId, createdAt);
     // What you wrote yourself is read: the sender's marker moves with their message (written.seq is the head).
     this.#room.markReadAtHead(me.userId, written.seq, createdAt);

@@ -14,6 +14,12 @@
  * fan-out stays small (FTS5 adds a new segment, several pages, per write); the room indexes
  * what is pending in one write shortly after, and always first, in the same synchronous step,
  * before any search, edit or delete reads or changes the index.
+ *
+ * A message's commit touches as few b-trees as it can (each one is at least a page written and
+ * synced before the ack): the event, the message with its id, author and time indexes, the
+ * nonce (which is also the send-rate log) with its two indexes, the sender's read marker. The
+ * head seq is the events table's last row, not a meta row. Older rooms are upgraded in place
+ * (SCHEMA_VERSION, `migrate`).
  */
 import { z } from "zod";
 import { parseJsonWith } from "../workers/shared/realtime";
@@ -41,6 +47,13 @@ const EVENT_RETENTION = MAX_RESUME_EVENTS + 200;
 /** Housekeeping (pruning events, nonces, the send log) runs every this many events. */
 const HOUSEKEEPING_EVERY = 100;
 
+/**
+ * The shape of the tables below. 1: a send_log table beside nonces, rowid nonces and
+ * read_markers, meta head_seq written with every event. 2: the nonces are the send log,
+ * nonces and read_markers WITHOUT ROWID (one b-tree less each), head_seq derived from events.
+ */
+const SCHEMA_VERSION = 2;
+
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value)`,
   // One row per event; `frame` is the exact JSON sent to clients (replayed verbatim).
@@ -63,13 +76,14 @@ const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS mentions (seq INTEGER NOT NULL, kind TEXT NOT NULL, target TEXT NOT NULL, author_id TEXT)`,
   `CREATE INDEX IF NOT EXISTS mentions_target ON mentions (kind, target, seq)`,
   `CREATE INDEX IF NOT EXISTS mentions_seq ON mentions (seq)`,
+  // One row per message a member sent (system and desk posts have no nonce): the resend
+  // dedupe, and by (user_id, created_at) the send-rate window too.
   `CREATE TABLE IF NOT EXISTS nonces (
      user_id TEXT NOT NULL, nonce TEXT NOT NULL, message_id TEXT NOT NULL, seq INTEGER NOT NULL,
-     created_at INTEGER NOT NULL, PRIMARY KEY (user_id, nonce))`,
+     created_at INTEGER NOT NULL, PRIMARY KEY (user_id, nonce)) WITHOUT ROWID`,
+  `CREATE INDEX IF NOT EXISTS nonces_user_created ON nonces (user_id, created_at)`,
   `CREATE INDEX IF NOT EXISTS nonces_created ON nonces (created_at)`,
-  `CREATE TABLE IF NOT EXISTS send_log (user_id TEXT NOT NULL, at INTEGER NOT NULL)`,
-  `CREATE INDEX IF NOT EXISTS send_log_user ON send_log (user_id, at)`,
-  `CREATE TABLE IF NOT EXISTS read_markers (user_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, updated_at INTEGER NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS read_markers (user_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, updated_at INTEGER NOT NULL) WITHOUT ROWID`,
   `CREATE TABLE IF NOT EXISTS used_attachments (attachment_id TEXT PRIMARY KEY, message_id TEXT NOT NULL)`,
   `CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(
      content, content='messages', content_rowid='seq', tokenize='unicode61 remove_diacritics 2')`,
@@ -126,8 +140,8 @@ export type NonceHit = { messageId: string; seq: number; createdAt: number };
 
 export class ChannelStore {
   /**
-   * head_seq as stored, once read. Only this object writes it (appendEvent), after the
-   * write, so the copy never runs ahead of SQLite; dropAll forgets it.
+   * The last event's seq, once read. Only this object writes events (appendEvent), after
+   * the write, so the copy never runs ahead of SQLite; dropAll forgets it.
    */
   private headSeq: number | undefined;
   /** meta community_id as stored ("" = a DM), once read. */
@@ -145,7 +159,11 @@ export class ChannelStore {
   ) {}
 
   migrate(): void {
+    const upgradeFrom = this.storedSchemaVersion();
+    if (upgradeFrom === 1) this.setAsideV1();
     for (const s of SCHEMA) this.sql.exec(s);
+    if (upgradeFrom === 1) this.upgradeFromV1();
+    if (upgradeFrom !== SCHEMA_VERSION) this.setMeta("schema_version", SCHEMA_VERSION);
     // Link previews (link-preview-store.ts) came later: rooms from before get the column.
     if (!this.sql.exec<{ name: string }>(`PRAGMA table_info(messages)`).toArray().some((c) => c.name === "previews")) {
       this.sql.exec(`ALTER TABLE messages ADD COLUMN previews TEXT`);
@@ -153,6 +171,34 @@ export class ChannelStore {
     this.secureDeleteIndex();
     // Rooms from before the index followed a moment later had every message indexed at once.
     if (this.meta("fts_upto") === null) this.setMeta("fts_upto", this.sql.exec<{ m: number | null }>(`SELECT MAX(seq) AS m FROM messages`).one().m ?? 0);
+  }
+
+  /** The stored tables' shape: SCHEMA_VERSION for an empty room (nothing to upgrade), 1 for a room from before versions. */
+  private storedSchemaVersion(): number {
+    if (!this.sql.exec(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'`).toArray().length) return SCHEMA_VERSION;
+    const v = this.meta("schema_version");
+    return typeof v === "number" ? v : 1;
+  }
+
+  /** Version 1's nonces and read markers get out of the way of SCHEMA's new tables (their index names are reused). */
+  private setAsideV1(): void {
+    this.sql.exec(`DROP INDEX IF EXISTS nonces_created`);
+    this.sql.exec(`ALTER TABLE nonces RENAME TO nonces_v1`);
+    this.sql.exec(`ALTER TABLE read_markers RENAME TO read_markers_v1`);
+  }
+
+  /**
+   * Moves version 1's rows into the new tables, in the same synchronous step as migrate (one
+   * write: a room is never seen half upgraded). The send log goes: every send it holds has its
+   * nonce row, with the same time, so the rate window carries over. head_seq stays in meta
+   * as the floor `head` reads (it is the last event's seq).
+   */
+  private upgradeFromV1(): void {
+    this.sql.exec(`INSERT INTO nonces (user_id, nonce, message_id, seq, created_at) SELECT user_id, nonce, message_id, seq, created_at FROM nonces_v1`);
+    this.sql.exec(`INSERT INTO read_markers (user_id, seq, updated_at) SELECT user_id, seq, updated_at FROM read_markers_v1`);
+    this.sql.exec(`DROP TABLE nonces_v1`);
+    this.sql.exec(`DROP TABLE read_markers_v1`);
+    this.sql.exec(`DROP TABLE IF EXISTS send_log`);
   }
 
   /** Whether messages wait to be indexed (indexPending has work). */
@@ -220,8 +266,11 @@ export class ChannelStore {
   /** Seq of the latest event (0 when there is none). */
   head(): number {
     if (this.headSeq === undefined) {
-      const v = this.meta("head_seq");
-      this.headSeq = typeof v === "number" ? v : 0;
+      // Housekeeping keeps the last EVENT_RETENTION events, so the last one is always there.
+      // A version-1 room's head_seq (never written since) is the same number, or lower.
+      const last = this.sql.exec<{ s: number | null }>(`SELECT MAX(seq) AS s FROM events`).one().s ?? 0;
+      const legacy = this.meta("head_seq");
+      this.headSeq = Math.max(last, typeof legacy === "number" ? legacy : 0);
     }
     return this.headSeq;
   }
@@ -304,7 +353,6 @@ export class ChannelStore {
     const frame = build(seq);
     const json = JSON.stringify(frame);
     this.sql.exec(`INSERT INTO events (seq, type, message_id, frame, created_at) VALUES (?, ?, ?, ?, ?)`, seq, frame.type, messageId, json, now);
-    this.setMeta("head_seq", seq);
     this.headSeq = seq;
     if (seq % HOUSEKEEPING_EVERY === 0) this.housekeeping(seq, now);
     return { seq, frame, json };
@@ -312,8 +360,8 @@ export class ChannelStore {
 
   private housekeeping(head: number, now: number): void {
     this.sql.exec(`DELETE FROM events WHERE seq <= ?`, head - EVENT_RETENTION);
-    this.sql.exec(`DELETE FROM nonces WHERE created_at < ?`, now - NONCE_TTL_MS);
-    this.sql.exec(`DELETE FROM send_log WHERE at < ?`, now - RATE_WINDOW_MS);
+    // Nonces outlive the rate window (NONCE_TTL_MS ≥ RATE_WINDOW_MS), so this prunes both.
+    this.sql.exec(`DELETE FROM nonces WHERE created_at < ?`, now - Math.max(NONCE_TTL_MS, RATE_WINDOW_MS));
   }
 
   /** The stored frames of events after `lastSeq`, in order, or null if any of them is gone. */
@@ -601,17 +649,20 @@ export class ChannelStore {
 
   /**
    * The send-rate check: ms until `userId` may send again (0 = now). Sliding window of
-   * RATE_WINDOW_MS holding at most RATE_LIMIT_MESSAGES sends.
+   * RATE_WINDOW_MS holding at most RATE_LIMIT_MESSAGES sends. A send is its nonce row
+   * (insertMessage writes it with the message), so there is no separate log to write.
    */
   rateWait(userId: string, now: number): number {
     const rows = this.sql
-      .exec<{ at: number }>(`SELECT at FROM send_log WHERE user_id = ? AND at > ? ORDER BY at DESC LIMIT ?`, userId, now - RATE_WINDOW_MS, RATE_LIMIT_MESSAGES)
+      .exec<{ at: number }>(
+        `SELECT created_at AS at FROM nonces WHERE user_id = ? AND created_at > ? ORDER BY created_at DESC LIMIT ?`,
+        userId,
+        now - RATE_WINDOW_MS,
+        RATE_LIMIT_MESSAGES,
+      )
       .toArray();
     if (rows.length < RATE_LIMIT_MESSAGES) return 0;
     return Math.max(1, rows[rows.length - 1]!.at + RATE_WINDOW_MS - now);
-  }
-  recordSend(userId: string, now: number): void {
-    this.sql.exec(`INSERT INTO send_log (user_id, at) VALUES (?, ?)`, userId, now);
   }
 
   attachmentUsed(id: string): boolean {
