@@ -183,6 +183,14 @@ export abstract class RealtimeServer<In extends Frame, Out extends Frame, X exte
   readonly #identities = new WeakMap<Request, ConnectionIdentity | null>();
   /** Per-socket chains, so one socket's frames are handled in the order sent even across awaits. */
   readonly #chains = new Map<string, Promise<void>>();
+  /**
+   * Every socket of this object as `ctx.getWebSockets()` last listed them, for the fan-out to
+   * all (a busy room broadcasts many times a second; the list changes far less often). Dropped
+   * whenever it may change: a socket accepted (partyserver calls onConnect right after it
+   * accepts), closed or failed (onClose, onError) or closed here. An instance woken from
+   * hibernation starts without it. A socket that closed and is still listed costs one failed send.
+   */
+  #everySocket: WebSocket[] | null = null;
 
   #identityOf(request: Request): ConnectionIdentity | null {
     let id = this.#identities.get(request);
@@ -207,6 +215,7 @@ export abstract class RealtimeServer<In extends Frame, Out extends Frame, X exte
   }
 
   override onConnect(conn: Connection, ctx: ConnectionContext): void | Promise<void> {
+    this.#everySocket = null;
     const identity = this.#identityOf(ctx.request);
     if (!identity) return conn.close(CLOSE.NO_IDENTITY, REASON.get(CLOSE.NO_IDENTITY));
     const issued = ctx.request.headers.get(TICKET_ISSUED_HEADER);
@@ -231,11 +240,13 @@ export abstract class RealtimeServer<In extends Frame, Out extends Frame, X exte
   }
 
   override onClose(conn: Connection): void {
+    this.#everySocket = null;
     this.#chains.delete(conn.id);
     this.closed(conn as Socket<X>);
   }
 
   override onError(conn: Connection, error: unknown): void {
+    this.#everySocket = null;
     log({ event: `${this.logName}.socket_error`, name: this.name, connectionId: conn.id, error: String(error) });
   }
 
@@ -311,7 +322,8 @@ export abstract class RealtimeServer<In extends Frame, Out extends Frame, X exte
       }
       return n;
     }
-    for (const ws of this.ctx.getWebSockets(tag)) {
+    const sockets = tag === undefined ? (this.#everySocket ??= this.ctx.getWebSockets()) : this.ctx.getWebSockets(tag);
+    for (const ws of sockets) {
       if (skip?.has(ws)) continue;
       trySend(ws, data);
       n++;
@@ -321,16 +333,19 @@ export abstract class RealtimeServer<In extends Frame, Out extends Frame, X exte
 
   /** Closes every socket of a user with `code`; returns how many it closed. */
   protected closeUser(userId: string, code: CloseCode): number {
+    this.#everySocket = null;
     return closeEach(this.ctx.getWebSockets(userTag(userId)), code);
   }
 
   /** Closes every socket of one session with `code`; returns how many it closed. */
   protected closeSession(sessionId: string, code: CloseCode): number {
+    this.#everySocket = null;
     return closeEach(this.ctx.getWebSockets(sessionTag(sessionId)), code);
   }
 
   /** Closes every socket with `code`; returns how many it closed. */
   protected closeAll(code: CloseCode): number {
+    this.#everySocket = null;
     return closeEach(this.ctx.getWebSockets(), code);
   }
 
