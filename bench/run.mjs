@@ -16,7 +16,9 @@
 //   --out bench/results/latest.json
 //
 // Woxly runs under `wrangler dev` (local workerd) on a fresh temporary state, seeded with
-// users, a community and a text channel; the baseline is bench/baseline/server.mjs.
+// users, a community and a text channel; the baseline is bench/baseline/server.mjs. Its local
+// trace store (wrangler.toml [observability]) is off, as the floor has none and production's
+// does not run in the object's thread: X_LOCAL_OBSERVABILITY=true turns it back on.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -136,7 +138,7 @@ async function main() {
     // No LiveKit, but a URL for the token worker (a port nothing listens on), so the voice token route answers (CPU per request).
     process.env.LIVEKIT_URL ??= "ws://127.0.0.1:9";
     const inspectorPort = await freePort();
-    const product = await startProduct({ port, persistTo, livekit: false, quiet: true, build: false, inspectorPort });
+    const product = await startProduct({ port, persistTo, livekit: false, quiet: true, build: false, localTraces: process.env.X_LOCAL_OBSERVABILITY === "true", inspectorPort });
     cleanups.push(() => product.stop());
     targets.woxly = woxlyTarget({ url: product.url, port, channelId: seed.channelId, users: seed.users });
     targets.woxly.seed = seed;

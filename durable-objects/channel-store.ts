@@ -50,7 +50,8 @@ const HOUSEKEEPING_EVERY = 100;
 /**
  * The shape of the tables below. 1: a send_log table beside nonces, rowid nonces and
  * read_markers, meta head_seq written with every event. 2: the nonces are the send log,
- * nonces and read_markers WITHOUT ROWID (one b-tree less each), head_seq derived from events.
+ * nonces and read_markers WITHOUT ROWID (one b-tree less each), head_seq derived from events,
+ * no index on events.message_id.
  */
 const SCHEMA_VERSION = 2;
 
@@ -59,7 +60,9 @@ const SCHEMA = [
   // One row per event; `frame` is the exact JSON sent to clients (replayed verbatim).
   `CREATE TABLE IF NOT EXISTS events (
      seq INTEGER PRIMARY KEY, type TEXT NOT NULL, message_id TEXT, frame TEXT NOT NULL, created_at INTEGER NOT NULL)`,
-  `CREATE INDEX IF NOT EXISTS events_message ON events (message_id)`,
+  // No index on message_id: a message's events all come at or after its own seq, so an edit or
+  // delete finds them by seq range (the log holds ~EVENT_RETENTION rows), and no message pays
+  // for one more b-tree in its commit.
   `CREATE TABLE IF NOT EXISTS messages (
      seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, author_id TEXT, author TEXT, content TEXT NOT NULL,
      reply_to TEXT, attachments TEXT NOT NULL, mentions TEXT NOT NULL, system TEXT, pinned_at INTEGER,
@@ -161,6 +164,7 @@ export class ChannelStore {
   migrate(): void {
     const upgradeFrom = this.storedSchemaVersion();
     if (upgradeFrom === 1) this.setAsideV1();
+    if (upgradeFrom === 1) this.sql.exec(`DROP INDEX IF EXISTS events_message`);
     for (const s of SCHEMA) this.sql.exec(s);
     if (upgradeFrom === 1) this.upgradeFromV1();
     if (upgradeFrom !== SCHEMA_VERSION) this.setMeta("schema_version", SCHEMA_VERSION);
@@ -555,7 +559,7 @@ export class ChannelStore {
     this.sql.exec(`DELETE FROM mentions WHERE seq = ?`, old.seq);
     const message = this.messageBySeq(old.seq)!;
     this.writePings(old.seq, message.author?.id ?? null, pings);
-    this.rewriteFrames(`e.message_id = ?`, [id], (m) => ({ ...m, content: message.content, mentions: message.mentions, editedAt: message.editedAt }));
+    this.rewriteFrames(`m.id = ?`, [id], (m) => ({ ...m, content: message.content, mentions: message.mentions, editedAt: message.editedAt }));
     this.rewriteQuotes(id, this.replyPreview(id));
     return this.appendEvent((seq) => ({ type: "message.updated" as const, seq, message }), id, now);
   }
@@ -570,7 +574,7 @@ export class ChannelStore {
     if (!old) return null;
     this.sql.exec(`UPDATE messages SET previews = ? WHERE id = ?`, previews.length ? JSON.stringify(previews) : null, id);
     const message = this.messageBySeq(old.seq)!;
-    this.rewriteFrames(`e.message_id = ?`, [id], (m) => {
+    this.rewriteFrames(`m.id = ?`, [id], (m) => {
       const { previews: _old, ...rest } = m;
       return message.previews ? { ...rest, previews: message.previews } : rest;
     });
@@ -584,7 +588,7 @@ export class ChannelStore {
   private rewriteFrames(where: string, binds: string[], change: (m: Message) => Message): void {
     const rows = this.sql
       .exec<{ seq: number; type: string; frame: string; message_id: string }>(
-        `SELECT e.seq, e.type, e.frame, e.message_id FROM events e JOIN messages m ON m.id = e.message_id
+        `SELECT e.seq, e.type, e.frame, e.message_id FROM messages m JOIN events e ON e.seq >= m.seq AND e.message_id = m.id
          WHERE e.type IN ('message.created', 'message.updated') AND ${where}`,
         ...binds,
       )
@@ -621,7 +625,10 @@ export class ChannelStore {
     this.sql.exec(`DELETE FROM mentions WHERE seq = ?`, m.seq);
     this.sql.exec(`DELETE FROM used_attachments WHERE message_id = ?`, id);
     const tomb = tombstone(m);
-    for (const e of this.sql.exec<{ seq: number; type: string }>(`SELECT seq, type FROM events WHERE message_id = ? AND type IN ('message.created', 'message.updated')`, id).toArray()) {
+    const events = this.sql
+      .exec<{ seq: number; type: string }>(`SELECT seq, type FROM events WHERE seq >= ? AND message_id = ? AND type IN ('message.created', 'message.updated')`, m.seq, id)
+      .toArray();
+    for (const e of events) {
       this.sql.exec(`UPDATE events SET frame = ? WHERE seq = ?`, JSON.stringify({ type: e.type, seq: e.seq, message: tomb }), e.seq);
     }
     // Replies keep quoting it in their stored frames: the preview becomes "deleted", as history shows it.

@@ -168,7 +168,7 @@ async function waitFor(url, timeoutMs, isDead) {
  * own process group (stopChild ends workerd too); resolves with the child once `/api/health`
  * answers.
  */
-export async function startWranglerDev({ name = "wrangler dev", configs, port, persistTo, quiet = false, vars = {}, inspectorPort }) {
+export async function startWranglerDev({ name = "wrangler dev", configs, port, persistTo, quiet = false, vars = {}, inspectorPort, env = {} }) {
   const args = [
     WRANGLER, "dev",
     ...configs.flatMap((c) => ["-c", c]),
@@ -179,7 +179,7 @@ export async function startWranglerDev({ name = "wrangler dev", configs, port, p
     ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
     ...(inspectorPort ? ["--inspector-port", String(inspectorPort)] : []),
   ];
-  const child = startChild(name, process.execPath, args, { stdio: ["ignore", quiet ? "ignore" : "inherit", "inherit"] });
+  const child = startChild(name, process.execPath, args, { stdio: ["ignore", quiet ? "ignore" : "inherit", "inherit"], env });
   await waitFor(`http://127.0.0.1:${port}/api/health`, 60_000, () => child.exitCode !== null);
   return child;
 }
@@ -187,6 +187,10 @@ export async function startWranglerDev({ name = "wrangler dev", configs, port, p
 /**
  * Starts LiveKit (unless `livekit: false` or LIVEKIT_URL points elsewhere) and wrangler dev;
  * `vars` ({ NAME: "value" }) override wrangler.toml's [vars] (`wrangler dev --var NAME:value`).
+ * `localTraces: false` turns off wrangler dev's local trace store ([observability] in
+ * wrangler.toml makes it record every invocation into a SQLite Durable Object in the same
+ * workerd: ~1 fsync and ~17 page writes per chat message, none of which production or the
+ * benchmark's workerd floor has); the benchmarks run without it.
  * Returns { url, livekitUrl, stop, restartWorkers(kill9) }.
  */
 export async function startProduct({
@@ -198,6 +202,7 @@ export async function startProduct({
   build = true,
   vars = {},
   inspectorPort,
+  localTraces = true,
 } = {}) {
   ensureDevVars();
   if (build) buildWeb();
@@ -237,7 +242,7 @@ export async function startProduct({
   const configs = ["wrangler.toml", "workers/token/wrangler.toml"];
   let wr;
   const startWorkers = async () => {
-    wr = await startWranglerDev({ configs, port, persistTo, quiet, vars, inspectorPort });
+    wr = await startWranglerDev({ configs, port, persistTo, quiet, vars, inspectorPort, env: localTraces ? {} : { X_LOCAL_OBSERVABILITY: "false" } });
   };
   await startWorkers();
 

@@ -17,6 +17,7 @@ const isEvent = (f: ServerFrame) => "seq" in f && f.type !== "read.updated";
  * the room then looks exactly as one written by the code of before.
  */
 const TO_V1 = [
+  `CREATE INDEX events_message ON events (message_id)`,
   `DROP INDEX IF EXISTS nonces_user_created`,
   `DROP INDEX IF EXISTS nonces_created`,
   `ALTER TABLE nonces RENAME TO nonces_v2`,
@@ -82,6 +83,10 @@ describe("ChannelStore schema upgrade (version 1 → 2)", () => {
     expect(v2.send_log).toBeUndefined();
     expect(v2.nonces).toMatch(/WITHOUT ROWID/);
     expect(v2.read_markers).toMatch(/WITHOUT ROWID/);
+    const eventIndexes = await runInDurableObject(roomStub(w.channelId), (_i, state) =>
+      state.storage.sql.exec(`SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'events_message'`).toArray().length,
+    );
+    expect(eventIndexes).toBe(0);
 
     // A resent nonce from before the upgrade answers with the message it made, and makes none.
     const again = await say(a2, "resent after the upgrade", { nonce: nonces[3] });

@@ -61,7 +61,7 @@ try {
   const seed = seedChannel({ persistTo, userCount: Math.max(2, Math.ceil(rate / 0.8)) });
   const port = await freePort();
   const inspectorPort = await freePort();
-  product = await startProduct({ port, persistTo, livekit: false, quiet: true, build: false, inspectorPort });
+  product = await startProduct({ port, persistTo, livekit: false, quiet: true, build: false, localTraces: process.env.X_LOCAL_OBSERVABILITY === "true", inspectorPort });
   const inner = await innerWorkerdUrl(port);
   const target = woxlyTarget({ url: inner ?? product.url, port, channelId: seed.channelId, users: seed.users, name: "woxly-direct" });
   const list = await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json();

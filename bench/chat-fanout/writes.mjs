@@ -58,7 +58,7 @@ let tracer;
 try {
   const seed = seedChannel({ persistTo, userCount: Math.max(2, Math.ceil(rate / 0.8)) });
   const port = await freePort();
-  product = await startProduct({ port, persistTo, livekit: false, quiet: true, build: false });
+  product = await startProduct({ port, persistTo, livekit: false, quiet: true, build: false, localTraces: process.env.X_LOCAL_OBSERVABILITY === "true" });
   const inner = await innerWorkerd(port);
   const target = woxlyTarget({ url: inner.url, port, channelId: seed.channelId, users: seed.users, name: "woxly-direct" });
   // Warm-up first (the room's and the hub's first wake-up, their schema), then the traced point.
