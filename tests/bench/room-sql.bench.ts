@@ -8,6 +8,8 @@
  * batch of messages written in one go, then a timer turn, then the clock read: "sql" is the
  * statements alone (the batch commits once), "commit" writes one message per turn and waits
  * for it to be durable (`storage.sync()`, the local fsync included), as a message's ack does.
+ *
+ *   npx vitest run --config bench/room-sql/vitest.config.mjs
  */
 import { env, runInDurableObject } from "cloudflare:test";
 import { it } from "vitest";
