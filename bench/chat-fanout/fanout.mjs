@@ -240,10 +240,11 @@ export async function idleMemory(target, { count = 1000, settleMs = 3000, connec
 }
 
 /** Time for `count` connected clients to drop and reconnect all at once (and resume, on Woxly). */
-export async function reconnectStorm(target, { count = 500, connectConcurrency = 50, timeoutMs = 120_000 }) {
+export async function reconnectStorm(target, { count = 500, connectConcurrency = 50, timeoutMs = 120_000, onConnected, onReconnected }) {
   await quiesce(target.probe());
   const { clients } = await connectAll(target, count, () => {}, connectConcurrency);
   await sleep(1000);
+  await onConnected?.();
   const done = new Samples(count);
   const t0 = performance.now();
   let finished = 0;
@@ -262,6 +263,7 @@ export async function reconnectStorm(target, { count = 500, connectConcurrency =
   });
   const timedOut = count - finished;
   const allMs = performance.now() - t0;
+  await onReconnected?.();
   await closeAll(clients);
   return { server: target.name, clients: count, allReconnectedMs: round(allMs, 0), perClientMs: done.summary(), timedOut };
 }

@@ -5,6 +5,9 @@
 // that matter (inclusive), and the share of native work ("(program)") and GC.
 //
 //   node bench/chat-fanout/profile.mjs [--n 50] [--rate 100] [--seconds 8] [--save out.cpuprofile]
+//   node bench/chat-fanout/profile.mjs --storm 300 [--save out.cpuprofile]
+//     a reconnect storm instead (run.mjs's): after one warm-up storm, the profile covers the
+//     second, from the moment every client drops its connection until the last has resumed.
 //
 // A profile costs CPU itself (sampling every 200 µs), so its figures are shares, not latencies.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -14,7 +17,7 @@ import { parseArgs } from "node:util";
 import { cdp } from "../lib/inspector.mjs";
 import { freePort, say, startProduct } from "../../scripts/product.mjs";
 import { seedChannel } from "../lib/seed.mjs";
-import { fanout } from "./fanout.mjs";
+import { fanout, reconnectStorm } from "./fanout.mjs";
 import { innerWorkerdUrl, woxlyTarget } from "./woxly-target.mjs";
 
 const { values: flags } = parseArgs({
@@ -24,6 +27,7 @@ const { values: flags } = parseArgs({
     seconds: { type: "string", default: "8" },
     save: { type: "string" },
     top: { type: "string", default: "35" },
+    storm: { type: "string" },
   },
 });
 const n = Number(flags.n);
@@ -70,28 +74,51 @@ try {
   const c = await cdp(t.webSocketDebuggerUrl);
   await c.send("Profiler.enable");
   await c.send("Profiler.setSamplingInterval", { interval: 200 });
-  // A short warm-up point first (JIT, the room's first wake-up), then the profiled one.
-  await fanout(target, { n, rate, sendMs: 2000, warmMs: 500, drainMs: 2000 });
   let result;
-  const r = await fanout(target, {
-    n,
-    rate,
-    sendMs: Number(flags.seconds) * 1000,
-    onConnected: () => c.send("Profiler.start"),
-    onSent: async () => {
-      result = (await c.send("Profiler.stop")).result;
-    },
-  });
-  c.close();
-  if (flags.save) writeFileSync(flags.save, JSON.stringify(result.profile));
-  const { self, incl, total } = summarize(result.profile);
-  const ms = (cnt) => ((cnt / total) * ((result.profile.endTime - result.profile.startTime) / 1000)).toFixed(0);
-  const pct = (cnt) => `${((cnt / total) * 100).toFixed(1)} %`;
-  console.log(`\n${n} clients × ${rate} msg/s: p50/p99 ${r.latencyMs.p50}/${r.latencyMs.p99} ms, server CPU ${r.serverCpuPct} %, ${r.sent} messages profiled; ${total} samples`);
-  console.log(`\nself time (share of samples; "(idle)" is the isolate waiting):`);
-  for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, Number(flags.top))) console.log(`  ${pct(v).padStart(8)}  ${ms(v).padStart(6)} ms  ${k}`);
-  console.log(`\ninclusive (time in the function and everything it called):`);
-  for (const [k, v] of [...incl].sort((a, b) => b[1] - a[1]).slice(0, Number(flags.top))) console.log(`  ${pct(v).padStart(8)}  ${ms(v).padStart(6)} ms  ${k}`);
+  if (flags.storm) {
+    const count = Number(flags.storm);
+    await reconnectStorm(target, { count });
+    const r = await reconnectStorm(target, {
+      count,
+      onConnected: () => c.send("Profiler.start"),
+      onReconnected: async () => {
+        result = (await c.send("Profiler.stop")).result;
+      },
+    });
+    c.close();
+    if (flags.save) writeFileSync(flags.save, JSON.stringify(result.profile));
+    const { self, incl, total } = summarize(result.profile);
+    const idle = self.get("(idle):0") ?? 0;
+    const ms = (cnt) => ((cnt / total) * ((result.profile.endTime - result.profile.startTime) / 1000)).toFixed(0);
+    const pct = (cnt) => `${((cnt / total) * 100).toFixed(1)} %`;
+    console.log(`\n${count} clients reconnecting at once: all back in ${r.allReconnectedMs} ms (p50 ${r.perClientMs.p50}); ${total} samples, busy ${pct(total - idle)}`);
+    console.log(`\nself time (share of samples):`);
+    for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, Number(flags.top))) console.log(`  ${pct(v).padStart(8)}  ${ms(v).padStart(6)} ms  ${k}`);
+    console.log(`\ninclusive:`);
+    for (const [k, v] of [...incl].sort((a, b) => b[1] - a[1]).slice(0, Number(flags.top))) console.log(`  ${pct(v).padStart(8)}  ${ms(v).padStart(6)} ms  ${k}`);
+  } else {
+    // A short warm-up point first (JIT, the room's first wake-up), then the profiled one.
+    await fanout(target, { n, rate, sendMs: 2000, warmMs: 500, drainMs: 2000 });
+    const r = await fanout(target, {
+      n,
+      rate,
+      sendMs: Number(flags.seconds) * 1000,
+      onConnected: () => c.send("Profiler.start"),
+      onSent: async () => {
+        result = (await c.send("Profiler.stop")).result;
+      },
+    });
+    c.close();
+    if (flags.save) writeFileSync(flags.save, JSON.stringify(result.profile));
+    const { self, incl, total } = summarize(result.profile);
+    const ms = (cnt) => ((cnt / total) * ((result.profile.endTime - result.profile.startTime) / 1000)).toFixed(0);
+    const pct = (cnt) => `${((cnt / total) * 100).toFixed(1)} %`;
+    console.log(`\n${n} clients × ${rate} msg/s: p50/p99 ${r.latencyMs.p50}/${r.latencyMs.p99} ms, server CPU ${r.serverCpuPct} %, ${r.sent} messages profiled; ${total} samples`);
+    console.log(`\nself time (share of samples; "(idle)" is the isolate waiting):`);
+    for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, Number(flags.top))) console.log(`  ${pct(v).padStart(8)}  ${ms(v).padStart(6)} ms  ${k}`);
+    console.log(`\ninclusive (time in the function and everything it called):`);
+    for (const [k, v] of [...incl].sort((a, b) => b[1] - a[1]).slice(0, Number(flags.top))) console.log(`  ${pct(v).padStart(8)}  ${ms(v).padStart(6)} ms  ${k}`);
+  }
 } finally {
   await product?.stop();
   rmSync(persistTo, { recursive: true, force: true });

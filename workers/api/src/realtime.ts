@@ -3,7 +3,6 @@
  * Origin, the session and access before the upgrade, and hands the DO the identity in a
  * header it sets itself (any client-sent copy is overwritten).
  */
-import { routePartykitRequest } from "partyserver";
 import { ApiError, errorBody } from "../../shared/errors";
 import { P, formatPermissions } from "../../shared/permissions";
 import { CONNECT_TICKET_HEADER, CONNECT_TICKET_PARAM, IDENTITY_HEADER, TICKET_ISSUED_HEADER, type ConnectionIdentity } from "../../shared/realtime";
@@ -114,33 +113,65 @@ async function identifyVisitor(env: Env, db: ReturnType<typeof makeDb>, ticket: 
   return visitorIdentity(v, visitorRoomPerms(loaded.ticket.status));
 }
 
-const PARTIES: Record<string, string> = {
-  ChannelRoom: "channel-room",
-  CommunityHub: "community-hub",
-  UserInbox: "user-inbox",
-  SupportDesk: DESK_PARTY,
-  CallLink: CALL_LINK_PARTY,
+/** The socket-holding objects by party (the path's kebab-case name of their binding). */
+const PARTIES: Record<string, "ChannelRoom" | "CommunityHub" | "UserInbox" | "SupportDesk" | "CallLink"> = {
+  "channel-room": "ChannelRoom",
+  "community-hub": "CommunityHub",
+  "user-inbox": "UserInbox",
+  [DESK_PARTY]: "SupportDesk",
+  [CALL_LINK_PARTY]: "CallLink",
 };
 
+/** Headers partyserver's Server reads from its request (props, a name for objects without one): never a client's. */
+const PARTYSERVER_HEADERS = ["x-partykit-props", "x-partykit-room", "x-partykit-namespace", "x-partykit-jurisdiction"];
+
+const noRoute = () => Response.json(errorBody("not_found", "No such route."), { status: 404 });
+
+/**
+ * `/parties/<party>/<room>`: the upgrade is identified here, then handed straight to the
+ * room's stub, addressed by name (partyserver's Server takes its name from `ctx.id.name`
+ * and its connection id from `_pk`). This is what partyserver's `routePartykitRequest` did,
+ * without its generic routing: one copy of the request instead of three, no props.
+ */
 export async function routeRealtime(request: Request, env: Env): Promise<Response> {
-  const res = await routePartykitRequest(request, env, {
-    onBeforeConnect: async (req, lobby) => {
-      try {
-        const found = await identify(req, env, PARTIES[lobby.className] ?? "", lobby.name);
-        const out = new Request(req);
-        out.headers.set(IDENTITY_HEADER, JSON.stringify(found.identity));
-        // Only the worker sets these: any copy a client sent is dropped.
-        out.headers.delete(CONNECT_TICKET_HEADER);
-        out.headers.delete(TICKET_ISSUED_HEADER);
-        if (found.newTicket) out.headers.set(CONNECT_TICKET_HEADER, found.newTicket);
-        if (found.ticketIssuedAt !== undefined) out.headers.set(TICKET_ISSUED_HEADER, String(found.ticketIssuedAt));
-        return out;
-      } catch (e) {
-        return fail(e);
-      }
-    },
-    // Only WebSockets go to the rooms; their HTTP surface is the /api routes.
-    onBeforeRequest: () => Response.json(errorBody("not_found", "No such route."), { status: 404 }),
-  });
-  return res ?? Response.json(errorBody("not_found", "No such route."), { status: 404 });
+  const parts = new URL(request.url).pathname.split("/").filter(Boolean);
+  const party = parts[1] ?? "";
+  const room = parts[2];
+  const binding = Object.hasOwn(PARTIES, party) ? PARTIES[party] : undefined;
+  // Only WebSockets go to the rooms; their HTTP surface is the /api routes.
+  if (parts[0] !== "parties" || !room || !binding || request.headers.get("Upgrade")?.toLowerCase() !== "websocket") return noRoute();
+  let found: Identified;
+  try {
+    found = await identify(request, env, party, room);
+  } catch (e) {
+    return fail(e);
+  }
+  const headers = new Headers(request.headers);
+  headers.set(IDENTITY_HEADER, JSON.stringify(found.identity));
+  // Only the worker sets these: any copy a client sent is dropped.
+  headers.delete(CONNECT_TICKET_HEADER);
+  headers.delete(TICKET_ISSUED_HEADER);
+  for (const h of PARTYSERVER_HEADERS) headers.delete(h);
+  if (found.newTicket) headers.set(CONNECT_TICKET_HEADER, found.newTicket);
+  if (found.ticketIssuedAt !== undefined) headers.set(TICKET_ISSUED_HEADER, String(found.ticketIssuedAt));
+  const out = new Request(request, { headers });
+  const stub = (env[binding] as DurableObjectNamespace).getByName(room);
+  return retried(() => stub.fetch(out));
+}
+
+/**
+ * A stub fetch tried up to 3 times when the runtime says the error is retryable (and not an
+ * overload), after a random wait of up to 100 then 200 ms — partyserver's routing retry. An
+ * upgrade has no body, so the same request goes again.
+ */
+async function retried(fetchOnce: () => Promise<Response>): Promise<Response> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetchOnce();
+    } catch (e) {
+      const retryable = typeof e === "object" && e !== null && Reflect.get(e, "retryable") === true && Reflect.get(e, "overloaded") !== true;
+      if (!retryable || attempt >= 3) throw e;
+      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 100 * 2 ** (attempt - 1))));
+    }
+  }
 }
