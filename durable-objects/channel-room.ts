@@ -19,7 +19,7 @@ import { ApiError } from "../workers/shared/errors";
 import { newId } from "../workers/shared/ids";
 import { P, formatPermissions, has, parsePermissions } from "../workers/shared/permissions";
 import { CLOSE } from "../workers/shared/close-codes";
-import { CONNECT_TICKET_TTL_MS, type ConnectionIdentity, assertNever } from "../workers/shared/realtime";
+import { CONNECT_TICKET_TTL_MS, type ConnectionIdentity, RESUME_PARAM, assertNever, readResumeSince } from "../workers/shared/realtime";
 import {
   type Attachment,
   type ChannelActivity,
@@ -313,6 +313,17 @@ export class ChannelRoom extends RealtimeServer<ClientFrame, ServerFrame> {
       // Handed back a little before it expires, so a reconnect never races its expiry.
       ...(via.newTicket ? { ticket: { token: via.newTicket, ttlMs: CONNECT_TICKET_TTL_MS - 60_000 } } : {}),
     });
+  }
+
+  /**
+   * A reconnect's resume on the upgrade (`?since=<seq>`, checked by the worker): the socket is
+   * answered as if its first frame were `hello` with that `lastSeq` — the missed events and
+   * `resumed` (or `resync`) right after `ready`, with the same budgets and READ_HISTORY check.
+   */
+  protected override upgradeFrame(url: string): ClientFrame | null {
+    const q = url.indexOf("?");
+    const since = q < 0 ? undefined : readResumeSince(new URLSearchParams(url.slice(q + 1)).get(RESUME_PARAM));
+    return typeof since === "number" ? { type: "hello", lastSeq: since } : null;
   }
 
   /**

@@ -172,6 +172,14 @@ export abstract class RealtimeServer<In extends Frame, Out extends Frame, X exte
   }
   /** One parsed, paid-for frame. `state` is the socket's current state. Refuse with FrameError. */
   protected abstract handle(conn: Socket<X>, frame: In, state: SocketState<X>): void | Promise<void>;
+  /**
+   * A client frame the upgrade itself carries (ChannelRoom: the resume of `?since=`), or null.
+   * It is handled right after `welcome` exactly as if it were the socket's first frame: it pays
+   * its cost, goes through `handle`, and a refusal is an error frame with `ref: null`.
+   */
+  protected upgradeFrame(_url: string): In | null {
+    return null;
+  }
   /** Whether this object takes a socket with this identity (e.g. only its own community's); refused ones close with NO_IDENTITY. */
   protected admits(_me: ConnectionIdentity): boolean {
     return true;
@@ -223,15 +231,42 @@ export abstract class RealtimeServer<In extends Frame, Out extends Frame, X exte
       const refused = this.refuseTicket(identity, Number(issued) || 0);
       if (refused !== null) return conn.close(refused, REASON.get(refused));
     }
-    conn.setState({ identity } satisfies SocketState);
-    return this.welcome(conn as Socket<X>, identity, { newTicket: ctx.request.headers.get(CONNECT_TICKET_HEADER) });
+    const socket = conn as Socket<X>;
+    const frame = this.upgradeFrame(ctx.request.url);
+    let state = { identity } as SocketState<X>;
+    let refused: unknown = null;
+    if (frame) {
+      // Paid for before the socket's state is first written, so it is written once.
+      try {
+        state = this.#price(state, frame.type);
+      } catch (e) {
+        refused = e;
+      }
+    }
+    conn.setState(state);
+    const welcomed = this.welcome(socket, identity, { newTicket: ctx.request.headers.get(CONNECT_TICKET_HEADER) });
+    if (!frame) return welcomed;
+    const first = (): Promise<void> | undefined => {
+      if (refused) return void this.#refuse(socket, identity, null, refused);
+      try {
+        const done = this.handle(socket, frame, state);
+        if (done instanceof Promise) return done.catch((e: unknown) => this.#refuse(socket, identity, null, e));
+      } catch (e) {
+        this.#refuse(socket, identity, null, e);
+      }
+    };
+    // In the socket's chain, so the frames it sends next wait for it.
+    return this.#enqueue(socket.id, welcomed instanceof Promise ? welcomed.then(first) : first());
   }
 
   override onMessage(conn: Connection, raw: WSMessage): void | Promise<void> {
     const socket = conn as Socket<X>;
-    const id = socket.id;
-    const prev = this.#chains.get(id);
-    const next = prev ? prev.then(() => this.#receive(socket, raw)) : this.#receive(socket, raw);
+    const prev = this.#chains.get(socket.id);
+    return this.#enqueue(socket.id, prev ? prev.then(() => this.#receive(socket, raw)) : this.#receive(socket, raw));
+  }
+
+  /** Makes `next` (a frame's work, if still running) the tail of socket `id`'s chain. */
+  #enqueue(id: string, next: Promise<void> | undefined): Promise<void> | undefined {
     if (!next) return;
     this.#chains.set(id, next);
     return next.finally(() => {
@@ -281,12 +316,17 @@ export abstract class RealtimeServer<In extends Frame, Out extends Frame, X exte
    * hibernation, not a SQLite write: see frame-budget.ts). Returns the socket's new state.
    */
   #charge(conn: Socket<X>, state: SocketState<X>, type: In["type"] | "invalid"): SocketState<X> {
+    const next = this.#price(state, type);
+    conn.setState(next);
+    return next;
+  }
+
+  /** The state after paying for a frame of `type` (not yet written), or throws rate_limited. */
+  #price(state: SocketState<X>, type: In["type"] | "invalid"): SocketState<X> {
     const userId = state.identity.userId;
     const r = this.frames.budget.charge(userId, type, state.budget, () => this.#budgetsOf(userId), Date.now());
     if (!r.ok) throw new FrameError("rate_limited", "You are doing that too fast.", { retryAfterMs: r.retryAfterMs });
-    const next = { ...state, budget: r.budget };
-    conn.setState(next);
-    return next;
+    return { ...state, budget: r.budget };
   }
 
   /** The stored budgets of a user's sockets (read after a wake-up, when the user's bucket is not in memory). */

@@ -7,8 +7,10 @@ import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { ChannelEvent, ServerFrame } from "../workers/shared/chat";
 import { P } from "../workers/shared/permissions";
-import { addRecipient, answer, connectRoom, makeChannel, nonce, roomStub, say, seedMessages, setOverwrite, sleep, world } from "./chat-fixtures";
-import { newUser } from "./helpers";
+import { exports } from "cloudflare:workers";
+import { RESUME_PARAM } from "../workers/shared/realtime";
+import { addRecipient, answer, connectParty, connectRoom, makeChannel, nonce, roomStub, say, seedMessages, setOverwrite, sleep, world } from "./chat-fixtures";
+import { ORIGIN, newUser } from "./helpers";
 
 const isEvent = (f: ServerFrame): f is ChannelEvent & ServerFrame => "seq" in f && f.type !== "read.updated";
 
@@ -208,5 +210,90 @@ describe("ChannelRoom delivery contract", () => {
     // A stranger cannot connect.
     const stranger = await newUser();
     await expect(connectRoom(dm, stranger)).rejects.toThrow(/404/);
+  });
+});
+
+/** A socket into the room that asks, on its upgrade, to resume after `since` (waits for `ready`). */
+const resumeOnUpgrade = (channelId: string, user: { token: string }, since: string | number) =>
+  connectParty<ServerFrame>(`/parties/channel-room/${channelId}?${RESUME_PARAM}=${encodeURIComponent(String(since))}`, user);
+
+describe("resume on the upgrade (?since=)", () => {
+  it("answers ready with the missed events and resumed at once, no hello; live events follow without a gap or a duplicate", async () => {
+    const w = await world();
+    const a = await connectRoom(w.channelId, w.owner);
+    const keep = await say(a, "seen before the drop");
+    const m1 = await say(a, "missed one");
+    a.send({ type: "message.edit", ref: "e1", id: m1.id, content: "missed one (edited)" });
+    await a.next("message.updated");
+    a.send({ type: "message.delete", ref: "d1", id: keep.id });
+    await a.next("message.deleted");
+
+    const b = await resumeOnUpgrade(w.channelId, w.member, keep.seq);
+    expect(await b.next("resumed")).toEqual({ type: "resumed", fromSeq: keep.seq + 1, toSeq: keep.seq + 3 });
+    // ready, the replay, resumed: in that order, and nothing the client did not ask for.
+    expect(b.frames.map((f) => ("seq" in f && f.type !== "read.updated" ? `${f.type}@${f.seq}` : f.type))).toEqual([
+      "ready",
+      `message.created@${keep.seq + 1}`,
+      `message.updated@${keep.seq + 2}`,
+      `message.deleted@${keep.seq + 3}`,
+      "resumed",
+    ]);
+    const live = await say(a, "after the resume");
+    expect((await b.next("message.created", (f) => f.seq === live.seq)).message.content).toBe("after the resume");
+    expect(b.frames.filter(isEvent).map((f) => f.seq)).toEqual([keep.seq + 1, keep.seq + 2, keep.seq + 3, live.seq]);
+    // An explicit hello still works on the same socket (old clients).
+    b.send({ type: "hello", lastSeq: live.seq });
+    expect(await b.next("resumed", (f) => f.toSeq === live.seq && f.fromSeq === live.seq + 1)).toBeTruthy();
+    expect(b.frames.filter(isEvent)).toHaveLength(4);
+  });
+
+  it("up to date: an empty resumed; from the future: resync reset; too old: resync gap_too_large, and no replay", async () => {
+    const w = await world();
+    const head = await seedMessages(w.channelId, 1002);
+    const now = await resumeOnUpgrade(w.channelId, w.member, head);
+    expect(await now.next("resumed")).toEqual({ type: "resumed", fromSeq: head + 1, toSeq: head });
+    const ahead = await resumeOnUpgrade(w.channelId, w.member, head + 1);
+    expect(await ahead.next("resync")).toEqual({ type: "resync", reason: "reset", headSeq: head });
+    const old = await resumeOnUpgrade(w.channelId, w.member, 1);
+    expect(await old.next("resync")).toEqual({ type: "resync", reason: "gap_too_large", headSeq: head });
+    const edge = await resumeOnUpgrade(w.channelId, w.owner, 2);
+    expect(await edge.next("resumed", undefined, 15_000)).toEqual({ type: "resumed", fromSeq: 3, toSeq: head });
+    expect(edge.frames.filter(isEvent).map((f) => f.seq)).toEqual(Array.from({ length: 1000 }, (_, i) => i + 3));
+    await sleep(20);
+    for (const s of [now, ahead, old]) expect(s.frames.filter(isEvent)).toHaveLength(0);
+  });
+
+  it.each(["", "abc", "-1", "01", "1.5", "1e3", " 1", "0x10", "9007199254740992", "99999999999999999999"])(
+    "refuses since=%j with 400 validation_failed before the upgrade, signed in or not",
+    async (bogus) => {
+      const w = await world();
+      const url = `${ORIGIN}/parties/channel-room/${w.channelId}?${RESUME_PARAM}=${encodeURIComponent(bogus)}`;
+      for (const cookie of [`woxly_session=${w.member.token}`, null]) {
+        const res = await exports.default.fetch(new Request(url, { headers: { Upgrade: "websocket", origin: ORIGIN, ...(cookie ? { cookie } : {}) } }));
+        expect(res.webSocket).toBeNull();
+        expect(res.status).toBe(400);
+        expect(await res.json()).toMatchObject({ error: { code: "validation_failed", message: expect.any(String) } });
+      }
+    },
+  );
+
+  it("the largest seq is taken (and is from the future)", async () => {
+    const w = await world();
+    const s = await resumeOnUpgrade(w.channelId, w.member, Number.MAX_SAFE_INTEGER);
+    expect(await s.next("resync")).toEqual({ type: "resync", reason: "reset", headSeq: 0 });
+  });
+
+  it("without READ_HISTORY a gap is refused with a forbidden error frame (ref null) and the socket stays live", async () => {
+    const w = await world();
+    await setOverwrite(w.channelId, "member", w.member.id, 0n, P.READ_HISTORY);
+    const a = await connectRoom(w.channelId, w.owner);
+    await say(a, "one");
+    await say(a, "two");
+    const b = await resumeOnUpgrade(w.channelId, w.member, 1);
+    expect(await b.next("error")).toMatchObject({ code: "forbidden", ref: null });
+    expect(b.frames.filter(isEvent)).toHaveLength(0);
+    const live = await say(a, "three");
+    expect((await b.next("message.created")).seq).toBe(live.seq);
+    expect(b.closed).toBeNull();
   });
 });

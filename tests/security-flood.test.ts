@@ -13,6 +13,7 @@ import { HUB_FRAME_BUDGET } from "../durable-objects/community-hub";
 import { INBOX_FRAME_BUDGET } from "../durable-objects/user-inbox";
 import type { InboxServerFrame } from "../workers/shared/calls";
 import type { ServerFrame } from "../workers/shared/chat";
+import { RESUME_PARAM } from "../workers/shared/realtime";
 import { createCommunity, hubPair, openHub } from "./community-fixtures";
 import { answer, connectParty, connectRoom, nonce, roomStub, say, seedMessages, sleep, type RoomSocket, world } from "./chat-fixtures";
 import { newUser } from "./helpers";
@@ -176,6 +177,11 @@ describe("socket flood budgets", () => {
     const c = await connectRoom(w.channelId, w.member);
     c.send({ type: "hello", lastSeq: 0, ref: "hc" });
     expect(await c.nextWhere((f) => f.type === "error" && f.ref === "hc")).toMatchObject({ code: "rate_limited" });
+    // A resume on the upgrade (?since=) pays from the same budget: refused (ref null), nothing replayed.
+    const d = await connectParty<ServerFrame>(`/parties/channel-room/${w.channelId}?${RESUME_PARAM}=0`, w.member);
+    expect(await d.next("error")).toMatchObject({ code: "rate_limited", ref: null });
+    expect(d.frames.some((f) => f.type === "message.created" || f.type === "resumed")).toBe(false);
+    d.close();
     // Small resumes are cheap and the socket does other work meanwhile.
     await say(c, "still talking");
     expect(c.closed).toBeNull();

@@ -32,6 +32,25 @@ export const CONNECT_TICKET_HEADER = "x-woxly-connect-ticket";
 /** When the ticket an upgrade came with was issued (ms since the epoch; set by the worker, never read from a client). */
 export const TICKET_ISSUED_HEADER = "x-woxly-ticket-issued-at";
 
+/**
+ * Resume on the upgrade (channel rooms): a reconnecting client puts the last seq it applied in
+ * the upgrade URL (`?since=<seq>`), and the room answers the new socket with `ready` and at
+ * once what a `hello` with that `lastSeq` would have got (the missed events then `resumed`, or
+ * `resync`, or an error frame with `ref: null`) — no `hello` round trip. A decimal integer
+ * 0..2^53-1 without leading zeros; anything else is refused by the worker before the upgrade
+ * (400 `validation_failed`). Other parties ignore it. docs/chat-protocol.md "Resume on the upgrade".
+ */
+export const RESUME_PARAM = "since";
+export const ResumeSince = z.string().max(16).regex(/^(0|[1-9][0-9]*)$/);
+
+/** The `since` of an upgrade URL: absent (undefined), malformed (null) or the seq. */
+export function readResumeSince(raw: string | null): number | null | undefined {
+  if (raw === null) return undefined;
+  if (!ResumeSince.safeParse(raw).success) return null;
+  const n = Number(raw);
+  return n <= Number.MAX_SAFE_INTEGER ? n : null;
+}
+
 /** A connect ticket as the room hands it over in `ready`. */
 export const ConnectTicketGrant = z.object({
   /** The signed ticket (opaque to the client). */

@@ -5,7 +5,7 @@
  */
 import { ApiError, errorBody } from "../../shared/errors";
 import { P, formatPermissions } from "../../shared/permissions";
-import { CONNECT_TICKET_HEADER, CONNECT_TICKET_PARAM, IDENTITY_HEADER, TICKET_ISSUED_HEADER, type ConnectionIdentity } from "../../shared/realtime";
+import { CONNECT_TICKET_HEADER, CONNECT_TICKET_PARAM, IDENTITY_HEADER, RESUME_PARAM, TICKET_ISSUED_HEADER, type ConnectionIdentity, readResumeSince } from "../../shared/realtime";
 import { canChat, canSeeCommunity, canWorkDesk, visitorRoomPerms } from "../../core/policy";
 import { loadTicket } from "../../core/desk";
 import { DESK_PARTY, ROOM_PARTY, openSocketTicket } from "./lib/desk-sockets";
@@ -142,6 +142,10 @@ export async function routeRealtime(request: Request, env: Env): Promise<Respons
   if (parts[0] !== "parties" || !room || !binding || request.headers.get("Upgrade")?.toLowerCase() !== "websocket") return noRoute();
   let found: Identified;
   try {
+    // Refused before anything else is looked up: a client that sends a bad `since` is broken.
+    if (readResumeSince(new URL(request.url).searchParams.get(RESUME_PARAM)) === null) {
+      throw new ApiError("validation_failed", `The ${RESUME_PARAM} parameter must be a seq: a whole number from 0 up.`);
+    }
     found = await identify(request, env, party, room);
   } catch (e) {
     return fail(e);

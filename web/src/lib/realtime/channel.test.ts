@@ -396,10 +396,11 @@ describe("ChannelCore: the outbox", () => {
 });
 
 describe("ChannelCore: connect tickets", () => {
-  /** What the socket would connect with now (partysocket asks `query` before every attempt). */
+  /** What the socket would connect with now (partysocket asks `query` before every attempt), but the resume's `since`. */
   const query = (s: FakeSocket) => {
     const q = s.options.query;
-    return typeof q === "function" ? q() : q;
+    const { since: _since, ...rest } = (typeof q === "function" ? q() : q) as Record<string, string>;
+    return rest;
   };
 
   it("reconnects with the ticket from ready while it is good, then by cookie", async () => {
@@ -433,5 +434,70 @@ describe("ChannelCore: connect tickets", () => {
     // ... but not an attempt that never opened (a refused upgrade: 401 invalid_ticket).
     s.drop(1006);
     expect(query(s)).toEqual({});
+  });
+});
+
+describe("ChannelCore: resume on the upgrade", () => {
+  const query = (s: FakeSocket) => {
+    const q = s.options.query;
+    return typeof q === "function" ? q() : q;
+  };
+
+  it("asks for no resume before it has a position, then connects with since = the last applied seq", async () => {
+    const r = rig(0);
+    const s = r.socket();
+    expect(query(s)).toEqual({});
+    await goOnline(r, 0);
+    s.receive(created(1));
+    expect(s.drop(1006)).toBe(true);
+    expect(query(s)).toEqual({ since: "1" });
+  });
+
+  it("after ready sends no hello: the replay and resumed follow; nothing is lost or applied twice", async () => {
+    const r = rig(0);
+    await goOnline(r, 0);
+    const s = r.socket();
+    s.receive(created(1));
+    s.drop(1006);
+    expect(query(s)).toEqual({ since: "1" });
+    const hellos = s.sentOf("hello").length;
+    s.open();
+    s.receive(ready(3));
+    expect(s.sentOf("hello")).toHaveLength(hellos);
+    expect(r.core.state.connection).not.toBe("online");
+    s.receive(created(2));
+    s.receive(created(3));
+    // A live event that overlaps the replay is dropped.
+    s.receive(created(3));
+    s.receive({ type: "resumed", fromSeq: 2, toSeq: 3 });
+    expect(r.core.state.connection).toBe("online");
+    expect(r.applied).toEqual([1, 2, 3]);
+    expect(r.history).toHaveBeenCalledTimes(1);
+  });
+
+  it("an attempt made before the first page (no since) says hello once the page is in", async () => {
+    const r = rig(0);
+    const s = r.socket();
+    // The attempt is made before the first page is loaded: no since.
+    expect(query(s)).toEqual({});
+    s.open();
+    s.receive(ready(4));
+    await settle();
+    expect(s.sentOf("hello")).toEqual([{ type: "hello", lastSeq: 0 }]);
+  });
+
+  it("a resync answering the upgrade reloads history, then says hello from the new page", async () => {
+    const r = rig(0);
+    await goOnline(r, 0);
+    const s = r.socket();
+    s.drop(1006);
+    expect(query(s)).toEqual({ since: "0" });
+    r.history.mockImplementation(async () => page(5000));
+    s.open();
+    s.receive(ready(5000));
+    s.receive({ type: "resync", reason: "gap_too_large", headSeq: 5000 });
+    await settle();
+    expect(s.sentOf("hello").at(-1)).toEqual({ type: "hello", lastSeq: 5000 });
+    expect(r.history).toHaveBeenCalledTimes(2);
   });
 });

@@ -21,7 +21,7 @@ import {
 } from "$shared/chat";
 import type { Thread } from "$shared/threads";
 import { CLOSE, type CloseName } from "$shared/close-codes";
-import { CONNECT_TICKET_PARAM, assertNever } from "$shared/realtime";
+import { CONNECT_TICKET_PARAM, RESUME_PARAM, assertNever } from "$shared/realtime";
 import { client, isApiError, read } from "$lib/api";
 import { Core } from "./core";
 import * as outbox from "./outbox";
@@ -201,6 +201,12 @@ export class ChannelCore extends Core<ChannelState> {
    */
   #ticket: { token: string; until: number } | null = null;
   #openedSinceAttempt = false;
+  /**
+   * The seq the latest connection attempt asked the room to resume after (`?since=`), or null:
+   * its `ready` is then followed by the replay and `resumed` with no `hello` — unless the
+   * stream has moved since (a resync), when `hello` asks again.
+   */
+  #since: number | null = null;
   #resumed = false;
   /** The first `ready` has been seen (the unread divider is placed once). */
   #greeted = false;
@@ -338,7 +344,13 @@ export class ChannelCore extends Core<ChannelState> {
           minReconnectionDelay: 500 + Math.random() * 1000,
           maxReconnectionDelay: 10_000,
           // Asked before every attempt: the connect ticket while it is good, else nothing (the cookie).
-          query: () => (this.#ticket && Date.now() < this.#ticket.until ? { [CONNECT_TICKET_PARAM]: this.#ticket.token } : {}),
+          // With them, the seq to resume after: the room answers the upgrade as it would `hello`.
+          query: () => {
+            const q: Record<string, string> = this.#ticket && Date.now() < this.#ticket.until ? { [CONNECT_TICKET_PARAM]: this.#ticket.token } : {};
+            this.#since = this.#sequence.position;
+            if (this.#since !== null) q[RESUME_PARAM] = String(this.#since);
+            return q;
+          },
           ...this.#options.socket?.options,
         },
       },
@@ -400,6 +412,10 @@ export class ChannelCore extends Core<ChannelState> {
       if (f.lastReadSeq > 0) this.#set({ unreadAfterSeq: f.lastReadSeq });
     }
     const position = this.#sequence.position;
+    const since = this.#since;
+    this.#since = null;
+    // Resumed on the upgrade: the replay and `resumed` follow this frame.
+    if (position !== null && position === since) return;
     if (position !== null) {
       this.#sendFrame({ type: "hello", lastSeq: position });
       return;
