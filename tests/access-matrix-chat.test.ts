@@ -25,7 +25,10 @@
  * message.delete (own and another's), a reaction toggle, pin and unpin; and a reconnect with
  * the connect ticket a socket got in its `ready` (no cookie, no D1: 101 for whoever may see the
  * room, and for the revoked member's ticket from before the change `closed 4409`, stale — in
- * every room of the community, since the change made them all re-check).
+ * every room of the community, since the change made them all re-check); and a new cookie
+ * upgrade that asks to resume after seq 0 (`?since=0`): `frame ok` when the room replays
+ * (READ_HISTORY; every actor here who sees a room has it — the refusal without it is in
+ * chat-delivery.test.ts), `upgrade 404` where the worker's check refuses the upgrade.
  *
  * Outcomes are strings so a refused upgrade is never mistaken for a refused frame:
  * `http <status>`, `upgrade <status>` (101 = connected; frames of a refused upgrade report the
@@ -41,7 +44,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServerFrame } from "../workers/shared/chat";
 import { CLOSE } from "../workers/shared/close-codes";
 import { DEFAULT_EVERYONE, DM_PERMISSIONS, P, has } from "../workers/shared/permissions";
-import { answer, nonce, sleep, ticketOf, upgradeRoom, upgradeRoomWithTicket, type RoomSocket } from "./chat-fixtures";
+import { answer, nonce, sleep, ticketOf, upgradeRoom, upgradeRoomResuming, upgradeRoomWithTicket, type RoomSocket } from "./chat-fixtures";
 import { addMember, createCommunity, createRole } from "./community-fixtures";
 import { call, newUser, ok, type User } from "./helpers";
 
@@ -73,6 +76,7 @@ const ACCESS_LOST = CLOSE.ACCESS_LOST;
 /** The close code of a socket that came with a connect ticket issued before an access change. */
 const TICKET_STALE = CLOSE.TICKET_STALE;
 const RECONNECT_BY_TICKET = "reconnect with its connect ticket";
+const RESUME_ON_UPGRADE = "resume on the upgrade (since=0)";
 /** How long after an access change a connected socket may stay open, ms. */
 const REVALIDATE_WITHIN_MS = 2000;
 /** How long a frame may go unanswered, ms. */
@@ -481,6 +485,8 @@ const SOCKET_OPS: SocketOp[] = [
   // Run by runTicket (below): the ticket from a cookie upgrade (the revoked member: from a socket
   // opened before the change), then an upgrade with it alone.
   { name: RECONNECT_BY_TICKET, allowed: () => true, run: async () => "upgrade 101" },
+  // Run by runResume (below): a cookie upgrade with `?since=0`, answered by the replay (READ_HISTORY) or an error frame.
+  { name: RESUME_ON_UPGRADE, allowed: (a) => has(a.perms, P.READ_HISTORY), run: async () => "frame ok" },
   {
     name: "unpin",
     allowed: mayPin,
@@ -506,7 +512,8 @@ function expected(op: Op, kind: Kind, actor: Actor): string {
     return has(a.perms, op.http.need) ? `http ${op.http.success}` : "http 403";
   }
   if (op.socket.name === RECONNECT_BY_TICKET && actor === "revoked" && (COMMUNITY_ROOMS as readonly Kind[]).includes(kind)) return `closed ${TICKET_STALE}`;
-  if (a.lostWhileConnected) return `closed ${ACCESS_LOST}`;
+  // A new upgrade (not a socket opened before the change): what the worker's check says now.
+  if (a.lostWhileConnected && op.socket.name !== RESUME_ON_UPGRADE) return `closed ${ACCESS_LOST}`;
   if (!a.visible) return "upgrade 404";
   if (op.socket.name === "upgrade" || op.socket.name === RECONNECT_BY_TICKET) return "upgrade 101";
   return op.socket.allowed(a) ? "frame ok" : "frame forbidden";
@@ -571,8 +578,33 @@ async function runTicket(op: SocketOp, kind: Kind, actor: Actor): Promise<string
   return r.socket ? "upgrade 101" : `closed ${r.status}`;
 }
 
+/** A cookie upgrade that asks to resume after seq 0: the replay and `resumed` (or `resync`), or an error frame in their place. */
+async function runResume(kind: Kind, actor: Actor): Promise<string> {
+  for (let attempt = 0; ; attempt++) {
+    const r = await upgradeRoomResuming(channelOf(world, kind, actor), world.users[actor], 0);
+    if (!r.socket) return `upgrade ${r.status}`;
+    const s = r.socket;
+    try {
+      const f = await s.nextWhere((x) => x.type === "resumed" || x.type === "resync" || (x.type === "error" && x.ref === null), ANSWER_MS);
+      if (f.type !== "error") return "frame ok";
+      if (f.code === "rate_limited" && attempt < 5) {
+        rateLimitWaits++;
+        await sleep((f.retryAfterMs ?? 1000) + 20);
+        continue;
+      }
+      return `frame ${f.code}`;
+    } catch {
+      const closed = closedOf(s);
+      return closed ? `closed ${closed.code}` : "frame timeout";
+    } finally {
+      s.close();
+    }
+  }
+}
+
 async function runSocket(op: SocketOp, kind: Kind, actor: Actor): Promise<string> {
   if (op.name === RECONNECT_BY_TICKET) return runTicket(op, kind, actor);
+  if (op.name === RESUME_ON_UPGRADE) return runResume(kind, actor);
   const user = world.users[actor];
   const { room, t } = targetsOf(world, kind, actor);
   const pre = actor === "revoked" ? world.preopened.get(`${kind}|${op.name}`) : undefined;
@@ -610,9 +642,9 @@ describe("chat access matrix", () => {
     });
   }
 
-  it("checked every generated case (15 operations × 7 channel kinds × 13 actors = 1365)", () => {
+  it("checked every generated case (16 operations × 7 channel kinds × 13 actors = 1456)", () => {
     const cases = OPS.length * KINDS.length * ACTORS.length;
-    expect(cases).toBe(1365);
+    expect(cases).toBe(1456);
     expect(results).toHaveLength(cases);
     expect(results.filter((r) => r.expected !== r.got)).toEqual([]);
     // Every kind of answer is exercised, refusals included.

@@ -8,7 +8,7 @@ import { ChannelStore } from "../durable-objects/channel-store";
 import type { ServerFrame } from "../workers/shared/chat";
 import { newId } from "../workers/shared/ids";
 import { DEFAULT_EVERYONE, formatPermissions } from "../workers/shared/permissions";
-import { CONNECT_TICKET_PARAM } from "../workers/shared/realtime";
+import { CONNECT_TICKET_PARAM, RESUME_PARAM } from "../workers/shared/realtime";
 import { ORIGIN, newUser, type User } from "./helpers";
 
 export interface TestCommunity {
@@ -162,6 +162,11 @@ export async function upgradeRoom(channelId: string, user: Pick<User, "token">):
 /** Like upgradeRoom, with a connect ticket (`ready.ticket.token` of an earlier socket) and no cookie. */
 export async function upgradeRoomWithTicket(channelId: string, ticket: string): Promise<{ status: number; socket: RoomSocket | null }> {
   return upgradeWith(`${ORIGIN}/parties/channel-room/${channelId}?${CONNECT_TICKET_PARAM}=${encodeURIComponent(ticket)}`, {});
+}
+
+/** Like upgradeRoom, asking the room to resume after `since` on the upgrade itself (RESUME_PARAM). */
+export async function upgradeRoomResuming(channelId: string, user: Pick<User, "token">, since: number): Promise<{ status: number; socket: RoomSocket | null }> {
+  return upgradeWith(`${ORIGIN}/parties/channel-room/${channelId}?${RESUME_PARAM}=${since}`, { cookie: `woxly_session=${user.token}` });
 }
 
 /** The connect ticket in a socket's `ready` frame, if it got one. */
