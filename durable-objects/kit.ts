@@ -12,7 +12,8 @@
  *   stays up. Any other exception is logged and answered `internal`.
  * - The frame budget (frame-budget.ts): every frame, an unreadable one too, pays its cost
  *   from the socket's and the user's bucket before any of its work is done.
- * - Order: one socket's frames are handled one after another, even across awaits.
+ * - Order: one socket's frames are handled one after another, even across awaits. A frame the
+ *   upgrade URL carries (`upgradeFrame`: ChannelRoom's `?since=` resume) is the socket's first.
  * - send / broadcast / closeUser / closeSession / closeAll.
  *
  * A subclass gives its `frames` (schema and budget), says what a new socket is sent
