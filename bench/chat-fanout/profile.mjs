@@ -80,7 +80,12 @@ try {
     await reconnectStorm(target, { count });
     const r = await reconnectStorm(target, {
       count,
-      onConnected: () => c.send("Profiler.start"),
+      // After the idle second before a storm the profiler takes no samples until the isolate
+      // has run something: one request wakes it.
+      onConnected: async () => {
+        await c.send("Profiler.start");
+        await (await fetch(`${inner ?? product.url}/api/health`)).arrayBuffer();
+      },
       onReconnected: async () => {
         result = (await c.send("Profiler.stop")).result;
       },

@@ -28,7 +28,7 @@ export default {
     if (url.pathname === "/api" || url.pathname.startsWith("/api/")) {
       return app.fetch(request, env, ctx);
     }
-    if (url.pathname.startsWith("/parties/")) return routeRealtime(request, env);
+    if (url.pathname.startsWith("/parties/")) return routeRealtime(request, env, url);
     if (url.pathname.startsWith("/attachments/")) return serveAttachment(request, env);
     if (url.pathname.startsWith("/widget/frame/")) return serveWidgetFrame(request, env);
     const res = await kit.fetch(request, env, ctx);

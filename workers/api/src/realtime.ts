@@ -30,11 +30,10 @@ function fail(e: unknown): Response {
   throw e;
 }
 
-async function identify(req: Request, env: Env, party: string, room: string): Promise<Identified> {
+async function identify(req: Request, env: Env, party: string, room: string, params: URLSearchParams): Promise<Identified> {
   if (!isOriginAllowed(req, env.ALLOWED_ORIGINS)) {
     throw new ApiError("forbidden_origin", "WebSocket upgrades must come from the Woxly app's own origin.");
   }
-  const params = new URL(req.url).searchParams;
   const connectTicket = params.get(CONNECT_TICKET_PARAM);
   if (connectTicket !== null) {
     // Checked on its signature alone: no D1 round trip (the room refuses it if it is stale).
@@ -133,8 +132,8 @@ const noRoute = () => Response.json(errorBody("not_found", "No such route."), { 
  * and its connection id from `_pk`). This is what partyserver's `routePartykitRequest` did,
  * without its generic routing: one copy of the request instead of three, no props.
  */
-export async function routeRealtime(request: Request, env: Env): Promise<Response> {
-  const parts = new URL(request.url).pathname.split("/").filter(Boolean);
+export async function routeRealtime(request: Request, env: Env, url = new URL(request.url)): Promise<Response> {
+  const parts = url.pathname.split("/").filter(Boolean);
   const party = parts[1] ?? "";
   const room = parts[2];
   const binding = Object.hasOwn(PARTIES, party) ? PARTIES[party] : undefined;
@@ -143,10 +142,10 @@ export async function routeRealtime(request: Request, env: Env): Promise<Respons
   let found: Identified;
   try {
     // Refused before anything else is looked up: a client that sends a bad `since` is broken.
-    if (readResumeSince(new URL(request.url).searchParams.get(RESUME_PARAM)) === null) {
+    if (readResumeSince(url.searchParams.get(RESUME_PARAM)) === null) {
       throw new ApiError("validation_failed", `The ${RESUME_PARAM} parameter must be a seq: a whole number from 0 up.`);
     }
-    found = await identify(request, env, party, room);
+    found = await identify(request, env, party, room, url.searchParams);
   } catch (e) {
     return fail(e);
   }
