@@ -12,10 +12,10 @@ import { innerWorkerdUrl } from "./woxly-target.mjs";
 
 const CONFIG = path.join(ROOT, "bench", "baseline", "workerd-floor", "wrangler.jsonc");
 
-/** Starts the floor under `wrangler dev` on `port`; resolves with its inner (past-proxy) URL. */
-export async function startFloor(port) {
+/** Starts the floor under `wrangler dev` on `port` (`config`: another config for it); resolves with its inner (past-proxy) URL. */
+export async function startFloor(port, config = CONFIG) {
   const persistTo = mkdtempSync(path.join(os.tmpdir(), "woxly-floor-"));
-  const child = await startWranglerDev({ name: "floor (wrangler dev)", configs: [CONFIG], port, persistTo, quiet: true });
+  const child = await startWranglerDev({ name: "floor (wrangler dev)", configs: [config], port, persistTo, quiet: true });
   const inner = (await innerWorkerdUrl(port)) ?? `http://127.0.0.1:${port}`;
   return {
     url: inner,

@@ -63,7 +63,8 @@ export function formatMarkdown(results) {
   const out = [];
   const m = results.machine;
   out.push(`Run ${m.date.slice(0, 10)} on ${m.cpus} vCPU (${m.cpuModel}), ${m.memGB} GB, Node ${m.node}, workerd ${m.workerd}.`);
-  const servers = [...new Set(results.fanout.map((p) => p.server))];
+  // Every server of the run, also when only its idle or reconnect points were taken (--sizes none).
+  const servers = [...new Set([...results.fanout, ...results.idle, ...results.reconnect].map((p) => p.server))];
   const key = (p) => `${p.n}/${p.rate}`;
   const byKey = new Map();
   for (const p of results.fanout) {
@@ -156,7 +157,7 @@ const met = (ok) => (ok === null ? "–" : ok ? "✓ met" : "✗ not met");
  */
 export function formatGoals(results) {
   const out = [];
-  const wx = results.fanout.some((p) => p.server === "woxly-direct") ? "woxly-direct" : "woxly";
+  const wx = [...results.fanout, ...results.idle, ...results.reconnect].some((p) => p.server === "woxly-direct") ? "woxly-direct" : "woxly";
   const pts = [...new Set(results.fanout.map((p) => `${p.n}/${p.rate}`))];
   const rows = [["clients", "msg/s", "workerd floor p99 ms", `${SHORT[wx]} p99 ms`, "Socket.IO p99 ms", "ratio to floor", "goal ≤ 1.5×"]];
   for (const k of pts) {
