@@ -1,144 +1,14 @@
 /**
- * Message markdown → safe HTML. marked parses a chat-sized subset (bold, italics, strike,
- * code, fenced code with highlighting, quotes, lists, links, spoilers `||x||`, mentions
- * `<@user>`, `<@&role>`, `@everyone`, `@here`); raw HTML in a message is shown as text.
- * Every string then goes through DOMPurify with an allowlist of tags, attributes, classes
- * and URL schemes before it may reach the DOM — the only way user text becomes markup.
- * Browser only (DOMPurify needs a DOM); the app renders in the browser. highlight.js loads
- * only when a fenced block needs it (./highlight.ts): until then the block renders plain, and
- * components that show code blocks re-render through ./live.svelte.ts once it is in.
+ * Message markdown → safe HTML in the browser: the DOM-free core (./render-core.ts: marked,
+ * its extensions and the allowlist) with DOMPurify as the sanitizer — the only way user text
+ * becomes markup in the app. The server's first screen uses the same core with sanitize-html
+ * (web/src/lib/server/sanitize.ts). Components that show code blocks re-render through
+ * ./live.svelte.ts once highlight.js is in.
  */
 import DOMPurify, { type DOMPurify as Purifier } from "dompurify";
-import { Marked, type Tokens, type TokenizerAndRendererExtension } from "marked";
-import { highlightCode, highlightVersion } from "./highlight";
-import { OWN_EMOJI_URL, customEmojiExtension, type CustomEmojiLookup } from "../emoji/custom";
+import { ALLOWED_ATTR, ALLOWED_TAGS, LINK_REL, SAFE_URL, allowedAttribute, markdownRenderer } from "./render-core";
 
-/** How mentions are named when rendered; unknown ids get the fallbacks. */
-export interface MentionNames {
-  user(id: string): string | null;
-  role(id: string): string | null;
-  /** The viewer, whose mentions are highlighted. */
-  meId: string;
-  /** Whether the viewer holds this role (its mentions are highlighted like their own). */
-  holdsRole?(id: string): boolean;
-  unknownUser: string;
-  unknownRole: string;
-  /** Changes whenever any name changes, so cached renders are not stale. */
-  key: string;
-  /** The custom emoji of the message's community (`:name:` → image); absent or null elsewhere: the text stays. */
-  emoji?: CustomEmojiLookup | null;
-}
-
-const NO_NAMES: MentionNames = {
-  user: () => null,
-  role: () => null,
-  meId: "",
-  unknownUser: "unknown-user",
-  unknownRole: "unknown-role",
-  key: "",
-};
-
-/** The names used by the render in progress (marked's renderers are synchronous). */
-let names: MentionNames = NO_NAMES;
-/** The role mentions the message keeps (the ones that ping); null = all render as mentions. */
-let keptRoles: ReadonlySet<string> | null = null;
-
-const HTML_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
-}
-
-const spoiler: TokenizerAndRendererExtension = {
-  name: "spoiler",
-  level: "inline",
-  start: (src) => {
-    const i = src.indexOf("||");
-    return i < 0 ? undefined : i;
-  },
-  tokenizer(src) {
-    const m = /^\|\|(?=[^|])([\s\S]*?[^|\\])\|\|/.exec(src);
-    if (!m) return undefined;
-    return { type: "spoiler", raw: m[0], text: m[1]!, tokens: this.lexer.inlineTokens(m[1]!) };
-  },
-  renderer(token) {
-    return `<span class="spoiler" role="button" tabindex="0">${this.parser.parseInline(token.tokens ?? [])}</span>`;
-  },
-};
-
-const mention: TokenizerAndRendererExtension = {
-  name: "mention",
-  level: "inline",
-  start: (src) => {
-    const m = /<@&?[0-9A-Za-z_-]|@(?:everyone|here)\b/.exec(src);
-    return m ? m.index : undefined;
-  },
-  tokenizer(src, tokens) {
-    const user = /^<@(&?)([0-9A-Za-z_-]{1,64})>/.exec(src);
-    if (user) return { type: "mention", raw: user[0], kind: user[1] ? "role" : "user", id: user[2]! };
-    const all = /^@(everyone|here)\b/.exec(src);
-    if (!all) return undefined;
-    // As the room parses it: not inside a word or an address.
-    const prev = tokens.at(-1)?.raw.at(-1);
-    if (prev && /[\w@]/.test(prev)) return undefined;
-    return { type: "mention", raw: all[0], kind: all[1]!, id: "" };
-  },
-  renderer(token) {
-    const kind = token["kind"] as string;
-    const id = token["id"] as string;
-    if (kind === "user") {
-      const label = names.user(id) ?? names.unknownUser;
-      const me = id === names.meId ? " mention-me" : "";
-      return `<span class="mention${me}" data-mention="user" data-id="${escapeHtml(id)}">@${escapeHtml(label)}</span>`;
-    }
-    if (kind === "role") {
-      const label = names.role(id) ?? names.unknownRole;
-      // A role mention the room did not keep (not mentionable to its author) is plain text.
-      if (keptRoles && !keptRoles.has(id)) return escapeHtml(`@${label}`);
-      const me = names.holdsRole?.(id) ? " mention-me" : "";
-      return `<span class="mention${me}" data-mention="role" data-id="${escapeHtml(id)}">@${escapeHtml(label)}</span>`;
-    }
-    return `<span class="mention" data-mention="${kind === "here" ? "here" : "everyone"}">@${kind === "here" ? "here" : "everyone"}</span>`;
-  },
-};
-
-const disabled = () => undefined;
-
-const md = new Marked({ gfm: true, breaks: true, async: false, silent: false });
-md.use({
-  extensions: [mention, spoiler, customEmojiExtension(() => names.emoji ?? null)],
-  tokenizer: {
-    // A chat subset: no headings, tables, rules, reference definitions or raw HTML.
-    heading: disabled,
-    lheading: disabled,
-    table: disabled,
-    hr: disabled,
-    def: disabled,
-    html: disabled,
-    tag: disabled,
-  },
-  renderer: {
-    // Never reached with the tokenizers above; escaped all the same.
-    html: ({ text }: Tokens.HTML | Tokens.Tag) => escapeHtml(text),
-    // Inline images would fetch whatever a message names; they are shown as links.
-    image: ({ href, text }: Tokens.Image) => `<a href="${escapeHtml(href)}">${escapeHtml(text || href)}</a>`,
-    code: ({ text, lang }: Tokens.Code) => {
-      const language = (lang ?? "").trim().split(/\s+/)[0] ?? "";
-      const { html, language: used } = highlightCode(text, language);
-      return `<pre><code class="hljs${used ? ` language-${used}` : ""}">${html}</code></pre>`;
-    },
-  },
-});
-
-// <img> only as a custom emoji: class custom-emoji and a src that is Woxly's own emoji URL (the hook below).
-const ALLOWED_TAGS = ["p", "br", "strong", "em", "del", "s", "code", "pre", "blockquote", "a", "span", "ul", "ol", "li", "img"];
-const ALLOWED_ATTR = ["href", "title", "class", "start", "data-mention", "data-id", "role", "tabindex", "src", "alt", "draggable"];
-/** http(s) and mailto only: no javascript:, data:, vbscript:, blob:, relative tricks. */
-const SAFE_URL = /^(?:https?:\/\/|mailto:)/i;
-const SAFE_CLASS = /^(?:hljs(?:-[\w-]+)?|[a-z]+_|language-[\w+#.-]{1,32}|spoiler|mention|mention-me|custom-emoji)$/;
-export const LINK_REL = "noopener noreferrer nofollow ugc";
-/** What a mention pill's data attributes may hold (role pills are coloured by id, RoleMentionColors). */
-const MENTION_KINDS = new Set(["user", "role", "everyone", "here"]);
-const MENTION_ID = /^[0-9A-Za-z_-]{1,64}$/;
+export { escapeHtml, isEmojiOnly, LINK_REL, type MentionNames } from "./render-core";
 
 let purifier: Purifier | null = null;
 
@@ -146,27 +16,14 @@ function purify(): Purifier {
   if (purifier) return purifier;
   const p = DOMPurify(window);
   p.addHook("uponSanitizeAttribute", (node, data) => {
-    if (data.attrName === "class") {
-      data.attrValue = data.attrValue
-        .split(/\s+/)
-        .filter((c) => SAFE_CLASS.test(c))
-        .join(" ");
-      if (!data.attrValue) data.keepAttr = false;
-    } else if ((data.attrName === "role" || data.attrName === "tabindex") && !(node as Element).classList?.contains("spoiler")) {
-      data.keepAttr = false;
-    } else if (data.attrName === "href" && !SAFE_URL.test(data.attrValue.trim())) {
-      data.keepAttr = false;
-    } else if (data.attrName === "data-mention" && !MENTION_KINDS.has(data.attrValue)) {
-      data.keepAttr = false;
-    } else if (data.attrName === "data-id" && !MENTION_ID.test(data.attrValue)) {
-      data.keepAttr = false;
-    } else if (data.attrName === "src") {
-      // Same-origin emoji images only: kept past the URL check, which allows absolute http(s) alone.
-      const own = node.nodeName === "IMG" && (node as Element).classList?.contains("custom-emoji") && OWN_EMOJI_URL.test(data.attrValue);
-      if (own) data.forceKeepAttr = true;
-      else data.keepAttr = false;
-    } else if (data.attrName === "draggable" && node.nodeName !== "IMG") {
-      data.keepAttr = false;
+    const tag = node.nodeName.toLowerCase();
+    const classes = [...((node as Element).classList ?? [])];
+    const kept = allowedAttribute(tag, data.attrName, data.attrValue, classes);
+    if (kept === null) data.keepAttr = false;
+    else {
+      data.attrValue = kept;
+      // Same-origin emoji images: kept past DOMPurify's URL check, which allows absolute http(s) alone.
+      if (data.attrName === "src") data.forceKeepAttr = true;
     }
   });
 
@@ -201,75 +58,5 @@ export function sanitize(html: string): string {
   });
 }
 
-/** Emphasis delimiters (`*_~`) honoured per message; later ones are shown as typed. */
-const MAX_DELIMITERS = 400;
-/** Deepest quote nesting rendered. */
-const MAX_QUOTE_DEPTH = 3;
-const QUOTE_TOO_DEEP = new RegExp(`^((?:[ \\t]*>){${MAX_QUOTE_DEPTH}})(?:[ \\t]*>)+`, "gm");
-
-/**
- * Bounds the parser's work on hostile input (marked's emphasis and quote handling grow
- * faster than linearly): quotes deeper than MAX_QUOTE_DEPTH are flattened and delimiters
- * past MAX_DELIMITERS are escaped (outside code), which renders them as plain characters.
- */
-function tame(content: string): string {
-  let out = content.replace(QUOTE_TOO_DEEP, "$1");
-  let delimiters = 0;
-  out = out.replace(/(```[\s\S]*?```|`[^`\n]*`)|[*_~]/g, (m: string, code: string | undefined) =>
-    code ? m : ++delimiters > MAX_DELIMITERS ? `\\${m}` : m,
-  );
-  return out;
-}
-
-const cache = new Map<string, string>();
-const CACHE_SIZE = 1000;
-
-/** Could hold a fenced code block (whose rendering changes once its language has loaded). */
-const FENCE = /```|~~~/;
-
-/**
- * A message's content as sanitized HTML, cached per content and set of names. `roles`: the
- * message's `mentions.roles` (role mentions not among them render as text); omitted, every
- * role mention renders as one.
- */
-export function renderMarkdown(content: string, mentionNames: MentionNames = NO_NAMES, roles?: readonly string[]): string {
-  const hl = FENCE.test(content) ? highlightVersion() : "";
-  const key = `${mentionNames.meId}\u0000${mentionNames.key}\u0000${hl}\u0000${roles ? roles.join(",") : "*"}\u0000${mentionNames.emoji ? "e" : ""}\u0000${content}`;
-  const hit = cache.get(key);
-  if (hit !== undefined) {
-    cache.delete(key);
-    cache.set(key, hit);
-    return hit;
-  }
-  names = mentionNames;
-  keptRoles = roles ? new Set(roles) : null;
-  let html: string;
-  try {
-    html = md.parse(tame(content)) as string;
-  } catch {
-    html = `<p>${escapeHtml(content)}</p>`;
-  } finally {
-    names = NO_NAMES;
-    keptRoles = null;
-  }
-  const safe = sanitize(html);
-  cache.set(key, safe);
-  if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value!);
-  return safe;
-}
-
-/** Reply previews and search context: one line, inline markdown only, same sanitizer. */
-export function renderInline(content: string, mentionNames: MentionNames = NO_NAMES, roles?: readonly string[]): string {
-  return renderMarkdown(content.replace(/\s*\n\s*/g, " ").replace(/^(\s*)(>|[-*+]\s|\d+[.)]\s|```)/, "$1\\$2"), mentionNames, roles);
-}
-
-const EMOJI_ONLY = /^(?:\p{RGI_Emoji}|\s){1,120}$/v;
-const ONE_EMOJI = /\p{RGI_Emoji}/gv;
-
-/** True when a message is 1–27 emoji and nothing else (shown large). */
-export function isEmojiOnly(content: string): boolean {
-  const trimmed = content.trim();
-  if (!trimmed || !EMOJI_ONLY.test(trimmed)) return false;
-  const n = trimmed.match(ONE_EMOJI)?.length ?? 0;
-  return n > 0 && n <= 27;
-}
+/** A message's content as sanitized HTML, cached (render-core.ts `parseMarkdown` for the arguments); reply previews and search context through `renderInline`. */
+export const { renderMarkdown, renderInline } = markdownRenderer(sanitize);
