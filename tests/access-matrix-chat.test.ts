@@ -17,7 +17,8 @@
  * group DM of the participant and two others (no block among them: the issue gives no rule
  * for blocks in group DMs yet, so the blocked pair is not in it).
  *
- * Operations: over HTTP history, one message, search, pins, read state and an attachment
+ * Operations: over HTTP history, one message, search, pins, the first screen (community text
+ * channels only), read state and an attachment
  * upload (the only HTTP write into a channel; messages are sent over the socket); over a real
  * WebSocket upgrade to /parties/channel-room/<id> the upgrade itself, then on a fresh socket
  * per case (so no per-connection frame budget is reached; the revoked member uses one of the
@@ -394,6 +395,8 @@ interface HttpOp {
   /** The permission it takes in the channel. */
   need: bigint;
   success: number;
+  /** The kinds of channel it serves (others: 404 once the permission is there); omitted, every kind with a room. */
+  kinds?: readonly Kind[];
   request(ctx: { channelId: string; room: Room | undefined }): { method: string; path: string; body?: Uint8Array };
 }
 
@@ -409,6 +412,14 @@ const HTTP_OPS: HttpOp[] = [
   },
   { name: "GET search", need: P.READ_HISTORY, success: 200, request: ({ channelId }) => ({ method: "GET", path: `/api/channels/${channelId}/search?q=matrix` }) },
   { name: "GET pins", need: P.READ_HISTORY, success: 200, request: ({ channelId }) => ({ method: "GET", path: `/api/channels/${channelId}/pins` }) },
+  {
+    // The server-rendered first screen of a community's text channel (web hooks.server.ts).
+    name: "GET first-screen",
+    need: P.READ_HISTORY,
+    success: 200,
+    kinds: ["public-text", "private-text"],
+    request: ({ channelId }) => ({ method: "GET", path: `/api/channels/${channelId}/first-screen` }),
+  },
   { name: "GET read-state", need: P.VIEW_CHANNEL, success: 200, request: ({ channelId }) => ({ method: "GET", path: `/api/channels/${channelId}/read-state` }) },
   {
     name: "POST upload attachment",
@@ -509,7 +520,8 @@ function expected(op: Op, kind: Kind, actor: Actor): string {
   const a = accessOf(actor, kind);
   if ("http" in op) {
     if (!a.visible) return "http 404";
-    return has(a.perms, op.http.need) ? `http ${op.http.success}` : "http 403";
+    if (!has(a.perms, op.http.need)) return "http 403";
+    return op.http.kinds && !op.http.kinds.includes(kind) ? "http 404" : `http ${op.http.success}`;
   }
   if (op.socket.name === RECONNECT_BY_TICKET && actor === "revoked" && (COMMUNITY_ROOMS as readonly Kind[]).includes(kind)) return `closed ${TICKET_STALE}`;
   // A new upgrade (not a socket opened before the change): what the worker's check says now.

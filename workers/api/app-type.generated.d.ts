@@ -1846,6 +1846,102 @@ declare const routes: () => HonoBase<{}, import("hono/types").BlankSchema | impo
         };
     };
 }, "/channels"> | import("hono/types").MergeSchemaPath<{
+    "/:id/first-screen": {
+        $get: {
+            input: {
+                param: {
+                    id: string;
+                };
+            };
+            output: {
+                channel: {
+                    id: string;
+                    communityId: string;
+                    communityName: string;
+                    name: string;
+                    topic: string | null;
+                };
+                messages: {
+                    id: string;
+                    channelId: string;
+                    seq: number;
+                    author: {
+                        id: string;
+                        username: string;
+                        displayName: string;
+                    } | null;
+                    content: string;
+                    createdAt: number;
+                    editedAt: number | null;
+                    replyTo: {
+                        id: string;
+                        seq: number | null;
+                        author: {
+                            id: string;
+                            username: string;
+                            displayName: string;
+                        } | null;
+                        content: string | null;
+                    } | null;
+                    attachments: {
+                        id: string;
+                        filename: string;
+                        contentType: string;
+                        size: number;
+                        width: number | null;
+                        height: number | null;
+                        url: string;
+                    }[];
+                    mentions: {
+                        users: string[];
+                        roles: string[];
+                        everyone: boolean;
+                        here: boolean;
+                    };
+                    reactions: {
+                        emoji: string;
+                        count: number;
+                        userIds: string[];
+                    }[];
+                    pinned: boolean;
+                    system: {
+                        kind: "member_joined" | "call_started" | "call_missed" | "manager_joined" | "call_ended" | "ticket_closed" | "call_joined" | "call_left" | "screen_share_started";
+                        userId: string;
+                        name?: string | undefined;
+                    } | null;
+                    previews?: {
+                        url: string;
+                        title: string | null;
+                        description: string | null;
+                        siteName: string | null;
+                        image: string | null;
+                    }[] | undefined;
+                    deleted?: true | undefined;
+                }[];
+                hasBefore: boolean;
+                people: {
+                    [x: string]: {
+                        name: string;
+                        avatarUrl: string | null;
+                        color: number | null;
+                    };
+                };
+                roles: {
+                    [x: string]: {
+                        name: string;
+                    };
+                };
+                me: {
+                    id: string;
+                    locale: "en" | "ru" | "ky" | null;
+                    roleIds: string[];
+                };
+            };
+            outputFormat: "json";
+            status: import("hono/utils/http-status").ContentfulStatusCode;
+        };
+    };
+}, "/channels"> | import("hono/types").MergeSchemaPath<{
     "/:id/search": {
         $get: {
             input: {

@@ -24,6 +24,7 @@ import { roleRoutes } from "./routes/roles";
 import { communitySearch } from "./routes/community-search";
 import { me } from "./routes/me";
 import { channelMessages } from "./routes/messages";
+import { firstScreenRoutes } from "./routes/first-screen";
 import { uploads } from "./routes/uploads";
 import { voice } from "./routes/voice";
 import { deskTicketRoutes } from "./routes/desk-tickets";
@@ -55,6 +56,7 @@ const api = new Hono<AppEnv>()
   .route("/dms", dmRoutes)
   .route("/uploads", communityIconUploads)
   .route("/channels", channelMessages)
+  .route("/channels", firstScreenRoutes)
   .route("/communities", communitySearch)
   .route("/uploads", uploads)
   .route("/", voice)
