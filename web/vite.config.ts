@@ -38,13 +38,48 @@ function i18nRuntime(): Plugin {
   };
 }
 
+/**
+ * The server render's sanitizer (sanitize-html, lib/server/sanitize.ts) is bundled into the
+ * server build with a stub for postcss (lib/server/postcss-stub.ts): it would only parse
+ * `style` attributes, which the allowlist drops before that.
+ */
+function postcssStubOnServer(): Plugin {
+  const stub = fileURLToPath(new URL("./src/lib/server/postcss-stub.ts", import.meta.url));
+  return {
+    name: "woxly:postcss-stub-on-server",
+    enforce: "pre",
+    resolveId(source, _importer, options) {
+      return source === "postcss" && options?.ssr ? stub : null;
+    },
+  };
+}
+
+/** sanitize-html and everything it imports (postcss is stubbed, above). */
+const SANITIZER_PACKAGES = [
+  "sanitize-html",
+  "htmlparser2",
+  "domhandler",
+  "domutils",
+  "dom-serializer",
+  "domelementtype",
+  "entities",
+  "launder",
+  "dayjs",
+  "parse-srcset",
+  "is-plain-object",
+  "escape-string-regexp",
+];
+
 export default defineConfig(({ command }) => {
   // A build inherits NODE_ENV from whatever runs it (vitest sets "test"), and Vite then makes
   // a development build. The app is only ever built to be served, so always for production.
   if (command === "build") process.env.NODE_ENV = "production";
   return {
     // effectsAssets: MediaPipe's wasm and model, served by Woxly for camera background effects.
-    plugins: [zodLiteInBrowser(), i18nRuntime(), compiledMessages(), sveltekit(), effectsAssets()],
+    plugins: [zodLiteInBrowser(), i18nRuntime(), postcssStubOnServer(), compiledMessages(), sveltekit(), effectsAssets()],
+    // sanitize-html and its dependencies, bundled: a CommonJS package left external would be
+    // required through createRequire(import.meta.url), which workerd does not give a module.
+    ssr: { noExternal: SANITIZER_PACKAGES },
     // Source maps only on request, for bench/first-load/graph.mjs --modules (never deployed).
     build: { sourcemap: process.env.WOXLY_BUILD_SOURCEMAP === "1" ? "hidden" : false },
     server: {
