@@ -71,7 +71,7 @@ async function dangerousNodes(page: Page): Promise<string[]> {
         const v = el.getAttribute(attr);
         if (v && !/^(https?:|mailto:|\/)/i.test(v)) bad.push(`${tag}[${attr}=${v}]`);
       }
-      if (tag === "a" && el.getAttribute("rel") !== "noopener noreferrer nofollow ugc") bad.push(`a[rel=${el.getAttribute("rel")}]`);
+      if (tag === "a" && el.hasAttribute("href") && el.getAttribute("rel") !== "noopener noreferrer nofollow ugc") bad.push(`a[rel=${el.getAttribute("rel")}]`);
     }
     return bad;
   });
