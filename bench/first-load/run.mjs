@@ -25,7 +25,8 @@
 //    when the app's own `article.message` is in the DOM. The invite page (/invite/<code>, a
 //    visitor without an account) is ready when the visitor's action is there (the register link
 //    or an enabled button);
-//  - per load and moment: the JavaScript requests started before it (modulepreloads included)
+//  - per load and moment: the JavaScript bytes received before it (CDP dataReceived), and the
+//    JavaScript requests started before it (modulepreloads included)
 //    and the bytes they transferred (CDP `encodedDataLength`, gzipped as wrangler dev serves
 //    them: the bodies, and with their response headers), every request started before it, the
 //    time from navigation to it, and the JavaScript of the whole load (up to 1.5 s after it);
@@ -217,9 +218,17 @@ async function coldLoad(browser, target, pageName) {
     await cdp.send("Network.setCacheDisabled", { cacheDisabled: true });
     await cdp.send("Network.emulateNetworkConditions", { offline: false, ...FAST_4G, connectionType: "cellular4g" });
     const requests = new Map();
+    // Wall ms = monotonic ms + clockOffset (from the first request, which carries both clocks).
+    let clockOffset = null;
     cdp.on("Network.requestWillBeSent", (e) => {
       if (e.request.url.startsWith("data:")) return;
-      requests.set(e.requestId, { url: e.request.url, type: e.type, wallMs: e.wallTime * 1000, bytes: 0, headerBytes: 0, done: false });
+      clockOffset ??= e.wallTime * 1000 - e.timestamp * 1000;
+      requests.set(e.requestId, { url: e.request.url, type: e.type, wallMs: e.wallTime * 1000, bytes: 0, headerBytes: 0, done: false, chunks: [] });
+    });
+    // What arrived when: a request started early may still be downloading when a moment comes.
+    cdp.on("Network.dataReceived", (e) => {
+      const r = requests.get(e.requestId);
+      if (r) r.chunks.push({ wallMs: e.timestamp * 1000 + (clockOffset ?? 0), bytes: e.encodedDataLength ?? 0 });
     });
     cdp.on("Network.responseReceived", (e) => {
       const r = requests.get(e.requestId);
@@ -255,6 +264,8 @@ async function coldLoad(browser, target, pageName) {
         jsRequestsBefore: js.length,
         jsBytesBefore: js.reduce((s, r) => s + body(r), 0),
         jsTransferBefore: js.reduce((s, r) => s + r.bytes, 0),
+        // Of all the JavaScript requested, the bytes that had arrived by then (gzipped, as sent).
+        jsReceivedBefore: allJs.reduce((s, r) => s + r.chunks.filter((c) => c.wallMs <= m.epochMs).reduce((a, c) => a + c.bytes, 0), 0),
         jsBefore: js.map((r) => ({ path: new URL(r.url).pathname, bytes: body(r), transfer: r.bytes })),
       };
     };
@@ -281,6 +292,7 @@ function summarise(loads, mark) {
     readyMsP50: p50(at.map((l) => l.readyMs)),
     jsBytesBeforeP50: p50(at.map((l) => l.jsBytesBefore)),
     jsTransferBeforeP50: p50(at.map((l) => l.jsTransferBefore)),
+    jsReceivedBeforeP50: p50(at.map((l) => l.jsReceivedBefore)),
     jsRequestsBeforeP50: p50(at.map((l) => l.jsRequestsBefore)),
     requestsBeforeP50: p50(at.map((l) => l.requestsBefore)),
     jsBytesTotalP50: p50(loads.map((l) => l.jsBytesTotal)),
@@ -297,8 +309,8 @@ const ROWS = [
 
 export function formatTable(results) {
   const rows = [
-    "| page | build | JS before it (gzipped bodies) | with headers | JS requests before it | all requests before it | navigation → it, p50 | JS of the whole load (requests) | goal |",
-    "|---|---|---|---|---|---|---|---|---|",
+    "| page | build | JS requested before it (gzipped bodies) | with headers | JS received before it | JS requests before it | all requests before it | navigation → it, p50 | JS of the whole load (requests) | goal |",
+    "|---|---|---|---|---|---|---|---|---|---|",
   ];
   for (const row of ROWS) {
     for (const build of ["before", "after"]) {
@@ -307,7 +319,7 @@ export function formatTable(results) {
       const goal = row.goal === null ? "—" : `≤ ${kb(row.goal)}: ${s.jsBytesBeforeP50 <= row.goal ? "met" : "**not met**"}`;
       const label = build === "before" ? `before (${results.before.rev})` : `after (${results.after.rev})`;
       rows.push(
-        `| ${row.what} | ${label} | ${kb(s.jsBytesBeforeP50)} | ${kb(s.jsTransferBeforeP50)} | ${s.jsRequestsBeforeP50} | ${s.requestsBeforeP50} | ${Math.round(s.readyMsP50)} ms | ${kb(s.jsBytesTotalP50)} (${s.jsRequestsTotalP50}) | ${goal} |`,
+        `| ${row.what} | ${label} | ${kb(s.jsBytesBeforeP50)} | ${kb(s.jsTransferBeforeP50)} | ${kb(s.jsReceivedBeforeP50)} | ${s.jsRequestsBeforeP50} | ${s.requestsBeforeP50} | ${Math.round(s.readyMsP50)} ms | ${kb(s.jsBytesTotalP50)} (${s.jsRequestsTotalP50}) | ${goal} |`,
       );
     }
   }
@@ -341,7 +353,7 @@ async function main() {
       for (const build of i % 2 ? ["after", "before"] : ["before", "after"]) {
         const r = await coldLoad(browser, targets[build], pageName);
         results.loads[pageName][build].push(r);
-        const told = Object.entries(r.marks).map(([m, x]) => `${m}: ${kb(x.jsBytesBefore)} of JS in ${x.jsRequestsBefore} requests at ${Math.round(x.readyMs)} ms`);
+        const told = Object.entries(r.marks).map(([m, x]) => `${m}: ${kb(x.jsBytesBefore)} of JS in ${x.jsRequestsBefore} requests (${kb(x.jsReceivedBefore)} received) at ${Math.round(x.readyMs)} ms`);
         say(`${pageName} ${build} #${i + 1}: ${told.join("; ")}`);
       }
     }

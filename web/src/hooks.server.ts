@@ -33,6 +33,9 @@ const CHANNEL_PAGE = /^\/c\/([0-9A-Za-z_-]{1,64})\/(?!desk(?:\/|$))([0-9A-Za-z_-
 /** The first screen's static style and script (no inline code: the CSP). */
 const HEAD = `<link rel="stylesheet" href="/first-screen.css"><script src="/first-screen.js" defer></script></head>`;
 
+/** One of the app's stylesheet links SvelteKit writes into the shell's head. */
+const APP_STYLESHEET = /<link href="[^"]*\/_app\/immutable\/assets\/[^"]+\.css" rel="stylesheet">\s*/g;
+
 let i18nStarted = false;
 
 /**
@@ -73,15 +76,37 @@ export const handle: Handle = async ({ event, resolve }) => {
   if (!page) return resolve(event);
   event.setHeaders({ "cache-control": "private, no-store", vary: "Cookie" });
   const screen = firstScreenOf(event, page[1]!, page[2]!).catch(() => null);
-  return resolve(event, {
+  let shown = false;
+  const response = await resolve(event, {
     transformPageChunk: async ({ html }) => {
       const s = await screen;
       if (!s) return html;
-      // Replacer functions: a `$'` or `$&` in the rendered text must not be read as a pattern.
-      return html
+      shown = true;
+      // The app's stylesheets move from the head to just after the first screen: a stylesheet in
+      // the body holds back only what follows it (the app), so the first screen paints once its
+      // own small stylesheet is in, not after the app's ~35; the app's boot script still waits
+      // for them, as before. Replacer functions: a `$'` or `$&` in the rendered text must not be
+      // read as a pattern.
+      const appStyles: string[] = [];
+      const end = html.indexOf("</head>");
+      const head = html.slice(0, end).replace(APP_STYLESHEET, (link) => {
+        appStyles.push(link);
+        return "";
+      });
+      return (head + html.slice(end))
         .replace("<title>Woxly</title>", () => `<title>${s.title}</title>`)
         .replace("</head>", () => HEAD)
-        .replace('<div id="app">', () => `${s.html}<div id="app">`);
+        .replace('<div id="app">', () => `${s.html}${appStyles.join("")}<div id="app">`);
     },
   });
+  // The Link header's style preloads (the app's ~35 stylesheets) would be fetched ahead of the
+  // first screen's stylesheet on the same few connections; the body links above still find
+  // them early. Its module preloads stay: the app's JavaScript is not held back.
+  const link = response.headers.get("link");
+  if (shown && link) {
+    const kept = link.split(/,\s*(?=<)/).filter((l) => !/;\s*as="?style"?/.test(l));
+    if (kept.length) response.headers.set("link", kept.join(", "));
+    else response.headers.delete("link");
+  }
+  return response;
 };
