@@ -99,14 +99,20 @@ export const handle: Handle = async ({ event, resolve }) => {
         .replace('<div id="app">', () => `${s.html}${appStyles.join("")}<div id="app">`);
     },
   });
-  // The Link header's style preloads (the app's ~35 stylesheets) would be fetched ahead of the
-  // first screen's stylesheet on the same few connections; the body links above still find
-  // them early. Its module preloads stay: the app's JavaScript is not held back.
+  // The Link header's preloads (the app's ~35 stylesheets and ~60 modules) would start with the
+  // response, ahead of the head's own scripts and the first screen's stylesheet on the same few
+  // connections, so the first screen would wait for the app's JavaScript. On a page with a first
+  // screen they are dropped from the header: the stylesheets are linked after it (above), and
+  // the module preloads are written there too, so they still start while the page is parsed.
   const link = response.headers.get("link");
-  if (shown && link) {
-    const kept = link.split(/,\s*(?=<)/).filter((l) => !/;\s*as="?style"?/.test(l));
-    if (kept.length) response.headers.set("link", kept.join(", "));
-    else response.headers.delete("link");
-  }
-  return response;
+  if (!shown || !link) return response;
+  const modules = link
+    .split(/,\s*(?=<)/)
+    .map((l) => /^<([^>]+)>;\s*rel="?modulepreload"?/.exec(l)?.[1])
+    .filter((href): href is string => !!href && /^[\w./-]+$/.test(href))
+    .map((href) => `<link rel="modulepreload" href="${href}">`);
+  const headers = new Headers(response.headers);
+  headers.delete("link");
+  const body = (await response.text()).replace('<div id="app">', () => `${modules.join("")}<div id="app">`);
+  return new Response(body, { status: response.status, headers });
 };
