@@ -154,8 +154,11 @@ export function allowedAttribute(tag: string, name: string, value: string, class
       return kept || null;
     }
     case "role":
+      return classes.includes("spoiler") && value === "button" ? value : null;
     case "tabindex":
-      return classes.includes("spoiler") ? value : null;
+      return classes.includes("spoiler") && value === "0" ? value : null;
+    case "start":
+      return tag === "ol" && /^\d{1,9}$/.test(value) ? value : null;
     case "href":
       return SAFE_URL.test(value.trim()) ? value : null;
     case "data-mention":
@@ -166,7 +169,7 @@ export function allowedAttribute(tag: string, name: string, value: string, class
       // Same-origin emoji images only (the URL check elsewhere allows absolute http(s) alone).
       return tag === "img" && classes.includes("custom-emoji") && OWN_EMOJI_URL.test(value) ? value : null;
     case "draggable":
-      return tag === "img" ? value : null;
+      return tag === "img" && value === "false" ? value : null;
     default:
       return value;
   }

@@ -50,7 +50,9 @@ export function sanitize(html: string): string {
     ALLOWED_ATTR,
     ALLOWED_URI_REGEXP: SAFE_URL,
     // Not URLs: kept as plain values (checked by the hook above), else DOMPurify drops them.
-    ADD_URI_SAFE_ATTR: ["data-mention", "data-id"],
+    // Values that are no URLs, each checked by allowedAttribute (a spoiler's tabindex, a list's
+    // start, an emoji's draggable); without these DOMPurify drops them for not looking like URLs.
+    ADD_URI_SAFE_ATTR: ["data-mention", "data-id", "tabindex", "start", "draggable"],
     ALLOW_DATA_ATTR: false,
     ALLOW_ARIA_ATTR: false,
     ALLOW_UNKNOWN_PROTOCOLS: false,

@@ -37,13 +37,21 @@ function initial(name: string): string {
 
 const hex = (color: number | null | undefined) => (color == null ? null : `#${color.toString(16).padStart(6, "0")}`);
 
+/** One clock format per language: building an Intl.DateTimeFormat costs far more than using one (issue 14 goal 5). */
+const clocks = new Map<string, Intl.DateTimeFormat | null>();
+
 /** UTC fallback for a time, until first-screen.js formats it in the viewer's zone. */
 function utcClock(at: number, locale: string): string {
-  try {
-    return new Intl.DateTimeFormat(locale, { hour: "numeric", minute: "2-digit", timeZone: "UTC" }).format(at) + " UTC";
-  } catch {
-    return new Date(at).toISOString().slice(11, 16) + " UTC";
+  let clock = clocks.get(locale);
+  if (clock === undefined) {
+    try {
+      clock = new Intl.DateTimeFormat(locale, { hour: "numeric", minute: "2-digit", timeZone: "UTC" });
+    } catch {
+      clock = null;
+    }
+    clocks.set(locale, clock);
   }
+  return (clock ? clock.format(at) : new Date(at).toISOString().slice(11, 16)) + " UTC";
 }
 
 function avatar(id: string, name: string, url: string | null, size: "l" | "s"): string {

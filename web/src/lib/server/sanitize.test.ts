@@ -95,3 +95,31 @@ describe("server sanitizer", () => {
     expect(canonical(sanitizeOnServer(html))).toBe(canonical(browserSanitize(html)));
   });
 });
+
+describe("what the renderer writes on purpose survives both sanitizers", () => {
+  // A spoiler is a button a keyboard can reach, an ordered list keeps its start, an emoji is not dragged.
+  const cases: [string, RegExp][] = [
+    ["||hidden||", /<span [^>]*class="spoiler"[^>]*>/],
+    ["3. three\n4. four", /<ol start="3">/],
+    [":party:", /<img [^>]*draggable="false"/],
+  ];
+  for (const [content, shape] of cases) {
+    it(`${JSON.stringify(content)} keeps its attributes`, () => {
+      for (const html of [renderMarkdownOnServer(content, names), browserRender(content, names)]) {
+        expect(html).toMatch(shape);
+        if (content.startsWith("||")) {
+          expect(html).toContain('tabindex="0"');
+          expect(html).toContain('role="button"');
+        }
+      }
+    });
+  }
+
+  it("and only those values: a spoiler's tabindex other than 0, or a start that is not a number, is dropped", () => {
+    for (const clean of [sanitizeOnServer, browserSanitize]) {
+      expect(clean('<span class="spoiler" role="link" tabindex="5">x</span>')).not.toMatch(/tabindex|role/);
+      expect(clean('<ol start="javascript:1"><li>x</li></ol>')).not.toContain("start");
+      expect(clean('<span tabindex="0">x</span>')).not.toContain("tabindex");
+    }
+  });
+});

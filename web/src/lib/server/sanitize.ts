@@ -11,10 +11,10 @@ import { ALLOWED_ATTR, ALLOWED_TAGS, LINK_REL, SAFE_URL, allowedAttribute, markd
 /**
  * DOMPurify's rule, kept for the same output: an allowed attribute that is not in its
  * URI-safe list (its defaults + ADD_URI_SAFE_ATTR in render.ts) keeps only a value its URL
- * pattern accepts. So the browser drops a spoiler's tabindex, a list's start and an emoji's
- * draggable (their values are no URLs), and the server does too.
+ * pattern accepts. A spoiler's tabindex, a list's start and an emoji's draggable are in both
+ * lists (allowedAttribute checks them).
  */
-const URI_SAFE = new Set(["alt", "class", "role", "title", "data-mention", "data-id"]);
+const URI_SAFE = new Set(["alt", "class", "role", "title", "data-mention", "data-id", "tabindex", "start", "draggable"]);
 const URI_CHECKED = new Set(["href", "src"]);
 
 const OPTIONS: sanitizeHtml.IOptions = {
